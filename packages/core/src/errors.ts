@@ -1,0 +1,79 @@
+/**
+ * One error class per failure class. Every error names what it is about (a file, a key, an option) and,
+ * where there is one, what to do about it.
+ */
+export class CobraError extends Error {
+  override name = "CobraError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A weights/model file is malformed, truncated, tampered with or of an unexpected format. */
+export class WeightsFormatError extends CobraError {
+  override name = "WeightsFormatError";
+  constructor(
+    readonly file: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${problem}`, options);
+  }
+}
+
+/** A pickle asked for something outside the allow-list (never executed). */
+export class UnsafePickleError extends WeightsFormatError {
+  override name = "UnsafePickleError";
+}
+
+/** A set of weights does not fit the architecture it is loaded into (missing/unknown key, wrong shape). */
+export class WeightsMismatchError extends CobraError {
+  override name = "WeightsMismatchError";
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`${key}: ${problem}`);
+  }
+}
+
+/** A converted model folder (cobra.json manifest and its files) is missing, of another version, or corrupt. */
+export class ModelFormatError extends CobraError {
+  override name = "ModelFormatError";
+}
+
+/** A configuration file or object is invalid. */
+export class ConfigError extends CobraError {
+  override name = "ConfigError";
+}
+
+/** A caller passed an invalid option or argument. */
+export class InvalidArgumentError extends CobraError {
+  override name = "InvalidArgumentError";
+}
+
+/** An input image cannot be decoded, is too large, or is otherwise unusable. */
+export class ImageDecodeError extends CobraError {
+  override name = "ImageDecodeError";
+}
+
+/** A file that should exist does not. */
+export class FileNotFoundError extends CobraError {
+  override name = "FileNotFoundError";
+  constructor(readonly file: string, what = "file") {
+    super(`${what} not found: ${file}`);
+  }
+}
+
+/** The operation was cancelled through an AbortSignal. */
+export class AbortError extends CobraError {
+  override name = "AbortError";
+  constructor(message = "the operation was aborted") {
+    super(message);
+  }
+}
+
+/** Throws AbortError if the signal is aborted. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortError();
+}
