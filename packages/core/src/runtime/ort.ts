@@ -1,0 +1,79 @@
+import type * as Ort from "onnxruntime-common";
+import { InvalidArgumentError } from "../errors.js";
+
+export type OrtModule = typeof Ort;
+export type InferenceSession = Ort.InferenceSession;
+export type OrtTensor = Ort.Tensor;
+
+/**
+ * Execution backends. "cpu" is onnxruntime-node's CPU provider, "wasm" onnxruntime-web's (threads when the
+ * page is cross-origin isolated); "webgpu" is either runtime's WebGPU provider where it has one.
+ */
+export type Backend = "cpu" | "wasm" | "webgpu";
+
+let ortModule: Promise<OrtModule> | null = null;
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+/**
+ * Sets the onnxruntime module every session is created with. Browser entry points call this with
+ * onnxruntime-web; in Node the default is onnxruntime-node, imported on first use (never at load time, so a
+ * package that only builds graphs does not need the native binding).
+ */
+export function useOrt(module: OrtModule | Promise<OrtModule>): void {
+  ortModule = Promise.resolve(module);
+}
+
+export function getOrt(): Promise<OrtModule> {
+  if (!ortModule) {
+    if (!isNode) throw new InvalidArgumentError("no onnxruntime configured: call useOrt(await import('onnxruntime-web')) first");
+    const name = "onnxruntime-node";
+    ortModule = import(/* @vite-ignore */ name) as Promise<OrtModule>;
+  }
+  return ortModule;
+}
+
+export interface SessionOptions {
+  backend?: Backend;
+  /** Intra-op threads; onnxruntime's default (all cores) when absent. */
+  threads?: number;
+  /** For models given as bytes: their external data files, by the name the model references. */
+  externalData?: { path: string; data: Uint8Array | string }[];
+  /** Free dimension overrides let onnxruntime plan memory for fixed sizes (e.g. batch 1). */
+  freeDimensionOverrides?: Record<string, number>;
+}
+
+function executionProviders(backend: Backend): string[] {
+  switch (backend) {
+    case "cpu":
+      return ["cpu"];
+    case "wasm":
+      return ["wasm"];
+    case "webgpu":
+      return ["webgpu"];
+    default:
+      throw new InvalidArgumentError(`unknown backend "${backend as string}"; use "cpu", "wasm" or "webgpu"`);
+  }
+}
+
+/** Creates an inference session from a model path (Node) or bytes. */
+export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<InferenceSession> {
+  const ort = await getOrt();
+  const backend = options.backend ?? (isNode ? "cpu" : "wasm");
+  const sessionOptions: Ort.InferenceSession.SessionOptions = {
+    executionProviders: executionProviders(backend),
+    graphOptimizationLevel: "all",
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.externalData ? { externalData: options.externalData } : {}),
+    ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
+  };
+  return typeof model === "string"
+    ? ort.InferenceSession.create(model, sessionOptions)
+    : ort.InferenceSession.create(model, sessionOptions);
+}
+
+/** Wraps a Float32Array as an onnxruntime tensor without copying. */
+export async function floatTensor(data: Float32Array, dims: readonly number[]): Promise<OrtTensor> {
+  const ort = await getOrt();
+  return new ort.Tensor("float32", data, dims);
+}
