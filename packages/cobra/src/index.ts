@@ -1,0 +1,3 @@
+export * from "./hub/download.js";
+export * from "./hub/resolve.js";
+export * from "./manifest.js";
