@@ -60,7 +60,10 @@ export class ImageDecodeError extends CobraError {
 /** A file that should exist does not. */
 export class FileNotFoundError extends CobraError {
   override name = "FileNotFoundError";
-  constructor(readonly file: string, what = "file") {
+  constructor(
+    readonly file: string,
+    what = "file",
+  ) {
     super(`${what} not found: ${file}`);
   }
 }

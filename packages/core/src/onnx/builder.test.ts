@@ -55,10 +55,16 @@ function erf(x: number): number {
   return Math.sign(x) * (1 - erfc);
 }
 
-async function run(g: GraphBuilder, feeds: Record<string, [Float32Array, number[]]>, opsets?: Record<string, number>) {
+async function run(
+  g: GraphBuilder,
+  feeds: Record<string, [Float32Array, number[]]>,
+  opsets?: Record<string, number>,
+) {
   const ort = await getOrt();
   const session = await createSession(serializeModel(g, { opsets }));
-  const inputs = Object.fromEntries(Object.entries(feeds).map(([k, [d, s]]) => [k, new ort.Tensor("float32", d, s)]));
+  const inputs = Object.fromEntries(
+    Object.entries(feeds).map(([k, [d, s]]) => [k, new ort.Tensor("float32", d, s)]),
+  );
   const out = await session.run(inputs);
   await session.release();
   return out;
@@ -91,10 +97,14 @@ describe("GraphBuilder in onnxruntime-node", () => {
     const beta = rand(d, 6);
     const g = new GraphBuilder("norms");
     const xi = g.input("x", "float32", [rows, d]);
-    const ln = g.op("LayerNormalization", [xi, g.initializer("g", "float32", [d], gamma), g.initializer("b", "float32", [d], beta)], {
-      axis: -1,
-      epsilon: 1e-6,
-    });
+    const ln = g.op(
+      "LayerNormalization",
+      [xi, g.initializer("g", "float32", [d], gamma), g.initializer("b", "float32", [d], beta)],
+      {
+        axis: -1,
+        epsilon: 1e-6,
+      },
+    );
     g.output(ln, "float32", [rows, d], "ln");
     g.output(g.op("Gelu", [xi], { approximate: "none" }), "float32", [rows, d], "gelu");
     g.output(g.op("Softplus", [xi]), "float32", [rows, d], "softplus");
@@ -104,7 +114,8 @@ describe("GraphBuilder in onnxruntime-node", () => {
       const row = x.subarray(r * d, (r + 1) * d);
       const mean = row.reduce((s, v) => s + v, 0) / d;
       const variance = row.reduce((s, v) => s + (v - mean) ** 2, 0) / d;
-      for (let j = 0; j < d; j++) refLn[r * d + j] = ((row[j] - mean) / Math.sqrt(variance + 1e-6)) * gamma[j] + beta[j];
+      for (let j = 0; j < d; j++)
+        refLn[r * d + j] = ((row[j] - mean) / Math.sqrt(variance + 1e-6)) * gamma[j] + beta[j];
     }
     expect(maxAbsDiff(out.ln.data as Float32Array, refLn)).toBeLessThan(1e-5);
     const refGelu = x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
@@ -120,11 +131,15 @@ describe("GraphBuilder in onnxruntime-node", () => {
     const bias = rand(c, 9);
     const g = new GraphBuilder("conv");
     const xi = g.input("x", "float32", [1, c, len]);
-    const y = g.op("Conv", [xi, g.initializer("w", "float32", [c, 1, w], weight), g.initializer("b", "float32", [c], bias)], {
-      group: c,
-      pads: [w - 1, 0],
-      kernel_shape: [w],
-    });
+    const y = g.op(
+      "Conv",
+      [xi, g.initializer("w", "float32", [c, 1, w], weight), g.initializer("b", "float32", [c], bias)],
+      {
+        group: c,
+        pads: [w - 1, 0],
+        kernel_shape: [w],
+      },
+    );
     g.output(y, "float32", [1, c, len], "y");
     const out = await run(g, { x: [x, [1, c, len]] });
     const ref = new Float32Array(c * len);
@@ -195,7 +210,12 @@ describe("GraphBuilder in onnxruntime-node", () => {
       const g = new GraphBuilder("ext");
       const xi = g.input("x", "float32", [1, k]);
       const h = g.op("MatMul", [xi, g.externalInitializer("w1", "float32", [k, n], loc1)]);
-      g.output(g.op("MatMul", [h, g.externalInitializer("w2", "float32", [n, n], loc2)]), "float32", [1, n], "y");
+      g.output(
+        g.op("MatMul", [h, g.externalInitializer("w2", "float32", [n, n], loc2)]),
+        "float32",
+        [1, n],
+        "y",
+      );
       const modelPath = join(dir, "model.onnx");
       await writeFile(modelPath, serializeModel(g));
       const ort = await getOrt();

@@ -35,7 +35,14 @@ export interface ExternalLocation {
   length: number;
 }
 
-export type AttributeValue = number | string | number[] | string[] | Float32Array | GraphBuilder | TensorAttribute;
+export type AttributeValue =
+  | number
+  | string
+  | number[]
+  | string[]
+  | Float32Array
+  | GraphBuilder
+  | TensorAttribute;
 
 /** A tensor-valued attribute (e.g. Constant's `value`). */
 export interface TensorAttribute {
@@ -137,12 +144,16 @@ export class GraphBuilder {
   /** A small constant (shapes, axes, scalars) stored as an initializer. */
   constInt64(values: number[] | bigint[], dims: number[] = [values.length], name?: string): string {
     const data = BigInt64Array.from(values as Iterable<number | bigint>, (v) => BigInt(v));
-    return name ? this.initializer(name, "int64", dims, data) : this.inlineInitializer(this.fresh("const_i64"), "int64", dims, data);
+    return name
+      ? this.initializer(name, "int64", dims, data)
+      : this.inlineInitializer(this.fresh("const_i64"), "int64", dims, data);
   }
 
   constFloat(values: number[] | Float32Array, dims: number[] = [values.length], name?: string): string {
     const data = Float32Array.from(values);
-    return name ? this.initializer(name, "float32", dims, data) : this.inlineInitializer(this.fresh("const_f32"), "float32", dims, data);
+    return name
+      ? this.initializer(name, "float32", dims, data)
+      : this.inlineInitializer(this.fresh("const_f32"), "float32", dims, data);
   }
 
   /** Adds a node with one output and returns the output's name. */
@@ -153,15 +164,26 @@ export class GraphBuilder {
   }
 
   /** Adds a node with several outputs (a count, or explicit names) and returns their names. */
-  opMulti(opType: string, inputs: string[], outputs: number | string[], attrs: Attributes = {}, options: OpOptions = {}): string[] {
+  opMulti(
+    opType: string,
+    inputs: string[],
+    outputs: number | string[],
+    attrs: Attributes = {},
+    options: OpOptions = {},
+  ): string[] {
+    if (typeof outputs !== "number") for (const o of outputs) this.claim(o);
     const names =
-      typeof outputs === "number"
-        ? Array.from({ length: outputs }, () => this.fresh(opType))
-        : outputs.map((o) => (this.claim(o), o));
+      typeof outputs === "number" ? Array.from({ length: outputs }, () => this.fresh(opType)) : outputs;
     return this.addNode(opType, inputs, attrs, options, names);
   }
 
-  private addNode(opType: string, inputs: string[], attrs: Attributes, options: OpOptions, outputs: string[]): string[] {
+  private addNode(
+    opType: string,
+    inputs: string[],
+    attrs: Attributes,
+    options: OpOptions,
+    outputs: string[],
+  ): string[] {
     this.nodes.push(
       create(NodeProtoSchema, {
         opType,
@@ -196,7 +218,8 @@ export class GraphBuilder {
   }
 
   private claim(name: string): void {
-    if (this.names.has(name)) throw new InvalidArgumentError(`graph "${this.name}" already has a value named "${name}"`);
+    if (this.names.has(name))
+      throw new InvalidArgumentError(`graph "${this.name}" already has a value named "${name}"`);
     this.names.add(name);
   }
 }
@@ -237,31 +260,45 @@ function valueInfo(name: string, type: OnnxElementType, dims: Dim[] | null): Val
       : create(TensorShapeProtoSchema, {
           dim: dims.map((d) =>
             create(TensorShapeProto_DimensionSchema, {
-              value: typeof d === "number" ? { case: "dimValue", value: BigInt(d) } : { case: "dimParam", value: d },
+              value:
+                typeof d === "number"
+                  ? { case: "dimValue", value: BigInt(d) }
+                  : { case: "dimParam", value: d },
             }),
           ),
         });
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {
-      value: { case: "tensorType", value: create(TypeProto_TensorSchema, { elemType: onnxDataType(type), shape }) },
+      value: {
+        case: "tensorType",
+        value: create(TypeProto_TensorSchema, { elemType: onnxDataType(type), shape }),
+      },
     }),
   });
 }
 
 function attribute(name: string, v: AttributeValue | FloatAttr): AttributeProto {
   const T = AttributeProto_AttributeType;
-  const a = (fields: MessageInitShape<typeof AttributeProtoSchema>) => create(AttributeProtoSchema, { ...fields, name });
+  const a = (fields: MessageInitShape<typeof AttributeProtoSchema>) =>
+    create(AttributeProtoSchema, { ...fields, name });
   if (v instanceof FloatAttr) return a({ type: T.FLOAT, f: v.value });
   if (v instanceof GraphBuilder) return a({ type: T.GRAPH, g: v.toGraphProto() });
-  if (typeof v === "number") return Number.isInteger(v) ? a({ type: T.INT, i: BigInt(v) }) : a({ type: T.FLOAT, f: v });
-  if (typeof v === "string") return a({ type: T.STRING, s: new TextEncoder().encode(v) as Uint8Array<ArrayBuffer> });
+  if (typeof v === "number")
+    return Number.isInteger(v) ? a({ type: T.INT, i: BigInt(v) }) : a({ type: T.FLOAT, f: v });
+  if (typeof v === "string")
+    return a({ type: T.STRING, s: new TextEncoder().encode(v) as Uint8Array<ArrayBuffer> });
   if (v instanceof Float32Array) return a({ type: T.FLOATS, floats: [...v] });
   if (Array.isArray(v)) {
     if (v.every((x) => typeof x === "string"))
-      return a({ type: T.STRINGS, strings: v.map((s) => new TextEncoder().encode(s) as Uint8Array<ArrayBuffer>) });
+      return a({
+        type: T.STRINGS,
+        strings: v.map((s) => new TextEncoder().encode(s) as Uint8Array<ArrayBuffer>),
+      });
     const nums = v as number[];
-    return nums.every(Number.isInteger) ? a({ type: T.INTS, ints: nums.map(BigInt) }) : a({ type: T.FLOATS, floats: nums });
+    return nums.every(Number.isInteger)
+      ? a({ type: T.INTS, ints: nums.map(BigInt) })
+      : a({ type: T.FLOATS, floats: nums });
   }
   const t = v.tensor;
   return a({

@@ -38,6 +38,8 @@ export function elementTypeOf(dtype: DType): OnnxElementType {
     case "BOOL":
       return "bool";
     default:
-      throw new InvalidArgumentError(`dtype ${dtype} has no ONNX initializer mapping here; convert to F32 first`);
+      throw new InvalidArgumentError(
+        `dtype ${dtype} has no ONNX initializer mapping here; convert to F32 first`,
+      );
   }
 }

@@ -26,7 +26,10 @@ export class ExternalDataWriter {
 
   async write(bytes: ArrayBufferView): Promise<ExternalLocation> {
     const length = bytes.byteLength;
-    if (length > this.maxFileBytes) throw new InvalidArgumentError(`one tensor of ${length} bytes exceeds the external data file limit ${this.maxFileBytes}`);
+    if (length > this.maxFileBytes)
+      throw new InvalidArgumentError(
+        `one tensor of ${length} bytes exceeds the external data file limit ${this.maxFileBytes}`,
+      );
     let start = Math.ceil(this.offset / ALIGN) * ALIGN;
     if (!this.fh || start + length > this.maxFileBytes) {
       await this.nextFile();
@@ -34,7 +37,8 @@ export class ExternalDataWriter {
     }
     const view = new Uint8Array(bytes.buffer, bytes.byteOffset, length);
     let done = 0;
-    while (done < length) done += (await this.fh!.write(view, done, length - done, start + done)).bytesWritten;
+    while (done < length)
+      done += (await this.fh!.write(view, done, length - done, start + done)).bytesWritten;
     this.offset = start + length;
     return { location: this.files[this.fileIndex], offset: start, length };
   }

@@ -26,7 +26,10 @@ export function useOrt(module: OrtModule | Promise<OrtModule>): void {
 
 export function getOrt(): Promise<OrtModule> {
   if (!ortModule) {
-    if (!isNode) throw new InvalidArgumentError("no onnxruntime configured: call useOrt(await import('onnxruntime-web')) first");
+    if (!isNode)
+      throw new InvalidArgumentError(
+        "no onnxruntime configured: call useOrt(await import('onnxruntime-web')) first",
+      );
     const name = "onnxruntime-node";
     ortModule = import(/* @vite-ignore */ name) as Promise<OrtModule>;
   }
@@ -57,7 +60,10 @@ function executionProviders(backend: Backend): string[] {
 }
 
 /** Creates an inference session from a model path (Node) or bytes. */
-export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<InferenceSession> {
+export async function createSession(
+  model: string | Uint8Array,
+  options: SessionOptions = {},
+): Promise<InferenceSession> {
   const ort = await getOrt();
   const backend = options.backend ?? (isNode ? "cpu" : "wasm");
   const sessionOptions: Ort.InferenceSession.SessionOptions = {

@@ -1,7 +1,15 @@
 import { type FileHandle, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FileNotFoundError, WeightsFormatError } from "../errors.js";
-import { bf16ToF32, DTYPE_BYTES, type DType, f16ToF32, numel, type Tensor, type TypedArray } from "../tensor.js";
+import {
+  bf16ToF32,
+  DTYPE_BYTES,
+  type DType,
+  f16ToF32,
+  numel,
+  type Tensor,
+  type TypedArray,
+} from "../tensor.js";
 import type { TensorInfo, WeightSource } from "./source.js";
 
 interface Entry extends TensorInfo {
@@ -13,12 +21,21 @@ interface Entry extends TensorInfo {
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** Reads `length` bytes at `position`, failing with a typed error if the file ends first. */
-export async function readExactly(fh: FileHandle, file: string, position: number, length: number): Promise<Buffer> {
+export async function readExactly(
+  fh: FileHandle,
+  file: string,
+  position: number,
+  length: number,
+): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw new WeightsFormatError(file, `truncated: wanted ${length} bytes at offset ${position}, file ends after ${done}`);
+    if (bytesRead === 0)
+      throw new WeightsFormatError(
+        file,
+        `truncated: wanted ${length} bytes at offset ${position}, file ends after ${done}`,
+      );
     done += bytesRead;
   }
   return buf;
@@ -75,16 +92,26 @@ export class SafetensorsFile implements WeightSource {
     try {
       fh = await open(path, "r");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new FileNotFoundError(path, "safetensors file");
+      if ((e as NodeJS.ErrnoException).code === "ENOENT")
+        throw new FileNotFoundError(path, "safetensors file");
       throw e;
     }
     try {
       const size = (await fh.stat()).size;
-      if (size < 8) throw new WeightsFormatError(path, `not a safetensors file: ${size} bytes, shorter than the 8-byte header length`);
+      if (size < 8)
+        throw new WeightsFormatError(
+          path,
+          `not a safetensors file: ${size} bytes, shorter than the 8-byte header length`,
+        );
       const lenBuf = await readExactly(fh, path, 0, 8);
       const headerLen = Number(lenBuf.readBigUInt64LE(0));
-      if (headerLen > MAX_HEADER_BYTES) throw new WeightsFormatError(path, `header length ${headerLen} is implausibly large`);
-      if (8 + headerLen > size) throw new WeightsFormatError(path, `header length ${headerLen} runs past the end of the file (${size} bytes)`);
+      if (headerLen > MAX_HEADER_BYTES)
+        throw new WeightsFormatError(path, `header length ${headerLen} is implausibly large`);
+      if (8 + headerLen > size)
+        throw new WeightsFormatError(
+          path,
+          `header length ${headerLen} runs past the end of the file (${size} bytes)`,
+        );
       const headerText = (await readExactly(fh, path, 8, headerLen)).toString("utf8");
       let header: Record<string, unknown>;
       try {
@@ -118,7 +145,11 @@ export class SafetensorsFile implements WeightSource {
   async read(key: string): Promise<Tensor> {
     const e = this.entry(key);
     const bytes = await readExactly(this.fh, this.path, this.dataStart + e.begin, e.end - e.begin);
-    return { dtype: readDType(e.dtype), shape: [...e.shape], data: decodeStorage(this.path, key, e.dtype, bytes) };
+    return {
+      dtype: readDType(e.dtype),
+      shape: [...e.shape],
+      data: decodeStorage(this.path, key, e.dtype, bytes),
+    };
   }
 
   /** The raw stored bytes of a tensor (no dtype conversion). */
@@ -144,24 +175,39 @@ function parseHeader(file: string, header: Record<string, unknown>, dataBytes: n
     if (key === "__metadata__") continue;
     const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = v?.dtype as DType;
-    if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) throw new WeightsFormatError(file, `${key}: unknown dtype ${JSON.stringify(v?.dtype)}`);
+    if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_BYTES, dtype))
+      throw new WeightsFormatError(file, `${key}: unknown dtype ${JSON.stringify(v?.dtype)}`);
     const shape = v.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new WeightsFormatError(file, `${key}: invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new WeightsFormatError(file, `${key}: invalid shape ${JSON.stringify(shape)}`);
     const offs = v.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[1] < offs[0])
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((o) => Number.isInteger(o) && o >= 0) ||
+      offs[1] < offs[0]
+    )
       throw new WeightsFormatError(file, `${key}: invalid data_offsets ${JSON.stringify(offs)}`);
     const [begin, end] = offs as [number, number];
     const expected = numel(shape) * DTYPE_BYTES[dtype];
     if (end - begin !== expected)
-      throw new WeightsFormatError(file, `${key}: ${end - begin} bytes stored but ${dtype} ${JSON.stringify(shape)} needs ${expected}`);
-    if (end > dataBytes) throw new WeightsFormatError(file, `${key}: data_offsets [${begin}, ${end}] run past the end of the data (${dataBytes} bytes); the file is truncated`);
+      throw new WeightsFormatError(
+        file,
+        `${key}: ${end - begin} bytes stored but ${dtype} ${JSON.stringify(shape)} needs ${expected}`,
+      );
+    if (end > dataBytes)
+      throw new WeightsFormatError(
+        file,
+        `${key}: data_offsets [${begin}, ${end}] run past the end of the data (${dataBytes} bytes); the file is truncated`,
+      );
     entries.set(key, { dtype, shape: shape as number[], begin, end });
   }
   const sorted = [...entries.entries()].sort((a, b) => a[1].begin - b[1].begin);
   for (let i = 1; i < sorted.length; i++) {
     const [prevKey, prev] = sorted[i - 1];
     const [key, cur] = sorted[i];
-    if (cur.begin < prev.end) throw new WeightsFormatError(file, `tensors "${prevKey}" and "${key}" have overlapping data offsets`);
+    if (cur.begin < prev.end)
+      throw new WeightsFormatError(file, `tensors "${prevKey}" and "${key}" have overlapping data offsets`);
   }
   return entries;
 }
@@ -179,19 +225,26 @@ export class ShardedSafetensors implements WeightSource {
     try {
       index = JSON.parse(await readFile(indexPath, "utf8"));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new FileNotFoundError(indexPath, "safetensors index");
+      if ((e as NodeJS.ErrnoException).code === "ENOENT")
+        throw new FileNotFoundError(indexPath, "safetensors index");
       throw new WeightsFormatError(indexPath, "index is not valid JSON", { cause: e });
     }
-    if (!index.weight_map || typeof index.weight_map !== "object") throw new WeightsFormatError(indexPath, 'index has no "weight_map"');
+    if (!index.weight_map || typeof index.weight_map !== "object")
+      throw new WeightsFormatError(indexPath, 'index has no "weight_map"');
     const keyToShard = new Map(Object.entries(index.weight_map));
     const shards = new Map<string, SafetensorsFile>();
     try {
       for (const shard of new Set(keyToShard.values())) {
-        if (shard.includes("/") || shard.includes("\\")) throw new WeightsFormatError(indexPath, `shard name "${shard}" must be a plain file name`);
+        if (shard.includes("/") || shard.includes("\\"))
+          throw new WeightsFormatError(indexPath, `shard name "${shard}" must be a plain file name`);
         shards.set(shard, await SafetensorsFile.open(join(dirname(indexPath), shard)));
       }
       for (const [key, shard] of keyToShard)
-        if (!shards.get(shard)!.has(key)) throw new WeightsFormatError(indexPath, `"${key}" is mapped to ${shard}, which does not contain it`);
+        if (!shards.get(shard)!.has(key))
+          throw new WeightsFormatError(
+            indexPath,
+            `"${key}" is mapped to ${shard}, which does not contain it`,
+          );
     } catch (e) {
       await Promise.all([...shards.values()].map((s) => s.close()));
       throw e;
@@ -244,7 +297,11 @@ export async function writeSafetensors(
     const t = tensors[key];
     const bytes = t.data.byteLength;
     const expected = numel(t.shape) * DTYPE_BYTES[t.dtype];
-    if (bytes !== expected) throw new WeightsFormatError(path, `${key}: ${bytes} bytes given for ${t.dtype} ${JSON.stringify(t.shape)} (${expected} expected)`);
+    if (bytes !== expected)
+      throw new WeightsFormatError(
+        path,
+        `${key}: ${bytes} bytes given for ${t.dtype} ${JSON.stringify(t.shape)} (${expected} expected)`,
+      );
     header[key] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
