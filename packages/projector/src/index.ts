@@ -1,0 +1,31 @@
+export {
+  type BuildProjectorOptions,
+  buildProjectorGraph,
+  inlineWeights,
+  PROJECTOR_INPUT,
+  PROJECTOR_OUTPUT,
+  projectorModelBytes,
+  type WeightSink,
+} from "./graph.js";
+export {
+  COBRA_NUM_PATCHES,
+  checkDims,
+  type ExpectedTensor,
+  expectedProjectorTensors,
+  LDP_POOLED_GRID,
+  type ProjectorDims,
+  type ProjectorLayer,
+  projectedTokens,
+  projectorLayers,
+} from "./layers.js";
+export { OnnxProjector, type ProjectedFeatures, type Projector } from "./onnx-projector.js";
+export { adaptiveAvgPoolMatrix, adaptiveBins } from "./pooling.js";
+export { inferProjectorDims, validateProjectorWeights } from "./validate.js";
+export {
+  isProjectorVariant,
+  PROJECTOR_VARIANTS,
+  type ProjectorSpec,
+  type ProjectorVariant,
+  projectorSpecFromArchSpecifier,
+} from "./variants.js";
+export { type WriteProjectorOptions, type WrittenProjector, writeProjectorModel } from "./write-model.js";

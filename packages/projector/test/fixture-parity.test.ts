@@ -1,0 +1,89 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OnnxProjector, type ProjectorSpec, projectorSpecFromArchSpecifier } from "../src/index.js";
+import { concatFloat32, maxAbsDiff } from "./memory-weights.js";
+import { referenceProject } from "./reference-projector.js";
+
+const FIXTURE = join(import.meta.dirname, "../../../../shared/fixtures/cobra-tiny");
+const IMAGES = ["astronaut", "chelsea", "coffee", "gray", "rocket", "synthetic_rgba"];
+const TOL = 1e-5;
+
+/** fused = cat(dino, siglip) on the feature axis, per patch (the fixture stores the two halves). */
+async function fusedFeatures(expected: SafetensorsFile, image: string): Promise<Float32Array> {
+  const dino = await expected.read(`features/${image}/dino`);
+  const siglip = await expected.read(`features/${image}/siglip`);
+  const [, n, a] = dino.shape;
+  const b = siglip.shape[2];
+  const out = new Float32Array(n * (a + b));
+  for (let p = 0; p < n; p++) {
+    out.set((dino.data as Float32Array).subarray(p * a, (p + 1) * a), p * (a + b));
+    out.set((siglip.data as Float32Array).subarray(p * b, (p + 1) * b), p * (a + b) + a);
+  }
+  return out;
+}
+
+describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", () => {
+  let checkpoint: WeightSource;
+  let expected: SafetensorsFile;
+  let projector: OnnxProjector;
+  let spec: ProjectorSpec;
+
+  beforeAll(async () => {
+    const config = JSON.parse(await readFile(join(FIXTURE, "release/cobra/config.json"), "utf8"));
+    spec = projectorSpecFromArchSpecifier(config.model.arch_specifier);
+    checkpoint = await openWeights(join(FIXTURE, "release/cobra/checkpoints/latest-checkpoint.pt"));
+    expected = await SafetensorsFile.open(join(FIXTURE, "expected/tensors.safetensors"));
+    projector = await OnnxProjector.fromWeights(spec.variant, withPrefix(checkpoint, "model.projector."));
+  });
+
+  afterAll(async () => {
+    await projector?.release();
+    await checkpoint?.close();
+    await expected?.close();
+  });
+
+  it("the config selects fused-gelu-mlp and the checkpoint holds exactly its keys", () => {
+    expect(spec.variant).toBe("fused-gelu-mlp");
+    expect(withPrefix(checkpoint, "model.projector.").keys().sort()).toEqual(
+      ["0", "2", "4"].flatMap((i) => [`projector.${i}.bias`, `projector.${i}.weight`]),
+    );
+    expect([projector.visionDim, projector.outputTokens, projector.llmDim]).toEqual([56, 729, 16]);
+  });
+
+  it.each(IMAGES)("%s within 1e-5", async (image) => {
+    const features = await fusedFeatures(expected, image);
+    const out = await projector.project(features, 1);
+    const want = (await expected.read(`projected/${image}`)).data as Float32Array;
+    const diff = maxAbsDiff(out.data, want);
+    console.log(
+      `[projector] cobra-tiny ${image}: ONNX vs projected/${image}, max abs diff ${diff.toExponential(2)}`,
+    );
+    expect(diff).toBeLessThanOrEqual(TOL);
+  });
+
+  it("all six images as one batch, and the TS reference, agree too", async () => {
+    const batch = concatFloat32(await Promise.all(IMAGES.map((i) => fusedFeatures(expected, i))));
+    const wantAll = concatFloat32(
+      await Promise.all(
+        IMAGES.map(async (i) => (await expected.read(`projected/${i}`)).data as Float32Array),
+      ),
+    );
+
+    const out = await projector.project(batch, IMAGES.length);
+    expect(out.dims).toEqual([6, 729, 16]);
+    const onnxDiff = maxAbsDiff(out.data, wantAll);
+
+    const weights = withPrefix(checkpoint, "model.projector.");
+    const plain = Object.fromEntries(
+      await Promise.all(weights.keys().map(async (k) => [k, (await weights.read(k)).data as Float32Array])),
+    );
+    const refDiff = maxAbsDiff(referenceProject("fused-gelu-mlp", plain, batch, IMAGES.length, 729), wantAll);
+    console.log(
+      `[projector] cobra-tiny batch of 6: ONNX max abs diff ${onnxDiff.toExponential(2)}, TS reference ${refDiff.toExponential(2)}`,
+    );
+    expect(onnxDiff).toBeLessThanOrEqual(TOL);
+    expect(refDiff).toBeLessThanOrEqual(TOL);
+  });
+});

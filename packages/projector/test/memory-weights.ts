@@ -1,0 +1,67 @@
+import type { DType, Tensor, TensorInfo, WeightSource } from "@cobra-ts/core";
+
+export interface MemoryTensor {
+  shape: number[];
+  data: Float32Array;
+  /** The dtype to report in `info` (default F32); lets a test fake an integer tensor. */
+  dtype?: DType;
+}
+
+/** An in-memory WeightSource, for random-weight and bad-checkpoint tests. */
+export function memoryWeights(tensors: Record<string, MemoryTensor>, path = "memory.pt"): WeightSource {
+  return {
+    path,
+    keys: () => Object.keys(tensors),
+    has: (key) => key in tensors,
+    info: (key): TensorInfo => ({ dtype: tensors[key].dtype ?? "F32", shape: [...tensors[key].shape] }),
+    read: async (key): Promise<Tensor> => ({
+      dtype: "F32",
+      shape: [...tensors[key].shape],
+      data: tensors[key].data,
+    }),
+    close: async () => {},
+  };
+}
+
+/** Deterministic values in [-scale, scale): the tests need repeatability, not RNG quality. */
+export function randomValues(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return out;
+}
+
+/** Random weights for a list of (key, shape), scaled like torch's default init (1/sqrt(fan_in)). */
+export function randomWeights(
+  shapes: Array<{ key: string; shape: number[] }>,
+  seed: number,
+): Record<string, MemoryTensor> {
+  const out: Record<string, MemoryTensor> = {};
+  shapes.forEach(({ key, shape }, i) => {
+    const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : shape[0];
+    const n = shape.reduce((a, b) => a * b, 1);
+    out[key] = { shape, data: randomValues(n, seed * 1000 + i, 1 / Math.sqrt(fanIn)) };
+  });
+  return out;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Concatenates arrays end to end (e.g. images into one batch). */
+export function concatFloat32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
