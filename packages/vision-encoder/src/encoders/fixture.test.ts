@@ -1,0 +1,185 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GraphBuilder, ModelFormatError, SafetensorsFile, serializeModel } from "@cobra-ts/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openVitRelease, type VitRelease } from "../vit/release.js";
+import { fixturePath, maxAbs, maxAbsDiff, normalizeChwU8 } from "../vit/test-helpers.js";
+import { writeVitModel } from "../vit/write-model.js";
+import { concatFeatures, FusedEncoder } from "./fused.js";
+import type { EncodedFeatures } from "./types.js";
+import { VitEncoder } from "./vit-encoder.js";
+
+const IMAGES = ["rocket", "synthetic_rgba", "gray"] as const;
+const BACKBONES = ["dino", "siglip"] as const;
+/** Max abs error relative to the expected tensor's largest magnitude. */
+const REL_TOL = 1e-4;
+
+describe("ViT encoders vs the cobra-tiny oracle (timm v0.9.10, fp32)", () => {
+  const releases = {} as Record<(typeof BACKBONES)[number], VitRelease>;
+  const encoders = {} as Record<(typeof BACKBONES)[number], VitEncoder>;
+  let expected: SafetensorsFile;
+  const pixels = new Map<string, Float32Array>();
+
+  beforeAll(async () => {
+    expected = await SafetensorsFile.open(fixturePath("expected/tensors.safetensors"));
+    for (const name of BACKBONES) {
+      releases[name] = await openVitRelease(fixturePath(`release/${name}`));
+      encoders[name] = await VitEncoder.fromWeights(releases[name].config, releases[name].weights, name, {
+        threads: 2,
+      });
+      for (const image of IMAGES) {
+        const u8 = (await expected.read(`pixels/${image}/${name}`)).data as Uint8Array;
+        pixels.set(
+          `${image}/${name}`,
+          normalizeChwU8(u8, releases[name].config.data.mean, releases[name].config.data.std),
+        );
+      }
+    }
+  });
+
+  afterAll(async () => {
+    for (const name of BACKBONES) {
+      await encoders[name]?.release();
+      await releases[name]?.weights.close();
+    }
+    await expected?.close();
+  });
+
+  const want = async (key: string) => (await expected.read(key)).data as Float32Array;
+  const relDiff = (got: Float32Array, ref: Float32Array) => maxAbsDiff(got, ref) / maxAbs(ref);
+
+  it("reads the configs as the oracle built the models", () => {
+    expect(releases.dino.format).toBe("timm");
+    expect(releases.siglip.format).toBe("open_clip");
+    // open_clip's text tower and logit keys sit beside visual.trunk.* and are ignored.
+    expect(releases.siglip.weights.keys().filter((k) => !k.startsWith("visual.trunk.")).length).toBe(12);
+    expect(encoders.dino.inputs[0]).toMatchObject({
+      name: "dino",
+      imageSize: 384,
+      mean: [0.485, 0.456, 0.406],
+    });
+    expect(encoders.siglip.inputs[0]).toMatchObject({
+      name: "siglip",
+      imageSize: 384,
+      mean: [0.5, 0.5, 0.5],
+    });
+    expect([encoders.dino.numPatches, encoders.dino.featureDim, encoders.siglip.featureDim]).toEqual([
+      729, 32, 24,
+    ]);
+  });
+
+  for (const image of IMAGES)
+    for (const name of BACKBONES)
+      it(`features/${image}/${name}`, async () => {
+        const got = await encoders[name].encode([pixels.get(`${image}/${name}`)!]);
+        expect(got.dims).toEqual([1, 729, name === "dino" ? 32 : 24]);
+        const ref = await want(`features/${image}/${name}`);
+        const rel = relDiff(got.data, ref);
+        console.log(
+          `features/${image}/${name}: max abs ${maxAbsDiff(got.data, ref).toExponential(3)}, max |ref| ${maxAbs(ref).toFixed(3)}, rel ${rel.toExponential(3)}`,
+        );
+        expect(rel).toBeLessThan(REL_TOL);
+      });
+
+  it("fused = cat(dino, siglip) on the feature axis", async () => {
+    const fused = new FusedEncoder([encoders.dino, encoders.siglip]);
+    expect(fused.inputs.map((s) => s.name)).toEqual(["dino", "siglip"]);
+    expect(fused.featureDim).toBe(56);
+    for (const image of IMAGES) {
+      const got = await fused.encode([pixels.get(`${image}/dino`)!, pixels.get(`${image}/siglip`)!]);
+      expect(got.dims).toEqual([1, 729, 56]);
+      const parts: EncodedFeatures[] = [
+        { data: await want(`features/${image}/dino`), dims: [1, 729, 32] },
+        { data: await want(`features/${image}/siglip`), dims: [1, 729, 24] },
+      ];
+      const ref = concatFeatures(parts).data;
+      const rel = relDiff(got.data, ref);
+      console.log(`fused ${image}: rel ${rel.toExponential(3)}`);
+      expect(rel).toBeLessThan(REL_TOL);
+      expect(Array.from(ref.subarray(32, 56))).toEqual(Array.from(parts[1].data.subarray(0, 24)));
+    }
+  });
+
+  it("a batch of 2 gives the features of two single runs", async () => {
+    for (const name of BACKBONES) {
+      const a = pixels.get(`rocket/${name}`)!;
+      const b = pixels.get(`gray/${name}`)!;
+      const batch = new Float32Array(a.length * 2);
+      batch.set(a);
+      batch.set(b, a.length);
+      const both = await encoders[name].encode([batch]);
+      expect(both.dims[0]).toBe(2);
+      const singles = [(await encoders[name].encode([a])).data, (await encoders[name].encode([b])).data];
+      const half = both.data.length / 2;
+      const diff = Math.max(
+        maxAbsDiff(both.data.subarray(0, half), singles[0]),
+        maxAbsDiff(both.data.subarray(half), singles[1]),
+      );
+      console.log(`${name} batch-2 vs singles: max abs ${diff.toExponential(3)}`);
+      expect(diff).toBeLessThan(1e-5);
+    }
+  });
+
+  it("refuses a model that is not a ViT encoder graph", async () => {
+    const g = new GraphBuilder("not-vit");
+    g.output(g.op("Identity", [g.input("x", "float32", [1])]), "float32", [1], "y");
+    await expect(VitEncoder.create(serializeModel(g), releases.dino.config, "dino")).rejects.toThrow(
+      ModelFormatError,
+    );
+  });
+
+  it("refuses pixels that are not whole 3x384x384 images", async () => {
+    await expect(encoders.dino.encode([new Float32Array(10)])).rejects.toThrow(
+      /not a whole number of 3x384x384 images/,
+    );
+    await expect(encoders.dino.encode([])).rejects.toThrow(/takes 1 pixel tensor/);
+  });
+
+  describe("external data", () => {
+    let dir = "";
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    it("writeVitModel streams weights to <name>.data and loads to the same features", async () => {
+      dir = await mkdtemp(join(tmpdir(), "cobra-vit-"));
+      const written = await writeVitModel(
+        dir,
+        "siglip.onnx",
+        releases.siglip.config,
+        releases.siglip.weights,
+      );
+      expect(written.dataFiles).toEqual(["siglip.onnx.data"]);
+      expect((await readdir(dir)).sort()).toEqual(["siglip.onnx", "siglip.onnx.data"]);
+      const fromDisk = await VitEncoder.create(written.model, releases.siglip.config, "siglip", {
+        threads: 2,
+      });
+      try {
+        const px = pixels.get("rocket/siglip")!;
+        const got = await fromDisk.encode([px]);
+        const inline = await encoders.siglip.encode([px]);
+        expect(maxAbsDiff(got.data, inline.data)).toBe(0);
+      } finally {
+        await fromDisk.release();
+      }
+    });
+
+    it("leaves no files behind when a tensor cannot be read half-way", async () => {
+      const failDir = await mkdtemp(join(dir, "fail-"));
+      const source = releases.dino.weights;
+      const failing = {
+        ...source,
+        keys: () => source.keys(),
+        has: (k: string) => source.has(k),
+        info: (k: string) => source.info(k),
+      };
+      failing.read = async (key: string) => {
+        if (key === "blocks.1.mlp.fc1.weight") throw new Error("disk went away");
+        return source.read(key);
+      };
+      await expect(writeVitModel(failDir, "dino.onnx", releases.dino.config, failing)).rejects.toThrow(
+        /disk went away/,
+      );
+      expect(await readdir(failDir)).toEqual([]);
+    });
+  });
+});

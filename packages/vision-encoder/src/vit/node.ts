@@ -1,0 +1,3 @@
+// Node-only part of the ViT conversion (file system access); re-exported by the package's Node entry.
+export { openVitRelease, type VitRelease } from "./release.js";
+export { type WrittenModel, writeVitModel } from "./write-model.js";

@@ -1,0 +1,79 @@
+// Shared by the ViT and encoder tests (not exported from the package).
+
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { WeightSource } from "@cobra-ts/core";
+
+/** Finds `shared/fixtures/cobra-tiny` above this package (the repo keeps shared data next to or in the checkout). */
+function fixtureRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    for (const candidate of [
+      join(dir, "shared/fixtures/cobra-tiny"),
+      join(dir, "../shared/fixtures/cobra-tiny"),
+    ])
+      if (existsSync(candidate)) return resolve(candidate);
+    dir = dirname(dir);
+  }
+  throw new Error("shared/fixtures/cobra-tiny not found above the package");
+}
+
+export function fixturePath(relative: string): string {
+  return join(fixtureRoot(), relative);
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** torchvision ToTensor + Normalize on uint8 CHW planes, in float32 step by step. */
+export function normalizeChwU8(
+  u8: Uint8Array,
+  mean: readonly number[],
+  std: readonly number[],
+): Float32Array {
+  const f = Math.fround;
+  const plane = u8.length / 3;
+  const out = new Float32Array(u8.length);
+  for (let c = 0; c < 3; c++) {
+    const m = f(mean[c]);
+    const s = f(std[c]);
+    for (let i = c * plane; i < (c + 1) * plane; i++) out[i] = f(f(f(u8[i] / 255) - m) / s);
+  }
+  return out;
+}
+
+/** An in-memory WeightSource over float32 arrays. */
+export function memoryWeights(
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+): WeightSource {
+  return {
+    path: "<memory>",
+    keys: () => Object.keys(tensors),
+    has: (k) => k in tensors,
+    info: (k) => ({ dtype: "F32", shape: [...tensors[k].shape] }),
+    read: async (k) => ({ dtype: "F32", shape: [...tensors[k].shape], data: tensors[k].data }),
+    close: async () => {},
+  };
+}
+
+/** Deterministic values in [-scale, scale): the tests need repeatability, not randomness quality. */
+export function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return out;
+}
