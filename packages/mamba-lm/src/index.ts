@@ -1,5 +1,57 @@
 // Browser-safe entry point. Node-only helpers (loading files) are in ./node.ts.
 
+export { parseMambaConfig } from "./config/from-json.js";
+export { inferMambaConfig, inferTiedMambaConfig } from "./config/from-weights.js";
+export {
+  type MambaConfig,
+  type MambaConfigInput,
+  resolveMambaConfig,
+  stateFloatsPerSequence,
+} from "./config/mamba-config.js";
+export {
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
+  type StreamChunk,
+  streamGenerate,
+} from "./generate/generate.js";
+export { type GenerateBatchOptions, generateBatch } from "./generate/generate-batch.js";
+export { limitPromptIds, type PromptLengthOptions } from "./generate/prompt-ids.js";
+export type { GenerationTokenizer, SequenceOptions } from "./generate/sequence.js";
+export {
+  buildLanguageModel,
+  type ConversionProgress,
+  type ConvertedLanguageModel,
+  type ConvertOptions,
+  LM_FORMAT_VERSION,
+} from "./graph/convert.js";
+export * as lmGraphNames from "./graph/io-names.js";
+export { emitMambaLM, type MambaGraphOptions } from "./graph/mamba-graph.js";
+export { type RuntimeTensor, runtimeTensors } from "./graph/runtime-tensors.js";
+export {
+  emitDeltaSoftplus,
+  emitSelectiveScan,
+  type SelectiveScanOptions,
+  type SelectiveScanValues,
+} from "./graph/selective-scan-emitter.js";
+export {
+  type LanguageModelDescriptor,
+  LM_CONFIG_FILE,
+  LM_DATA_FILE,
+  LM_GRAPH_FILE,
+  writeLanguageModel,
+} from "./graph/write-language-model.js";
+export type { FloatRows, ForwardInput, TokenIds } from "./model/inputs.js";
+export {
+  type ForwardResult,
+  type LanguageModelBytes,
+  type LoadOptions,
+  type LoadProgress,
+  MambaLM,
+  type RunOptions,
+} from "./model/mamba-lm.js";
+export { MambaState } from "./model/mamba-state.js";
+export type { LanguageModelDims } from "./model/state-dims.js";
 export { createPromptBuilder } from "./prompt/for-backbone.js";
 export { MambaPromptBuilder, PurePromptBuilder } from "./prompt/in-out.js";
 export { buildPrompt, type PromptBuilder, type Role, type Turn } from "./prompt/prompt-builder.js";
@@ -34,3 +86,6 @@ export {
   type TokenizerJson,
 } from "./tokenizer/mamba-tokenizer.js";
 export { type StreamDecoderOptions, TokenStreamDecoder } from "./tokenizer/stream-decoder.js";
+export { expectedMambaShapes } from "./weights/expected-shapes.js";
+export { locateMambaWeights, type MambaWeightLayout, MambaWeights } from "./weights/mamba-weights.js";
+export { validateMambaWeights } from "./weights/validate.js";

@@ -1,0 +1,99 @@
+import { throwIfAborted } from "@cobra-ts/core";
+import type { FloatRows } from "../model/inputs.js";
+import type { ForwardResult, MambaLM } from "../model/mamba-lm.js";
+import type { MambaState } from "../model/mamba-state.js";
+import { createRng, type Rng } from "../sampling/rng.js";
+import type { StopReason } from "../stop.js";
+import {
+  checkSequenceOptions,
+  GeneratedSequence,
+  type GenerationTokenizer,
+  promptIdsOf,
+  type SequenceOptions,
+} from "./sequence.js";
+
+export interface GenerateOptions extends SequenceOptions {
+  /** Seed of the sampler's RNG (only read when sampling). */
+  seed?: number;
+  /** Or the RNG itself. */
+  rng?: Rng;
+  /** Embeddings run before the prompt ids, [1, P, d_model] (Cobra: the projected image). */
+  prefixEmbeds?: FloatRows;
+  /** Start from this state (e.g. saved after a system prompt or an image) instead of a zero state. */
+  state?: MambaState;
+  signal?: AbortSignal;
+}
+
+/** One streamed token and the text that became final with it ("" while held back for UTF-8, clean-up or a stop string). */
+export interface StreamChunk {
+  token: number;
+  text: string;
+}
+
+export interface GenerateResult {
+  /** Generated ids, the eos id included when generation stopped on it (mamba_ssm's sequences[prompt:]). */
+  ids: number[];
+  /** Decoded without special tokens, cleaned up, cut at a stop string, stripped: what Cobra's generate returns. */
+  text: string;
+  stopReason: StopReason;
+  /** The prompt ids that were run (after the length policy). */
+  promptIds: number[];
+  /**
+   * The state after the prefix, the prompt and every generated id but the last (the last was sampled from
+   * this state's logits and never run): to continue a conversation, feed `ids.at(-1)` first.
+   */
+  state: MambaState;
+  timings: { prefillMs: number; decodeMs: number };
+}
+
+/**
+ * Generates a continuation of `prompt` (text, encoded without BOS like Cobra, or ids): greedy unless the
+ * sampling options say otherwise (mamba_ssm `decode` semantics), stopping on eos, a stop string or
+ * maxNewTokens. Streams {token, text delta}; the async iterator's return value is the GenerateResult.
+ * Aborting `signal` rejects the next step with AbortError. Every option is checked before the model runs.
+ */
+export async function* streamGenerate(
+  lm: MambaLM,
+  tokenizer: GenerationTokenizer,
+  prompt: string | readonly number[],
+  options: GenerateOptions = {},
+): AsyncGenerator<StreamChunk, GenerateResult, undefined> {
+  const stop = checkSequenceOptions(tokenizer, options);
+  const sequence = new GeneratedSequence(promptIdsOf(tokenizer, prompt, options), tokenizer, stop, options);
+  const rng = options.rng ?? createRng(options.seed);
+  throwIfAborted(options.signal);
+
+  let t0 = performance.now();
+  const input = { prefixEmbeds: options.prefixEmbeds, ids: sequence.promptIds };
+  let forward: ForwardResult = await lm.prefill(input, options.state, { signal: options.signal });
+  const prefillMs = performance.now() - t0;
+  t0 = performance.now();
+  while (!sequence.done) {
+    throwIfAborted(options.signal);
+    const chunk = sequence.next(forward.logits.data, rng);
+    yield chunk;
+    if (!sequence.done) forward = await lm.step(chunk.token, forward.state, { signal: options.signal });
+  }
+  return {
+    ids: sequence.ids,
+    text: sequence.finalText,
+    stopReason: sequence.stopReason!,
+    promptIds: sequence.promptIds,
+    state: forward.state,
+    timings: { prefillMs, decodeMs: performance.now() - t0 },
+  };
+}
+
+/** Runs streamGenerate to the end and returns its result. */
+export async function generate(
+  lm: MambaLM,
+  tokenizer: GenerationTokenizer,
+  prompt: string | readonly number[],
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
+  const it = streamGenerate(lm, tokenizer, prompt, options);
+  for (;;) {
+    const next = await it.next();
+    if (next.done) return next.value;
+  }
+}

@@ -1,0 +1,118 @@
+import {
+  GraphBuilder,
+  type OnnxElementType,
+  serializeModel,
+  throwIfAborted,
+  type WeightSource,
+  WeightsMismatchError,
+} from "@cobra-ts/core";
+import { inferTiedMambaConfig } from "../config/from-weights.js";
+import type { MambaConfig } from "../config/mamba-config.js";
+import { MambaWeights } from "../weights/mamba-weights.js";
+import { validateMambaWeights } from "../weights/validate.js";
+import { emitMambaLM, type MambaGraphOptions } from "./mamba-graph.js";
+import { type RuntimeTensor, runtimeTensors, transpose2d } from "./runtime-tensors.js";
+
+/** Bumped whenever the graph's inputs, outputs or initializer layout change. */
+export const LM_FORMAT_VERSION = 1;
+
+export interface ConversionProgress {
+  /** The canonical tensor just converted. */
+  tensor: string;
+  done: number;
+  total: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface ConvertOptions extends MambaGraphOptions {
+  /** Key prefix of the LM inside the weights file when it holds more than one model (see locateMambaWeights). */
+  prefix?: string;
+  onProgress?: (progress: ConversionProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** What conversion decided: the config (given or inferred) and the graph options it was built with. */
+export interface ConvertedLanguageModel {
+  config: MambaConfig;
+  graph: Required<MambaGraphOptions>;
+}
+
+function graphOptions(options: MambaGraphOptions): Required<MambaGraphOptions> {
+  return { logits: options.logits ?? "last", scanOutput: options.scanOutput ?? "after" };
+}
+
+/** Opens the LM view of `source` and fixes the config (inferred from the weights when not given), validated. */
+export async function prepareConversion(
+  source: WeightSource,
+  config: MambaConfig | undefined,
+  options: ConvertOptions,
+) {
+  const weights = source instanceof MambaWeights ? source : MambaWeights.from(source, options.prefix);
+  const resolved = config ?? (await inferTiedMambaConfig(weights));
+  validateMambaWeights(weights, resolved);
+  return { weights, config: resolved, tensors: runtimeTensors(resolved) };
+}
+
+/**
+ * Streams every tensor through `store` one at a time (read, widen to fp32, transpose if the layout wants it,
+ * hand over, drop), so peak memory is about one tensor plus what `store` keeps.
+ */
+export async function convertTensors(
+  weights: MambaWeights,
+  tensors: RuntimeTensor[],
+  store: (tensor: RuntimeTensor, data: Float32Array) => Promise<void> | void,
+  options: ConvertOptions,
+): Promise<void> {
+  const bytesTotal = tensors.reduce((s, t) => s + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
+  let bytesDone = 0;
+  for (const [i, t] of tensors.entries()) {
+    throwIfAborted(options.signal);
+    const read = await weights.read(t.source);
+    if (!(read.data instanceof Float32Array))
+      throw new WeightsMismatchError(weights.sourceKey(t.source), `dtype ${read.dtype} is not a float type`);
+    const data = t.transpose ? transpose2d(read.data, t.shape[1], t.shape[0]) : read.data;
+    await store(t, data);
+    bytesDone += data.byteLength;
+    options.onProgress?.({ tensor: t.source, done: i + 1, total: tensors.length, bytesDone, bytesTotal });
+  }
+}
+
+export const FLOAT32: OnnxElementType = "float32";
+
+/** The model's metadata_props: enough to tell what a stray lm.onnx is. */
+export function modelMetadata(converted: ConvertedLanguageModel): Record<string, string> {
+  return {
+    "cobra.format": "mamba-lm",
+    "cobra.format_version": String(LM_FORMAT_VERSION),
+    "cobra.mamba_config": JSON.stringify(converted.config),
+    "cobra.graph_options": JSON.stringify(converted.graph),
+  };
+}
+
+/**
+ * Converts a Mamba LM into the runtime format entirely in memory: one ONNX model with the weights inside
+ * (protobuf caps that at 2 GB: for tests and small models; use writeLanguageModel for real ones).
+ */
+export async function buildLanguageModel(
+  source: WeightSource,
+  config?: MambaConfig,
+  options: ConvertOptions = {},
+): Promise<ConvertedLanguageModel & { model: Uint8Array }> {
+  const prepared = await prepareConversion(source, config, options);
+  const g = new GraphBuilder("mamba_lm");
+  await convertTensors(
+    prepared.weights,
+    prepared.tensors,
+    (t, data) => void g.initializer(t.name, FLOAT32, t.shape, data),
+    options,
+  );
+  const converted = { config: prepared.config, graph: graphOptions(options) };
+  emitMambaLM(g, converted.config, converted.graph);
+  return {
+    ...converted,
+    model: serializeModel(g, { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" }),
+  };
+}
+
+export { graphOptions };

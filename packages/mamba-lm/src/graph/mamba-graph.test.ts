@@ -1,0 +1,80 @@
+import { createSession } from "@cobra-ts/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MambaLM } from "../model/mamba-lm.js";
+import {
+  CASES,
+  fixtureConfig,
+  loadFixtureLM,
+  maxAbsDiff,
+  openCheckpoint,
+  prefixOf,
+} from "../test-support/fixture.js";
+import { buildLanguageModel } from "./convert.js";
+import { runtimeTensors } from "./runtime-tensors.js";
+
+describe("the LM graph's interface", () => {
+  let model: Uint8Array;
+  beforeAll(async () => {
+    const source = await openCheckpoint();
+    model = (await buildLanguageModel(source, fixtureConfig())).model;
+    await source.close();
+  });
+
+  it("declares prefix_embeds, input_ids and per-layer states in; logits and new states out", async () => {
+    const session = await createSession(model);
+    const inputs = Object.fromEntries(
+      session.inputMetadata.map((m) => [m.name, m.isTensor ? [m.type, m.shape] : null]),
+    );
+    expect(inputs).toMatchObject({
+      prefix_embeds: ["float32", ["batch", "prefix_len", 16]],
+      input_ids: ["int64", ["batch", "seq_len"]],
+      "conv_state.0": ["float32", ["batch", 32, 3]],
+      "ssm_state.3": ["float32", ["batch", 32, 16]],
+    });
+    expect(session.inputNames).toHaveLength(2 + 2 * 4);
+    expect(session.outputNames).toEqual([
+      "conv_state_out.0",
+      "ssm_state_out.0",
+      "conv_state_out.1",
+      "ssm_state_out.1",
+      "conv_state_out.2",
+      "ssm_state_out.2",
+      "conv_state_out.3",
+      "ssm_state_out.3",
+      "logits",
+    ]);
+    await session.release();
+  });
+
+  it("holds every weight once: the tied head reuses the embedding, the model is the weights plus a few KB", () => {
+    const tensors = runtimeTensors(fixtureConfig());
+    expect(tensors.some((t) => t.source === "lm_head.weight")).toBe(false);
+    const weightBytes = tensors.reduce((s, t) => s + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
+    expect(model.byteLength).toBeGreaterThan(weightBytes);
+    expect(model.byteLength - weightBytes).toBeLessThan(100_000);
+  });
+});
+
+describe('a graph converted with logits: "all" only', () => {
+  let all: MambaLM;
+  let last: MambaLM;
+  beforeAll(async () => {
+    [all, last] = await Promise.all([loadFixtureLM({ logits: "all" }), loadFixtureLM()]);
+  });
+  afterAll(() => Promise.all([all?.release(), last?.release()]));
+
+  it("still returns last-position logits (taken from all_logits), equal to the default graph's", async () => {
+    const c = CASES[0];
+    const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+    const a = await all.prefill(input, undefined, { allLogits: true });
+    const b = await last.prefill(input);
+    expect(a.allLogits!.shape).toEqual([1, 729 + c.input_ids.length, 50280]);
+    expect(maxAbsDiff(a.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-6);
+    const withoutAll = await all.prefill(input);
+    expect(withoutAll.allLogits).toBeUndefined();
+    expect(maxAbsDiff(withoutAll.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-6);
+    await expect(last.prefill(input, undefined, { allLogits: true })).rejects.toThrow(
+      /converted without all-position logits/,
+    );
+  });
+});

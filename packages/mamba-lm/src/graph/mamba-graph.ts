@@ -1,0 +1,119 @@
+import type { GraphBuilder } from "@cobra-ts/core";
+import type { MambaConfig } from "../config/mamba-config.js";
+import { EMBEDDING, LM_HEAD, NORM_F } from "../weights/mamba-weights.js";
+import {
+  ALL_LOGITS,
+  convStateIn,
+  convStateOut,
+  INPUT_IDS,
+  LOGITS,
+  PREFIX_EMBEDS,
+  ssmStateIn,
+  ssmStateOut,
+} from "./io-names.js";
+import { emitLayerNorm, emitRmsNorm } from "./norms.js";
+import { runtimeName } from "./runtime-tensors.js";
+import { emitDeltaSoftplus, emitSelectiveScan, type SelectiveScanOptions } from "./selective-scan-emitter.js";
+
+export interface MambaGraphOptions {
+  /**
+   * Which logits the graph returns: "last" (default; `logits` [batch, vocab] at the last position, what
+   * generation needs), "all" (`all_logits` [batch, positions, vocab]: scoring, tests) or "both".
+   */
+  logits?: "last" | "all" | "both";
+  /** Where the scan computes y (see SelectiveScanOptions). */
+  scanOutput?: SelectiveScanOptions["output"];
+}
+
+/**
+ * Emits the whole Mamba LM into `g`: one graph for prefill and decode. Inputs: `prefix_embeds` [batch, P, d_model]
+ * (P may be 0) placed before the embedded `input_ids` [batch, T] (T may be 0; P + T >= 1), and per layer
+ * `conv_state.{i}` [batch, d_inner, d_conv - 1] (the last inputs of the causal conv) and `ssm_state.{i}`
+ * [batch, d_inner, d_state]. Outputs: logits (see MambaGraphOptions) and `conv_state_out.{i}`,
+ * `ssm_state_out.{i}`. Initializers are expected under the names of `runtimeTensors(config)`.
+ * The residual stream is fp32 throughout (the whole graph is fp32).
+ */
+export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: MambaGraphOptions = {}): void {
+  const { dModel: d, dInner: di, dState: n, dConv: k, vocabSizePadded: v } = config;
+  const prefix = g.input(PREFIX_EMBEDS, "float32", ["batch", "prefix_len", d]);
+  const ids = g.input(INPUT_IDS, "int64", ["batch", "seq_len"]);
+  const tokens = g.op("Gather", [EMBEDDING, ids], { axis: 0 });
+  let residual = g.op("Concat", [prefix, tokens], { axis: 1 }); // [B, L, d]
+
+  const norm = (x: string, prefixName: string) =>
+    config.rmsNorm
+      ? emitRmsNorm(g, x, `${prefixName}.weight`, config.normEps)
+      : emitLayerNorm(g, x, `${prefixName}.weight`, `${prefixName}.bias`, config.normEps);
+
+  for (let i = 0; i < config.nLayer; i++) {
+    const convIn = g.input(convStateIn(i), "float32", ["batch", di, k - 1]);
+    const ssmIn = g.input(ssmStateIn(i), "float32", ["batch", di, n]);
+    const hidden = emitMixer(g, config, i, norm(residual, `layers.${i}.norm`), convIn, ssmIn, options);
+    g.output(convStateOut(i), "float32", ["batch", di, k - 1]);
+    g.output(hidden.ssmState, "float32", ["batch", di, n], ssmStateOut(i));
+    residual = g.op("Add", [hidden.out, residual]); // mamba_ssm: residual = hidden_states + residual
+  }
+
+  const head = config.tieEmbeddings ? EMBEDDING : LM_HEAD;
+  const wanted = options.logits ?? "last";
+  if (wanted !== "all") {
+    const last = g.op("Gather", [residual, g.constInt64([-1], [])], { axis: 1 }); // [B, d]
+    g.op("Gemm", [norm(last, NORM_F), head], { transB: 1 }, { name: LOGITS });
+    g.output(LOGITS, "float32", ["batch", v]);
+  }
+  if (wanted !== "last") {
+    const flat = g.op("Reshape", [norm(residual, NORM_F), g.constInt64([-1, d])]);
+    const batchAndTime = g.op("Slice", [g.op("Shape", [residual]), g.constInt64([0]), g.constInt64([2])]);
+    const shape = g.op("Concat", [batchAndTime, g.constInt64([v])], { axis: 0 });
+    g.op("Reshape", [g.op("Gemm", [flat, head], { transB: 1 }), shape], {}, { name: ALL_LOGITS });
+    g.output(ALL_LOGITS, "float32", ["batch", "positions", v]);
+  }
+}
+
+/** One Mamba mixer (mamba_ssm `Mamba.forward` / `Mamba.step`, the same math for any length). */
+function emitMixer(
+  g: GraphBuilder,
+  config: MambaConfig,
+  layer: number,
+  h: string,
+  convIn: string,
+  ssmIn: string,
+  options: MambaGraphOptions,
+): { out: string; ssmState: string } {
+  const { dInner: di, dState: n, dConv: k, dtRank: r } = config;
+  const p = `layers.${layer}.mixer`;
+  const linear = (x: string, name: string, bias: boolean) => {
+    const y = g.op("MatMul", [x, runtimeName(`${p}.${name}.weight`)]);
+    return bias ? g.op("Add", [y, `${p}.${name}.bias`]) : y;
+  };
+  const silu = (x: string) => g.op("Mul", [x, g.op("Sigmoid", [x])]);
+
+  const xz = linear(h, "in_proj", config.bias); // [B, L, 2 d_inner]
+  const [x, z] = g.opMulti("Split", [xz, g.constInt64([di, di])], 2, { axis: -1 });
+
+  // Causal depthwise conv with carried state: [state | x] along time, then an unpadded Conv is exact, and
+  // the last d_conv - 1 inputs are the next state.
+  const withState = g.op("Concat", [convIn, g.op("Transpose", [x], { perm: [0, 2, 1] })], { axis: 2 }); // [B, di, k-1+L]
+  g.op(
+    "Slice",
+    [withState, g.constInt64([-(k - 1)]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([2])],
+    {},
+    { name: convStateOut(layer) },
+  );
+  const convInputs = [withState, `${p}.conv1d.weight`, ...(config.convBias ? [`${p}.conv1d.bias`] : [])];
+  const conv = g.op("Conv", convInputs, { group: di, kernel_shape: [k] }); // [B, di, L]
+  const xc = silu(g.op("Transpose", [conv], { perm: [0, 2, 1] })); // [B, L, di]
+
+  const xdbl = linear(xc, "x_proj", false); // [B, L, r + 2N]
+  const [dtLow, bm, cm] = g.opMulti("Split", [xdbl, g.constInt64([r, n, n])], 3, { axis: -1 });
+  const dtRaw = g.op("Add", [linear(dtLow, "dt_proj", false), `${p}.dt_proj.bias`]);
+  const dt = emitDeltaSoftplus(g, dtRaw);
+  const A = g.op("Neg", [g.op("Exp", [`${p}.A_log`])]);
+
+  const scan = emitSelectiveScan(
+    g,
+    { x: xc, dt, A, B: bm, C: cm, D: `${p}.D`, z, state: ssmIn },
+    { output: options.scanOutput },
+  );
+  return { out: linear(scan.y, "out_proj", config.bias), ssmState: scan.stateOut };
+}

@@ -1,0 +1,89 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ModelFormatError, WeightsMismatchError } from "@cobra-ts/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LoadProgress, MambaLM } from "../model/mamba-lm.js";
+import {
+  CASES,
+  fixtureConfig,
+  loadFixtureLM,
+  maxAbsDiff,
+  openCheckpoint,
+  prefixOf,
+} from "../test-support/fixture.js";
+import { MemorySource } from "../test-support/memory-source.js";
+import type { ConversionProgress } from "./convert.js";
+import { writeLanguageModel } from "./write-language-model.js";
+
+let dir = "";
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mamba-lm-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("writeLanguageModel (Node)", () => {
+  it("writes lm.onnx + external data + lm.json, streaming with progress; the folder loads and matches the in-memory model", async () => {
+    const out = join(dir, "ok");
+    const source = await openCheckpoint();
+    const progress: ConversionProgress[] = [];
+    const written = await writeLanguageModel(out, source, fixtureConfig(), {
+      onProgress: (p) => progress.push(p),
+    });
+    await source.close();
+    expect(written.files.sort()).toEqual(["lm.json", "lm.onnx", "lm.onnx.data"]);
+    expect((await readdir(out)).sort()).toEqual(["lm.json", "lm.onnx", "lm.onnx.data"]);
+    expect(progress.length).toBe(4 * 10 + 2); // 10 tensors per layer, embedding, norm_f; lm_head tied: not stored
+    expect(progress.at(-1)).toMatchObject({ done: 42, total: 42 });
+    expect(progress.at(-1)!.bytesDone).toBe(progress.at(-1)!.bytesTotal);
+    const descriptor = JSON.parse(await readFile(join(out, "lm.json"), "utf8"));
+    expect(descriptor).toMatchObject({
+      format: "mamba-lm",
+      formatVersion: 1,
+      graph: { logits: "last", scanOutput: "after" },
+      config: { tieEmbeddings: true },
+    });
+
+    const stages: LoadProgress[] = [];
+    const fromDisk = await MambaLM.load(out, { onProgress: (p) => stages.push(p) });
+    expect(stages.map((s) => s.stage)).toEqual(["reading", "creating-session", "ready"]);
+    const inMemory = await loadFixtureLM();
+    const c = CASES[0];
+    const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+    expect(
+      maxAbsDiff((await fromDisk.prefill(input)).logits.data, (await inMemory.prefill(input)).logits.data),
+    ).toBe(0);
+    await Promise.all([fromDisk.release(), inMemory.release()]);
+  });
+
+  it("leaves nothing behind when the weights are refused or a read fails midway", async () => {
+    const source = await openCheckpoint();
+    const tensors = new Map(
+      await Promise.all(source.keys().map(async (k) => [k, await source.read(k)] as const)),
+    );
+    await source.close();
+    const refused = join(dir, "refused");
+    const missing = new MemorySource(
+      new Map([...tensors].filter(([k]) => !k.endsWith("layers.1.mixer.A_log"))),
+    );
+    await expect(writeLanguageModel(refused, missing, fixtureConfig())).rejects.toThrow(WeightsMismatchError);
+    await expect(readdir(refused)).rejects.toThrow(); // validated before the folder was even created
+
+    const failing = join(dir, "failing");
+    const broken = new MemorySource(tensors);
+    let reads = 0;
+    broken.read = async (key) => {
+      if (++reads === 20) throw new Error("disk on fire");
+      return tensors.get(key)!;
+    };
+    await expect(writeLanguageModel(failing, broken, fixtureConfig())).rejects.toThrow("disk on fire");
+    expect(await readdir(failing)).toEqual([]);
+  });
+
+  it("load refuses a folder that is not a converted LM", async () => {
+    const empty = join(dir, "empty");
+    await expect(MambaLM.load(empty)).rejects.toThrow(ModelFormatError);
+    await writeFile(join(dir, "lm.json"), JSON.stringify({ format: "other" }));
+    await expect(MambaLM.load(dir)).rejects.toThrow(/not a mamba-lm descriptor/);
+  });
+});

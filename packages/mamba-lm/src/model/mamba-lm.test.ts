@@ -1,0 +1,198 @@
+import { InvalidArgumentError } from "@cobra-ts/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  argmax,
+  CASES,
+  expectedFloats,
+  loadFixtureLM,
+  maxAbsDiff,
+  prefixOf,
+} from "../test-support/fixture.js";
+import type { MambaLM } from "./mamba-lm.js";
+
+const VOCAB = 50280;
+let lm: MambaLM;
+beforeAll(async () => {
+  lm = await loadFixtureLM({ logits: "both" });
+});
+afterAll(() => lm?.release());
+
+describe("MambaLM on cobra-tiny (Cobra checkpoint LM, projected image rows as prefix)", () => {
+  it("reads its sizes off the graph", () => {
+    expect(lm.dims).toEqual({
+      nLayer: 4,
+      dModel: 16,
+      dInner: 32,
+      convWidth: 3,
+      dState: 16,
+      vocabSize: VOCAB,
+    });
+  });
+
+  it("prefill reproduces logits/<case>/prefill (max abs diff <= 1e-4)", async () => {
+    let worst = 0;
+    for (const c of CASES.slice(0, 3)) {
+      const { logits } = await lm.prefill({ prefixEmbeds: await prefixOf(c), ids: c.input_ids });
+      expect(logits.shape).toEqual([1, VOCAB]);
+      worst = Math.max(worst, maxAbsDiff(logits.data, await expectedFloats(`logits/${c.id}/prefill`)));
+    }
+    console.log(`prefill logits vs oracle, 3 cases: max abs diff ${worst.toExponential(3)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("teacher-forced decode reproduces every step_top5 logit and the greedy ids of all cases", async () => {
+    let worst = 0;
+    for (const c of CASES) {
+      let { logits, state } = await lm.prefill({ prefixEmbeds: await prefixOf(c), ids: c.input_ids });
+      for (const [k, top] of c.step_top5.entries()) {
+        top.ids.forEach((id, j) => {
+          worst = Math.max(worst, Math.abs(logits.data[id] - top.logits[j]));
+        });
+        expect(argmax(logits.data), `${c.id} step ${k}`).toBe(c.greedy_ids[k]);
+        if (k + 1 < c.step_top5.length) ({ logits, state } = await lm.step(c.greedy_ids[k], state));
+      }
+    }
+    console.log(`step_top5 logits vs oracle, 6 cases x 24 steps: max abs diff ${worst.toExponential(3)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("token-by-token decode equals one prefill over the whole sequence (all positions)", async () => {
+    const c = CASES[1];
+    const ids = [...c.input_ids, ...c.greedy_ids.slice(0, 10)];
+    const prefix = await prefixOf(c);
+    const whole = await lm.prefill({ prefixEmbeds: prefix, ids }, undefined, { allLogits: true });
+    expect(whole.allLogits!.shape).toEqual([1, 729 + ids.length, VOCAB]);
+    let { state } = await lm.prefill({ prefixEmbeds: prefix });
+    let worst = 0;
+    for (const [t, id] of ids.entries()) {
+      const r = await lm.step(id, state);
+      state = r.state;
+      const row = whole.allLogits!.data.subarray((729 + t) * VOCAB, (730 + t) * VOCAB);
+      worst = Math.max(worst, maxAbsDiff(r.logits.data, row));
+    }
+    console.log(
+      `token-by-token vs one prefill, ${ids.length} positions: max abs diff ${worst.toExponential(3)}`,
+    );
+    expect(worst).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(whole.logits.data, whole.allLogits!.data.subarray((728 + ids.length) * VOCAB))).toBe(0);
+  });
+
+  it("prefix-only then ids-only equals prefix and ids together (P = 0 and T = 0 both run)", async () => {
+    const c = CASES[0];
+    const prefix = await prefixOf(c);
+    const together = await lm.prefill({ prefixEmbeds: prefix, ids: c.input_ids });
+    const afterPrefix = await lm.prefill({ prefixEmbeds: prefix, ids: [] });
+    const split = await lm.prefill({ ids: c.input_ids }, afterPrefix.state);
+    expect(maxAbsDiff(split.logits.data, together.logits.data)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it("a long prefill run in chunks (chunkSize 100, boundaries inside the prefix and the ids) equals one run", async () => {
+    const chunked = await loadFixtureLM({ logits: "both" }, { chunkSize: 100 });
+    try {
+      const c = CASES[3];
+      const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+      const one = await lm.prefill(input, undefined, { allLogits: true });
+      const many = await chunked.prefill(input, undefined, { allLogits: true });
+      expect(many.allLogits!.shape).toEqual(one.allLogits!.shape);
+      const diff = Math.max(
+        maxAbsDiff(many.allLogits!.data, one.allLogits!.data),
+        maxAbsDiff(many.logits.data, one.logits.data),
+      );
+      expect(diff).toBeLessThanOrEqual(1e-5);
+    } finally {
+      await chunked.release();
+    }
+  });
+
+  it("a state saved after the prefix and restored continues exactly like recomputing from scratch", async () => {
+    const c = CASES[2];
+    const { state: prefixState } = await lm.prefill({ prefixEmbeds: await prefixOf(c) });
+    const bytes = await prefixState.toBytes();
+    expect(bytes.byteLength).toBe(32 + 4 * 4 * 32 * (3 + 16));
+    const restored = lm.restoreState(bytes);
+    const continued = await lm.prefill({ ids: c.input_ids }, restored);
+    const scratch = await lm.prefill({ prefixEmbeds: await prefixOf(c), ids: c.input_ids });
+    expect(maxAbsDiff(continued.logits.data, scratch.logits.data)).toBe(0);
+    // The state object is a value: using it twice gives the same continuation, clone() is a deep copy.
+    const again = await lm.prefill({ ids: c.input_ids }, prefixState.clone());
+    expect(maxAbsDiff(again.logits.data, continued.logits.data)).toBe(0);
+    // Constant size, whatever the number of positions seen.
+    expect((await continued.state.toBytes()).byteLength).toBe(bytes.byteLength);
+  });
+
+  it("batch 2 prefill and decode equal two batch-1 runs", async () => {
+    const [a, b] = [CASES[0], CASES[5]];
+    const n = Math.min(a.input_ids.length, b.input_ids.length);
+    const [pa, pb] = [await prefixOf(a), await prefixOf(b)];
+    const both = new Float32Array(2 * 729 * 16);
+    both.set(pa.data, 0);
+    both.set(pb.data, 729 * 16);
+    const ids = [a.input_ids.slice(0, n), b.input_ids.slice(0, n)];
+    let batch = await lm.prefill({ prefixEmbeds: { data: both, shape: [2, 729, 16] }, ids });
+    let one = await lm.prefill({ prefixEmbeds: pa, ids: ids[0] });
+    let two = await lm.prefill({ prefixEmbeds: pb, ids: ids[1] });
+    let worst = 0;
+    for (let k = 0; k < 5; k++) {
+      worst = Math.max(
+        worst,
+        maxAbsDiff(batch.logits.data.subarray(0, VOCAB), one.logits.data),
+        maxAbsDiff(batch.logits.data.subarray(VOCAB), two.logits.data),
+      );
+      const next = [argmax(one.logits.data), argmax(two.logits.data)];
+      batch = await lm.step(next, batch.state);
+      one = await lm.step(next[0], one.state);
+      two = await lm.step(next[1], two.state);
+    }
+    // Stacking two batch-1 states gives the same batch state; select() takes it apart again.
+    const stacked = await lm.step(
+      [7, 9],
+      (await import("./mamba-state.js")).MambaState.stack([one.state, two.state]),
+    );
+    const separate = await lm.step(9, two.state);
+    worst = Math.max(worst, maxAbsDiff(stacked.logits.data.subarray(VOCAB), separate.logits.data));
+    const row1 = await lm.step(9, stacked.state.select([1]));
+    expect(row1.state.batch).toBe(1);
+    console.log(`batch 2 vs batch 1: max abs diff ${worst.toExponential(3)}`);
+    expect(worst).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe("MambaLM rejects bad input with InvalidArgumentError", () => {
+  it.each([
+    [
+      "an id past the padded vocabulary",
+      { ids: [1, 50280] },
+      /token id 50280 at row 0, position 1 is outside the vocabulary \[0, 50280\)/,
+    ],
+    ["a negative id", { ids: [-1] }, /token id -1/],
+    ["a non-integer id", { ids: [1.5] }, /token id 1.5/],
+    ["rows of different lengths", { ids: [[1, 2], [3]] }, /same length/],
+    ["nothing to run", { ids: [] }, /nothing to run/],
+    [
+      "a prefix of the wrong width",
+      { prefixEmbeds: { data: new Float32Array(8), shape: [1, 1, 8] } },
+      /\[batch, positions, 16\]/,
+    ],
+    [
+      "a prefix whose data does not fit its shape",
+      { prefixEmbeds: { data: new Float32Array(8), shape: [1, 1, 16] } },
+      /holds 8 floats/,
+    ],
+    [
+      "prefix and ids of different batch",
+      { prefixEmbeds: { data: new Float32Array(32), shape: [2, 1, 16] }, ids: [1] },
+      /batch 2 but ids have 1/,
+    ],
+  ])("%s", async (_what, input, message) => {
+    await expect(lm.prefill(input as never)).rejects.toThrow(InvalidArgumentError);
+    await expect(lm.prefill(input as never)).rejects.toThrow(message);
+  });
+
+  it("a state of another batch size, or foreign bytes", async () => {
+    await expect(lm.step([1], lm.newState(2))).rejects.toThrow(/state has batch 2 but the input has 1/);
+    expect(() => lm.restoreState(new Uint8Array(64))).toThrow(/bad magic/);
+    const bytes = await lm.newState(1).toBytes();
+    expect(() => lm.restoreState(bytes.subarray(0, bytes.length - 4))).toThrow(/length/);
+    expect(() => lm.newState(0)).toThrow(InvalidArgumentError);
+  });
+});

@@ -1,0 +1,324 @@
+import {
+  type Backend,
+  createSession,
+  f32,
+  getOrt,
+  type InferenceSession,
+  InvalidArgumentError,
+  ModelFormatError,
+  type OrtModule,
+  type OrtTensor,
+  type SessionOptions,
+  type Tensor,
+  throwIfAborted,
+} from "@cobra-ts/core";
+import {
+  ALL_LOGITS,
+  convStateIn,
+  convStateOut,
+  INPUT_IDS,
+  LOGITS,
+  PREFIX_EMBEDS,
+  ssmStateIn,
+  ssmStateOut,
+} from "../graph/io-names.js";
+import { type CheckedInput, checkForwardInput, type ForwardInput, type TokenIds } from "./inputs.js";
+import { MambaState } from "./mamba-state.js";
+import { describeDims, type LanguageModelDims, sameDims } from "./state-dims.js";
+
+/** A converted model given as bytes (browsers, tests): the graph and, if it has any, its external data files. */
+export interface LanguageModelBytes {
+  model: Uint8Array;
+  externalData?: SessionOptions["externalData"];
+}
+
+export interface LoadProgress {
+  stage: "reading" | "creating-session" | "ready";
+  /** 0..1 over the whole load. */
+  fraction: number;
+}
+
+export interface LoadOptions {
+  backend?: Backend;
+  threads?: number;
+  /**
+   * Longest run of positions per graph call (default 512). Longer inputs are run in chunks that carry the
+   * state, which is exact and bounds the scan's time-parallel temporaries (3 x positions x d_inner x d_state
+   * floats per layer: 0.5 GB for Mamba-2.8B at 512).
+   */
+  chunkSize?: number;
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunOptions {
+  /** Also return the logits of every position (the graph must have been converted with logits "all"/"both"). */
+  allLogits?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ForwardResult {
+  /** [batch, vocab] at the last position; absent only from a graph converted with logits "all". */
+  logits: Tensor<Float32Array>;
+  /** [batch, positions, vocab], when asked for. */
+  allLogits?: Tensor<Float32Array>;
+  state: MambaState;
+}
+
+/**
+ * A Mamba LM in onnxruntime: one graph serves prefill (any number of positions, optionally after prefix
+ * embeddings) and decode (one position), threading the recurrent state through.
+ */
+export class MambaLM {
+  private constructor(
+    private readonly session: InferenceSession,
+    private readonly ort: OrtModule,
+    readonly dims: LanguageModelDims,
+    private readonly outputs: { last: boolean; all: boolean },
+    private readonly chunkSize: number,
+  ) {}
+
+  /**
+   * Loads a converted model: a folder written by writeLanguageModel (Node; `lm.json` + `lm.onnx` + data), a
+   * path to an `.onnx` file (Node), or the bytes of one (any runtime; see useOrt for browsers).
+   */
+  static async load(source: string | LanguageModelBytes, options: LoadOptions = {}): Promise<MambaLM> {
+    const progress = (stage: LoadProgress["stage"], fraction: number) =>
+      options.onProgress?.({ stage, fraction });
+    const chunkSize = options.chunkSize ?? 512;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1)
+      throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    throwIfAborted(options.signal);
+    progress("reading", 0);
+    const model = typeof source === "string" ? await resolveGraphPath(source) : source.model;
+    throwIfAborted(options.signal);
+    progress("creating-session", 0.1);
+    const session = await createSession(model, {
+      backend: options.backend,
+      threads: options.threads,
+      externalData: typeof source === "string" ? undefined : source.externalData,
+    });
+    try {
+      throwIfAborted(options.signal);
+      const { dims, outputs } = readGraphInterface(
+        session,
+        typeof source === "string" ? source : "model bytes",
+      );
+      progress("ready", 1);
+      return new MambaLM(session, await getOrt(), dims, outputs, chunkSize);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  /** A zero state for `batch` sequences. */
+  newState(batch = 1): MambaState {
+    return MambaState.zeros(this.ort, this.dims, batch);
+  }
+
+  /** Restores a state saved with MambaState.toBytes (for this model). */
+  restoreState(bytes: Uint8Array): MambaState {
+    return MambaState.fromBytes(this.ort, this.dims, bytes);
+  }
+
+  /**
+   * Runs [prefix embeddings | embedded ids] through the model from `state` (a zero state when absent) and
+   * returns the logits and the state after the last position. `state` itself is left as it was.
+   */
+  async prefill(input: ForwardInput, state?: MambaState, options: RunOptions = {}): Promise<ForwardResult> {
+    throwIfAborted(options.signal);
+    const checked = checkForwardInput(input, this.dims);
+    const from = state ?? this.newState(checked.batch);
+    this.checkState(from, checked.batch);
+    if (options.allLogits && !this.outputs.all)
+      throw new InvalidArgumentError(
+        'this model was converted without all-position logits; convert it with { logits: "both" } to use allLogits',
+      );
+    const allLogits = options.allLogits ?? false;
+    const total = checked.prefixLength + checked.idCount;
+    const parts: ForwardResult[] = [];
+    let carried = from;
+    for (let start = 0; start < total; start += this.chunkSize) {
+      throwIfAborted(options.signal);
+      const part = await this.run(
+        sliceInput(checked, start, Math.min(total, start + this.chunkSize), this.dims.dModel),
+        carried,
+        allLogits,
+      );
+      carried = part.state;
+      parts.push(part);
+    }
+    const last = parts[parts.length - 1];
+    return parts.length === 1 || !allLogits
+      ? last
+      : { ...last, allLogits: concatPositions(parts.map((p) => p.allLogits!)) };
+  }
+
+  /** One decode step: one id per sequence of the state's batch. */
+  step(ids: number | readonly number[], state: MambaState, options: RunOptions = {}): Promise<ForwardResult> {
+    const row = typeof ids === "number" ? [ids] : ids;
+    const rows: TokenIds = row.map((id) => [id]);
+    return this.prefill({ ids: rows }, state, options);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  private checkState(state: MambaState, batch: number): void {
+    if (!(state instanceof MambaState))
+      throw new InvalidArgumentError("state must be a MambaState from this model");
+    if (!sameDims(state.dims, this.dims))
+      throw new InvalidArgumentError(
+        `state belongs to another model (${describeDims(state.dims)}; this model: ${describeDims(this.dims)})`,
+      );
+    if (state.batch !== batch)
+      throw new InvalidArgumentError(`state has batch ${state.batch} but the input has ${batch} sequence(s)`);
+  }
+
+  private async run(input: CheckedInput, state: MambaState, allLogits: boolean): Promise<ForwardResult> {
+    const { batch } = input;
+    const feeds: Record<string, OrtTensor> = {
+      [PREFIX_EMBEDS]: new this.ort.Tensor("float32", input.prefix, [
+        batch,
+        input.prefixLength,
+        this.dims.dModel,
+      ]),
+      [INPUT_IDS]: new this.ort.Tensor("int64", input.ids, [batch, input.idCount]),
+    };
+    // A graph converted with logits "all" only has no last-position output: take it from all_logits.
+    const fetchAll = allLogits || !this.outputs.last;
+    const fetches: string[] = [];
+    if (this.outputs.last) fetches.push(LOGITS);
+    if (fetchAll) fetches.push(ALL_LOGITS);
+    for (let i = 0; i < this.dims.nLayer; i++) {
+      feeds[convStateIn(i)] = state.conv[i];
+      feeds[ssmStateIn(i)] = state.ssm[i];
+      fetches.push(convStateOut(i), ssmStateOut(i));
+    }
+    const out = await this.session.run(feeds, fetches);
+    const layers = [...Array(this.dims.nLayer).keys()];
+    const next = new MambaState(
+      this.dims,
+      batch,
+      layers.map((i) => out[convStateOut(i)]),
+      layers.map((i) => out[ssmStateOut(i)]),
+      this.ort,
+    );
+    const positions = input.prefixLength + input.idCount;
+    const vocab = this.dims.vocabSize;
+    const all = fetchAll ? f32([batch, positions, vocab], out[ALL_LOGITS].data as Float32Array) : undefined;
+    const last = this.outputs.last
+      ? f32([batch, vocab], out[LOGITS].data as Float32Array)
+      : lastRows(all!, batch, positions, vocab);
+    return { logits: last, allLogits: allLogits ? all : undefined, state: next };
+  }
+}
+
+/** Positions [start, end) of the combined [prefix | ids] sequence, as a graph input of its own. */
+function sliceInput(input: CheckedInput, start: number, end: number, dModel: number): CheckedInput {
+  const { batch, prefixLength: p, idCount: t } = input;
+  if (start === 0 && end === p + t) return input;
+  const p0 = Math.min(start, p);
+  const p1 = Math.min(end, p);
+  const t0 = Math.max(start, p) - p;
+  const t1 = Math.max(end, p) - p;
+  const prefix = new Float32Array(batch * (p1 - p0) * dModel);
+  const ids = new BigInt64Array(batch * (t1 - t0));
+  for (let b = 0; b < batch; b++) {
+    prefix.set(input.prefix.subarray((b * p + p0) * dModel, (b * p + p1) * dModel), b * (p1 - p0) * dModel);
+    ids.set(input.ids.subarray(b * t + t0, b * t + t1), b * (t1 - t0));
+  }
+  return { batch, prefixLength: p1 - p0, prefix, idCount: t1 - t0, ids };
+}
+
+/** Joins [batch, n_i, vocab] chunks along positions. */
+function concatPositions(parts: Tensor<Float32Array>[]): Tensor<Float32Array> {
+  const [batch, , vocab] = parts[0].shape;
+  const positions = parts.reduce((n, t) => n + t.shape[1], 0);
+  const out = new Float32Array(batch * positions * vocab);
+  for (let b = 0; b < batch; b++) {
+    let at = b * positions * vocab;
+    for (const t of parts) {
+      const rows = t.shape[1] * vocab;
+      out.set(t.data.subarray(b * rows, (b + 1) * rows), at);
+      at += rows;
+    }
+  }
+  return f32([batch, positions, vocab], out);
+}
+
+function lastRows(
+  all: Tensor<Float32Array>,
+  batch: number,
+  positions: number,
+  vocab: number,
+): Tensor<Float32Array> {
+  const out = new Float32Array(batch * vocab);
+  for (let b = 0; b < batch; b++)
+    out.set(
+      all.data.subarray((b * positions + positions - 1) * vocab, (b * positions + positions) * vocab),
+      b * vocab,
+    );
+  return f32([batch, vocab], out);
+}
+
+/** A folder (holding lm.json naming the graph) or an .onnx file. */
+async function resolveGraphPath(path: string): Promise<string> {
+  const { readFile, stat } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new ModelFormatError(`${path}: no such model folder or file`);
+  if (!info.isDirectory()) return path;
+  const descriptorPath = join(path, "lm.json");
+  let descriptor: { format?: string; graphFile?: string };
+  try {
+    descriptor = JSON.parse(await readFile(descriptorPath, "utf8"));
+  } catch (e) {
+    throw new ModelFormatError(
+      `${descriptorPath}: missing or not JSON; convert the model with writeLanguageModel first`,
+      { cause: e },
+    );
+  }
+  if (
+    descriptor.format !== "mamba-lm" ||
+    typeof descriptor.graphFile !== "string" ||
+    descriptor.graphFile.includes("/")
+  )
+    throw new ModelFormatError(`${descriptorPath}: not a mamba-lm descriptor`);
+  return join(path, descriptor.graphFile);
+}
+
+/** Reads the sizes off the graph's own input/output metadata, so bytes need no side-car config. */
+function readGraphInterface(
+  session: InferenceSession,
+  what: string,
+): { dims: LanguageModelDims; outputs: { last: boolean; all: boolean } } {
+  const meta = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const shapeOf = (name: string): readonly (number | string)[] => {
+    const m = meta.get(name);
+    if (!m?.isTensor)
+      throw new ModelFormatError(`${what}: graph has no input "${name}"; not a cobra-ts Mamba LM`);
+    return m.shape;
+  };
+  let nLayer = 0;
+  while (meta.has(convStateIn(nLayer))) nLayer++;
+  if (nLayer === 0)
+    throw new ModelFormatError(`${what}: graph has no conv_state.0 input; not a cobra-ts Mamba LM`);
+  const [, dInner, convWidth] = shapeOf(convStateIn(0));
+  const [, , dState] = shapeOf(ssmStateIn(0));
+  const [, , dModel] = shapeOf(PREFIX_EMBEDS);
+  shapeOf(INPUT_IDS);
+  const outMeta = new Map(session.outputMetadata.map((m) => [m.name, m]));
+  const logits = outMeta.get(LOGITS) ?? outMeta.get(ALL_LOGITS);
+  const vocabSize = logits?.isTensor ? logits.shape[logits.shape.length - 1] : undefined;
+  const dims = { nLayer, dModel, dInner, convWidth, dState, vocabSize } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(dims))
+    if (typeof v !== "number" || v < 1)
+      throw new ModelFormatError(`${what}: cannot read ${k} from the graph's inputs/outputs`);
+  return {
+    dims: dims as unknown as LanguageModelDims,
+    outputs: { last: outMeta.has(LOGITS), all: outMeta.has(ALL_LOGITS) },
+  };
+}

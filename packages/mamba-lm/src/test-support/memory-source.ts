@@ -1,0 +1,58 @@
+// In-memory WeightSources for tests: synthetic Mamba weights, and views that break a real source on purpose.
+import { f32, type Tensor, type TensorInfo, type WeightSource } from "@cobra-ts/core";
+import type { MambaConfig } from "../config/mamba-config.js";
+import { expectedMambaShapes } from "../weights/expected-shapes.js";
+
+export class MemorySource implements WeightSource {
+  readonly path = "memory";
+  constructor(readonly tensors: Map<string, Tensor>) {}
+  keys(): string[] {
+    return [...this.tensors.keys()];
+  }
+  has(key: string): boolean {
+    return this.tensors.has(key);
+  }
+  info(key: string): TensorInfo {
+    const t = this.tensors.get(key);
+    if (!t) throw new Error(`no ${key}`);
+    return { dtype: t.dtype, shape: t.shape };
+  }
+  async read(key: string): Promise<Tensor> {
+    const t = this.tensors.get(key);
+    if (!t) throw new Error(`no ${key}`);
+    return t;
+  }
+  async close(): Promise<void> {}
+}
+
+/** Random weights with Mamba-like magnitudes under `${root}backbone.*` (mamba_ssm or transformers names). */
+export function syntheticMambaSource(
+  config: MambaConfig,
+  options: { root?: string; dialect?: "mamba_ssm" | "transformers"; seed?: number } = {},
+): MemorySource {
+  let s = options.seed ?? 1;
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const root = options.root ?? "";
+  const tensors = new Map<string, Tensor>();
+  for (const [name, shape] of expectedMambaShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const fanIn = shape.length > 1 ? shape[shape.length - 1] : 1;
+    for (let i = 0; i < n; i++) {
+      if (name.endsWith("A_log")) data[i] = Math.log(1 + (i % shape[1]));
+      else if (name.endsWith(".D") || name.endsWith("norm.weight") || name.endsWith("norm_f.weight"))
+        data[i] = 1 + 0.2 * rand();
+      else if (name.endsWith("dt_proj.bias")) data[i] = -4 + rand();
+      else data[i] = (2 * rand()) / Math.sqrt(fanIn);
+    }
+    const key =
+      name === "lm_head.weight"
+        ? `${root}${name}`
+        : `${root}backbone.${name === "embedding.weight" && options.dialect === "transformers" ? "embeddings.weight" : name}`;
+    tensors.set(key, f32(shape, data));
+  }
+  return new MemorySource(tensors);
+}
