@@ -20,7 +20,8 @@ export interface CobraManifest {
   vision: {
     strategy: "resize-naive" | "letterbox" | "resize-crop";
     imageSize: number;
-    encoders: { name: string; graph: string; mean: number[]; std: number[]; featureDim: number }[];
+    /** In the order their features are concatenated; `config` is the ViT config the graph was built from. */
+    encoders: { name: string; graph: string; featureDim: number; config: Record<string, unknown> }[];
     numPatches: number;
   };
   projector: { arch: string; graph: string; inputDim: number; outputDim: number; numTokens: number };
@@ -31,7 +32,8 @@ export interface CobraManifest {
     tokenizerConfig: string | null;
     maxLength: number;
   };
-  prompt: { builder: "zephyr" | "pure" };
+  /** Chooses the prompt builder, as Cobra does (`createPromptBuilder`). */
+  llmBackboneId: string;
   dtype: "fp32";
   source: Record<string, string>;
   files: ManifestFile[];
@@ -45,7 +47,8 @@ export function parseManifest(text: string, where: string): CobraManifest {
   } catch (e) {
     throw new ModelFormatError(`${where} is not valid JSON`, { cause: e });
   }
-  if (m.format !== "cobra-ts") throw new ModelFormatError(`${where} is not a cobra-ts manifest (format "${String(m.format)}")`);
+  if (m.format !== "cobra-ts")
+    throw new ModelFormatError(`${where} is not a cobra-ts manifest (format "${String(m.format)}")`);
   if (m.formatVersion !== FORMAT_VERSION)
     throw new ModelFormatError(
       `${where} has format version ${String(m.formatVersion)}, this cobra-ts reads version ${FORMAT_VERSION}: convert the model again with this version`,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile, rm, mkdtemp, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -30,7 +30,8 @@ function localFile(url: string): string | null {
   for (const [id, folder] of Object.entries(REPOS)) {
     const [owner, name, ...sub] = id.split("/");
     const prefix = sub.length ? `${sub.join("/")}/` : "";
-    if (`${owner}/${name}` === m[1] && m[2].startsWith(prefix)) return join(RELEASE, folder, m[2].slice(prefix.length));
+    if (`${owner}/${name}` === m[1] && m[2].startsWith(prefix))
+      return join(RELEASE, folder, m[2].slice(prefix.length));
   }
   return null;
 }
@@ -69,7 +70,10 @@ beforeEach(async () => {
   requests.length = 0;
 });
 
-const sha = async (p: string) => createHash("sha256").update(await readFile(p)).digest("hex");
+const sha = async (p: string) =>
+  createHash("sha256")
+    .update(await readFile(p))
+    .digest("hex");
 
 describe("hub download", () => {
   it("downloads every part of a release from the configured endpoint into the cache", async () => {
@@ -82,7 +86,9 @@ describe("hub download", () => {
     expect(await sha(join(ckpt, "checkpoints/latest-checkpoint.pt"))).toBe(
       await sha(join(RELEASE, "cobra/checkpoints/latest-checkpoint.pt")),
     );
-    expect(await sha(join(dino, "model.safetensors"))).toBe(await sha(join(RELEASE, "dino/model.safetensors")));
+    expect(await sha(join(dino, "model.safetensors"))).toBe(
+      await sha(join(RELEASE, "dino/model.safetensors")),
+    );
     expect(await sha(join(siglip, "open_clip_pytorch_model.bin"))).toBe(
       await sha(join(RELEASE, "siglip/open_clip_pytorch_model.bin")),
     );
@@ -96,9 +102,9 @@ describe("hub download", () => {
 
   it("reports a dropped connection as an interrupted download", async () => {
     cutOnce = { path: "latest-checkpoint.pt", bytes: 100_000 };
-    await expect(downloadFile("han1997/cobra", "cobra+3b/checkpoints/latest-checkpoint.pt", { cacheDir: cache })).rejects.toThrow(
-      DownloadError,
-    );
+    await expect(
+      downloadFile("han1997/cobra", "cobra+3b/checkpoints/latest-checkpoint.pt", { cacheDir: cache }),
+    ).rejects.toThrow(DownloadError);
   });
 
   it("resumes from the .part file of an interrupted run with a Range request", async () => {
@@ -106,14 +112,20 @@ describe("hub download", () => {
     const dir = join(cache, "han1997/cobra/main/cobra+3b/checkpoints");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "latest-checkpoint.pt.part"), original.subarray(0, 123_456));
-    const local = await downloadFile("han1997/cobra", "cobra+3b/checkpoints/latest-checkpoint.pt", { cacheDir: cache });
+    const local = await downloadFile("han1997/cobra", "cobra+3b/checkpoints/latest-checkpoint.pt", {
+      cacheDir: cache,
+    });
     expect(requests.map((r) => r.range)).toEqual(["bytes=123456-"]);
     expect(await sha(local)).toBe(await sha(join(RELEASE, "cobra/checkpoints/latest-checkpoint.pt")));
   });
 
   it("reports a missing file as a DownloadError naming the repo and file", async () => {
-    await expect(downloadFile("timm/dino-tiny", "nope.bin", { cacheDir: cache })).rejects.toThrow(DownloadError);
-    await expect(downloadFile("timm/dino-tiny", "nope.bin", { cacheDir: cache })).rejects.toThrow(/timm\/dino-tiny has no file nope.bin/);
+    await expect(downloadFile("timm/dino-tiny", "nope.bin", { cacheDir: cache })).rejects.toThrow(
+      DownloadError,
+    );
+    await expect(downloadFile("timm/dino-tiny", "nope.bin", { cacheDir: cache })).rejects.toThrow(
+      /timm\/dino-tiny has no file nope.bin/,
+    );
   });
 
   it("uses a local folder as it is", async () => {

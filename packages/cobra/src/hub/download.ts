@@ -36,7 +36,11 @@ export interface DownloadOptions {
  * Downloads `repo/path` into the cache and returns its local path. A finished file is reused as is; an
  * interrupted one resumes from its `.part` file with an HTTP Range request.
  */
-export async function downloadFile(repo: string, path: string, options: DownloadOptions = {}): Promise<string> {
+export async function downloadFile(
+  repo: string,
+  path: string,
+  options: DownloadOptions = {},
+): Promise<string> {
   const revision = options.revision ?? "main";
   const local = join(options.cacheDir ?? defaultCacheDir(), repo, revision, path);
   if (await exists(local)) return local;
@@ -70,11 +74,14 @@ export async function downloadFile(repo: string, path: string, options: Download
     await pipeline(body, out, { signal: options.signal });
   } catch (e) {
     // The .part file must be settled before anyone (a retry) measures it to resume.
-    if (!out.closed) await new Promise((settled) => out.once("close", settled));
+    if (!out.closed) await new Promise<void>((settled) => out.once("close", () => settled()));
     if (options.signal?.aborted) throwIfAborted(options.signal);
-    throw new DownloadError(`download of ${url} was interrupted at ${loaded} bytes; run again to resume`, { cause: e });
+    throw new DownloadError(`download of ${url} was interrupted at ${loaded} bytes; run again to resume`, {
+      cause: e,
+    });
   }
-  if (total !== null && loaded !== total) throw new DownloadError(`download of ${url} ended at ${loaded} of ${total} bytes; run again to resume`);
+  if (total !== null && loaded !== total)
+    throw new DownloadError(`download of ${url} ended at ${loaded} of ${total} bytes; run again to resume`);
   await rename(part, local);
   return local;
 }

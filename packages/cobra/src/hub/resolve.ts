@@ -18,8 +18,16 @@ export const RELEASES: Record<string, Record<ReleasePart, string>> = {
 const PART_FILES: Record<ReleasePart, { required: string[]; optional?: string[] }[]> = {
   checkpoint: [{ required: ["config.json", "checkpoints/latest-checkpoint.pt"] }],
   dino: [{ required: ["config.json", "model.safetensors"] }],
-  siglip: [{ required: ["open_clip_config.json", "open_clip_pytorch_model.bin"] }, { required: ["config.json", "model.safetensors"] }],
-  llm: [{ required: ["config.json", "tokenizer.json"], optional: ["tokenizer_config.json", "special_tokens_map.json"] }],
+  siglip: [
+    { required: ["open_clip_config.json", "open_clip_pytorch_model.bin"] },
+    { required: ["config.json", "model.safetensors"] },
+  ],
+  llm: [
+    {
+      required: ["config.json", "tokenizer.json"],
+      optional: ["tokenizer_config.json", "special_tokens_map.json"],
+    },
+  ],
 };
 
 const HUB_ID = /^[\w.-]+\/[\w.+-]+(\/[\w.+/-]+)?$/;
@@ -28,7 +36,11 @@ const HUB_ID = /^[\w.-]+\/[\w.+-]+(\/[\w.+/-]+)?$/;
  * Turns a command-line source into a local folder: an existing folder is used as is; otherwise an
  * `owner/repo[/subfolder]` hub id is downloaded into the cache (resuming partial files) first.
  */
-export async function resolvePart(part: ReleasePart, source: string, options: DownloadOptions = {}): Promise<string> {
+export async function resolvePart(
+  part: ReleasePart,
+  source: string,
+  options: DownloadOptions = {},
+): Promise<string> {
   if (await isDir(source)) return source;
   if (!HUB_ID.test(source)) return source; // let the reader report the missing folder by its name
   const [owner, name, ...sub] = source.split("/");
@@ -57,4 +69,3 @@ export async function resolvePart(part: ReleasePart, source: string, options: Do
 async function isDir(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null))?.isDirectory() ?? false;
 }
-

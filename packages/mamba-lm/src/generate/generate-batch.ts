@@ -49,6 +49,7 @@ export async function generateBatch(
 
   let t0 = performance.now();
   const logits: Float32Array[] = [];
+  const prefillLogits: Float32Array[] = [];
   const states: MambaState[] = [];
   for (const [row, sequence] of sequences.entries()) {
     throwIfAborted(options.signal);
@@ -56,6 +57,7 @@ export async function generateBatch(
     const input = { prefixEmbeds: prefixRow(options.prefixEmbeds, row), ids: sequence.promptIds };
     const r = await lm.prefill(input, start, { signal: options.signal });
     logits.push(r.logits.data);
+    prefillLogits.push(r.logits.data);
     states.push(r.state);
   }
   const prefillMs = performance.now() - t0;
@@ -70,6 +72,7 @@ export async function generateBatch(
       stopReason: s.stopReason!,
       promptIds: s.promptIds,
       state,
+      prefillLogits: prefillLogits[row],
       timings: { prefillMs, decodeMs: performance.now() - t0 },
     };
   };

@@ -43,6 +43,8 @@ export interface GenerateResult {
    * this state's logits and never run): to continue a conversation, feed `ids.at(-1)` first.
    */
   state: MambaState;
+  /** The logits the first new token was chosen from ([vocab] at the last prompt position). */
+  prefillLogits: Float32Array;
   timings: { prefillMs: number; decodeMs: number };
 }
 
@@ -67,6 +69,7 @@ export async function* streamGenerate(
   const input = { prefixEmbeds: options.prefixEmbeds, ids: sequence.promptIds };
   let forward: ForwardResult = await lm.prefill(input, options.state, { signal: options.signal });
   const prefillMs = performance.now() - t0;
+  const prefillLogits = forward.logits.data;
   t0 = performance.now();
   while (!sequence.done) {
     throwIfAborted(options.signal);
@@ -80,6 +83,7 @@ export async function* streamGenerate(
     stopReason: sequence.stopReason!,
     promptIds: sequence.promptIds,
     state: forward.state,
+    prefillLogits,
     timings: { prefillMs, decodeMs: performance.now() - t0 },
   };
 }

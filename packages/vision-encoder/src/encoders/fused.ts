@@ -45,6 +45,11 @@ export class FusedEncoder implements VisionEncoder {
   }
 
   async encode(pixels: readonly Float32Array[]): Promise<EncodedFeatures> {
+    return concatFeatures(await this.encodeParts(pixels));
+  }
+
+  /** Each part's own features, in order (what `encode` concatenates). */
+  async encodeParts(pixels: readonly Float32Array[]): Promise<EncodedFeatures[]> {
     if (pixels.length !== this.inputs.length)
       throw new InvalidArgumentError(
         `fused encoder takes ${this.inputs.length} pixel tensors (${this.inputs.map((s) => s.name).join(", ")}), got ${pixels.length}`,
@@ -56,7 +61,7 @@ export class FusedEncoder implements VisionEncoder {
       outputs.push(await part.encode(pixels.slice(next, next + part.inputs.length)));
       next += part.inputs.length;
     }
-    return concatFeatures(outputs);
+    return outputs;
   }
 
   async release(): Promise<void> {

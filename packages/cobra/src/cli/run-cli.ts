@@ -1,0 +1,39 @@
+import { CobraError } from "@cobra-ts/core";
+import { Command, CommanderError, Option } from "commander";
+import { chatCommand } from "./chat.js";
+import { convertCommand } from "./convert.js";
+import { featuresCommand } from "./features.js";
+import { generateCommand } from "./generate.js";
+import type { CliIO } from "./io.js";
+import { processIO } from "./io.js";
+
+/**
+ * The `cobra` command line. Returns the exit code; bad input ends with one line on stderr (the stack trace
+ * too with --verbose), never an unhandled exception.
+ */
+export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const program = new Command("cobra")
+    .description("Cobra vision-language model: convert the release, ask about images")
+    .option("--verbose", "print stack traces of errors")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .showHelpAfterError(false);
+  const backend = () =>
+    new Option("--backend <backend>", "onnxruntime backend").choices(["cpu", "webgpu"]).default("cpu");
+  convertCommand(program, io);
+  generateCommand(program, io, backend);
+  featuresCommand(program, io, backend);
+  chatCommand(program, io, backend);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1; // commander already printed its line
+    const verbose = argv.includes("--verbose");
+    const message =
+      e instanceof CobraError ? `${e.name}: ${e.message}` : `unexpected error: ${(e as Error)?.message ?? e}`;
+    io.stderr(`cobra: ${message}\n`);
+    if (verbose && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+    return e instanceof CobraError ? 1 : 2;
+  }
+}

@@ -1,0 +1,211 @@
+import { createHash } from "node:crypto";
+import { chmod, copyFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ConfigError, openWeights, throwIfAborted, withPrefix } from "@cobra-ts/core";
+import { parseMambaConfig } from "@cobra-ts/mamba-lm";
+import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
+import {
+  inferProjectorDims,
+  projectedTokens,
+  projectorSpecFromArchSpecifier,
+  validateProjectorWeights,
+  writeProjectorModel,
+} from "@cobra-ts/projector";
+import { openVitRelease, writeVitModel } from "@cobra-ts/vision-encoder/node";
+import { type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from "../manifest.js";
+import { writeFolderAtomically } from "./atomic-dir.js";
+import { describeFiles } from "./hash.js";
+import { readCobraConfig, visionBackboneTowers } from "./release-config.js";
+
+export interface ConvertSources {
+  /** Cobra run folder: config.json + checkpoints/latest-checkpoint.pt. */
+  checkpoint: string;
+  /** timm DINOv2 folder; needed when the vision backbone uses DINO. */
+  dino?: string;
+  /** timm or open_clip SigLIP folder; needed when the vision backbone uses SigLIP. */
+  siglip?: string;
+  /** Mamba LM folder: config.json + tokenizer.json (+ tokenizer_config.json). */
+  llm: string;
+}
+
+export interface ConvertProgress {
+  stage: "vision" | "projector" | "lm" | "hash";
+  /** What is being written, e.g. "dino.onnx". */
+  item: string;
+  done: number;
+  total: number;
+}
+
+export interface ConvertOptions {
+  out: string;
+  dtype?: "fp32";
+  /** Convert again even if `out` holds a conversion of the same sources. */
+  force?: boolean;
+  onProgress?: (p: ConvertProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ConvertResult {
+  out: string;
+  manifest: CobraManifest;
+  /** False when `out` already held this conversion and nothing was written. */
+  converted: boolean;
+}
+
+const CHECKPOINT_FILE = "checkpoints/latest-checkpoint.pt";
+const LM_PREFIX = "model.llm_backbone.";
+const PROJECTOR_PREFIX = "model.projector.";
+/** Both Cobra towers use 14-pixel patches. */
+const PATCH_SIZE = 14;
+
+/**
+ * Converts the official release files into a runtime folder (ONNX graphs with external weights, tokenizer,
+ * cobra.json). Tensors stream from the checkpoint one at a time; the output appears only when complete.
+ */
+export async function convertRelease(
+  sources: ConvertSources,
+  options: ConvertOptions,
+): Promise<ConvertResult> {
+  const dtype = options.dtype ?? "fp32";
+  const cobraConfig = await readCobraConfig(sources.checkpoint);
+  const { towers, imageSize } = visionBackboneTowers(cobraConfig.visionBackboneId);
+  const numPatches = Math.floor(imageSize / PATCH_SIZE) ** 2;
+  const checkpointPath = join(sources.checkpoint, CHECKPOINT_FILE);
+  const fingerprint = await sourceFingerprint(
+    [
+      sources.checkpoint,
+      join(sources.checkpoint, "checkpoints"),
+      ...towers.map((t) => sources[t] ?? ""),
+      sources.llm,
+    ],
+    dtype,
+  );
+  if (!options.force) {
+    const existing = await readExistingManifest(options.out);
+    if (existing?.source.fingerprint === fingerprint)
+      return { out: options.out, manifest: existing, converted: false };
+  }
+  const progress = options.onProgress ?? (() => {});
+  const lmConfig = parseMambaConfig(JSON.parse(await readFile(join(sources.llm, "config.json"), "utf8")));
+
+  const manifest = await writeFolderAtomically(options.out, async (tmp) => {
+    const files: string[] = [];
+    const encoders: CobraManifest["vision"]["encoders"] = [];
+    for (const tower of towers) {
+      throwIfAborted(options.signal);
+      const folder = sources[tower];
+      if (!folder)
+        throw new ConfigError(`the vision backbone ${cobraConfig.visionBackboneId} needs --${tower}`);
+      const release = await openVitRelease(folder, { imageSize });
+      try {
+        progress({ stage: "vision", item: `${tower}.onnx`, done: 0, total: 1 });
+        const written = await writeVitModel(tmp, `${tower}.onnx`, release.config, release.weights);
+        files.push(`${tower}.onnx`, ...written.dataFiles);
+        encoders.push({
+          name: tower,
+          graph: `${tower}.onnx`,
+          featureDim: release.config.embedDim,
+          config: release.config as unknown as Record<string, unknown>,
+        });
+        progress({ stage: "vision", item: `${tower}.onnx`, done: 1, total: 1 });
+      } finally {
+        await release.weights.close();
+      }
+    }
+
+    const checkpoint = await openWeights(checkpointPath);
+    let projectorDims: { inputDim: number; outputDim: number; numTokens: number };
+    try {
+      throwIfAborted(options.signal);
+      const spec = projectorSpecFromArchSpecifier(cobraConfig.archSpecifier);
+      progress({ stage: "projector", item: "projector.onnx", done: 0, total: 1 });
+      const projectorWeights = withPrefix(checkpoint, PROJECTOR_PREFIX);
+      const dims = validateProjectorWeights(spec.variant, projectorWeights, {
+        ...inferProjectorDims(spec.variant, projectorWeights),
+        numPatches,
+      });
+      const projector = await writeProjectorModel(tmp, spec.variant, projectorWeights, { dims });
+      files.push(...projector.files);
+      projectorDims = {
+        inputDim: dims.visionDim,
+        outputDim: dims.llmDim,
+        numTokens: projectedTokens(spec.variant, dims),
+      };
+      progress({ stage: "projector", item: "projector.onnx", done: 1, total: 1 });
+
+      const lm = await writeLanguageModel(tmp, withPrefix(checkpoint, LM_PREFIX), lmConfig, {
+        signal: options.signal,
+        onProgress: (p) => progress({ stage: "lm", item: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
+      });
+      files.push(...lm.files);
+    } finally {
+      await checkpoint.close();
+    }
+
+    await copyFile(join(sources.llm, "tokenizer.json"), join(tmp, "tokenizer.json"));
+    await chmod(join(tmp, "tokenizer.json"), 0o644);
+    files.push("tokenizer.json");
+    const hasTokenizerConfig = await exists(join(sources.llm, "tokenizer_config.json"));
+    if (hasTokenizerConfig) {
+      await copyFile(join(sources.llm, "tokenizer_config.json"), join(tmp, "tokenizer_config.json"));
+      await chmod(join(tmp, "tokenizer_config.json"), 0o644);
+      files.push("tokenizer_config.json");
+    }
+
+    progress({ stage: "hash", item: MANIFEST_FILE, done: 0, total: files.length });
+    const m: CobraManifest = {
+      format: "cobra-ts",
+      formatVersion: FORMAT_VERSION,
+      modelId: cobraConfig.modelId,
+      vision: {
+        strategy: cobraConfig.imageResizeStrategy,
+        imageSize,
+        encoders,
+        numPatches,
+      },
+      projector: { arch: cobraConfig.archSpecifier, graph: "projector.onnx", ...projectorDims },
+      lm: {
+        graph: "lm.onnx",
+        config: lmConfig as unknown as Record<string, unknown>,
+        tokenizer: "tokenizer.json",
+        tokenizerConfig: hasTokenizerConfig ? "tokenizer_config.json" : null,
+        maxLength: cobraConfig.llmMaxLength,
+      },
+      llmBackboneId: cobraConfig.llmBackboneId,
+      dtype,
+      source: { fingerprint, checkpoint: checkpointPath },
+      files: await describeFiles(tmp, files),
+    };
+    await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(m, null, 2)}\n`);
+    return m;
+  });
+  return { out: options.out, manifest, converted: true };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => null)) !== null;
+}
+
+async function readExistingManifest(out: string): Promise<CobraManifest | null> {
+  try {
+    return JSON.parse(await readFile(join(out, MANIFEST_FILE), "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Identifies the inputs by the path, size and mtime of every file in the source folders (hashing 12 GB only
+ * to find there is nothing to do would defeat the point), plus what this version writes.
+ */
+async function sourceFingerprint(folders: string[], dtype: string): Promise<string> {
+  const parts: unknown[] = [FORMAT_VERSION, dtype];
+  for (const folder of folders) {
+    const names = await readdir(folder).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      const s = await stat(join(folder, name));
+      if (s.isFile()) parts.push([join(folder, name), s.size, s.mtimeMs]);
+    }
+  }
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+}

@@ -1,0 +1,207 @@
+import { InvalidArgumentError, throwIfAborted } from "@cobra-ts/core";
+import {
+  type GenerateResult,
+  limitPromptIds,
+  type MambaLM,
+  type MambaState,
+  type MambaTokenizer,
+  type StreamChunk,
+  streamGenerate,
+} from "@cobra-ts/mamba-lm";
+import type { ProjectedFeatures, Projector } from "@cobra-ts/projector";
+import {
+  concatFeatures,
+  type EncodedFeatures,
+  type EncoderKind,
+  encoderTensors,
+  FusedEncoder,
+  type ResizeStrategy,
+  type RgbImage,
+  resizeForEncoder,
+  type VisionEncoder,
+} from "@cobra-ts/vision-encoder";
+import type { CobraManifest } from "../manifest.js";
+import { type GenerationSettings, type PromptRequest, promptString } from "./request.js";
+
+/** The four swappable parts: any implementation of each interface will do (ablations need no fork). */
+export interface CobraParts {
+  encoder: VisionEncoder;
+  projector: Projector;
+  lm: MambaLM;
+  tokenizer: MambaTokenizer;
+}
+
+export interface CobraSettings {
+  strategy: ResizeStrategy;
+  imageSize: number;
+  /** Chooses the prompt builder (zephyr chat for the released model). */
+  llmBackboneId: string;
+  /** Longest prompt in tokens (Cobra's llm_max_length). */
+  maxPromptLength: number;
+}
+
+/** Turns what the caller calls an image into decoded RGB (file paths, URLs, bytes, Blobs: platform-specific). */
+export type ImageDecoder<I> = (image: I) => Promise<RgbImage>;
+
+export interface EncodedImage {
+  /** Normalized float32 [1, 3, S, S] per encoder input, in the encoder's order. */
+  pixels: { name: string; data: Float32Array }[];
+  /** Each tower's features when the encoder is fused (empty for a single encoder: `features` is its output). */
+  towers: { name: string; features: EncodedFeatures }[];
+  features: EncodedFeatures;
+  projected: ProjectedFeatures;
+}
+
+export interface AskOptions extends GenerationSettings {
+  signal?: AbortSignal;
+}
+
+export type GenerateRequest<I> = PromptRequest & AskOptions & { image: I };
+
+export interface CobraResult extends GenerateResult {}
+
+/**
+ * Cobra: vision encoder -> projector -> Mamba LM. Holds one of each part; `look` encodes an image once and
+ * keeps the LM state after it, so every question about that image costs only its own tokens.
+ */
+export class CobraEngine<I = RgbImage> {
+  constructor(
+    readonly parts: CobraParts,
+    readonly settings: CobraSettings,
+    private readonly decodeImage: ImageDecoder<I>,
+    readonly manifest: CobraManifest | null = null,
+  ) {}
+
+  /** Preprocesses, encodes and projects one image. */
+  async encodeImage(image: I, signal?: AbortSignal): Promise<EncodedImage> {
+    const rgb = await this.decodeImage(image);
+    throwIfAborted(signal);
+    const pixels = this.parts.encoder.inputs.map((spec) => {
+      if (spec.imageSize !== this.settings.imageSize)
+        throw new InvalidArgumentError(
+          `encoder ${spec.name} takes ${spec.imageSize} px, the model ${this.settings.imageSize} px`,
+        );
+      const resized = resizeForEncoder(rgb, this.settings.strategy, spec.name as EncoderKind, spec.imageSize);
+      return { name: spec.name, data: encoderTensors(resized, spec.name as EncoderKind).normalized.data };
+    });
+    const encoder = this.parts.encoder;
+    const data = pixels.map((p) => p.data);
+    // A fused encoder's parts are kept too (features of each tower, for `cobra features` and ablations).
+    const partFeatures = encoder instanceof FusedEncoder ? await encoder.encodeParts(data) : null;
+    const features = partFeatures ? concatFeatures(partFeatures) : await encoder.encode(data);
+    throwIfAborted(signal);
+    const projected = await this.parts.projector.project(features.data, 1);
+    const names =
+      encoder instanceof FusedEncoder ? encoder.parts.map((p) => p.inputs.map((i) => i.name).join("+")) : [];
+    const towers = partFeatures ? partFeatures.map((f, i) => ({ name: names[i], features: f })) : [];
+    return { pixels, towers, features, projected };
+  }
+
+  /** Encodes the image and runs it through the LM once; ask questions about it with the returned session. */
+  async look(image: I, options: { signal?: AbortSignal } = {}): Promise<ImageSession> {
+    const encoded = await this.encodeImage(image, options.signal);
+    const { data, dims } = encoded.projected;
+    const { state } = await this.parts.lm.prefill(
+      { prefixEmbeds: { data, shape: dims } },
+      undefined,
+      options,
+    );
+    return new ImageSession(this as CobraEngine<never>, state, encoded);
+  }
+
+  /** Answers one request about one image (a fresh session each time). */
+  async generate(request: GenerateRequest<I>): Promise<CobraResult> {
+    return drain(this.stream(request));
+  }
+
+  /** Streams the answer as {token, text delta}; the iterator's return value is the whole result. */
+  async *stream(request: GenerateRequest<I>): AsyncGenerator<StreamChunk, CobraResult, undefined> {
+    const prompt = promptString(request, this.settings.llmBackboneId);
+    const encoded = await this.encodeImage(request.image, request.signal);
+    const { data, dims } = encoded.projected;
+    return yield* streamGenerate(this.parts.lm, this.parts.tokenizer, prompt, {
+      ...this.generationDefaults(),
+      ...request,
+      prefixEmbeds: { data, shape: dims },
+    });
+  }
+
+  generationDefaults(): GenerationSettings {
+    return { maxPromptLength: this.settings.maxPromptLength };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([
+      this.parts.encoder.release(),
+      this.parts.projector.release?.(),
+      this.parts.lm.release(),
+    ]);
+  }
+}
+
+/**
+ * A chat about one image. The state after the image is kept; each turn continues from the state after the
+ * previous answer when the new prompt extends what that state has seen (token for token), else it restarts
+ * from the image state: the answers are exactly those of re-running the whole prompt, at a fraction of the cost.
+ */
+export class ImageSession {
+  readonly history: { role: "user" | "assistant"; text: string }[] = [];
+  /** Prompt ids consumed by `state` after the image, and that state. */
+  private seenIds: number[] = [];
+  private state: MambaState;
+
+  constructor(
+    private readonly cobra: CobraEngine<never>,
+    private readonly imageState: MambaState,
+    readonly image: EncodedImage,
+  ) {
+    this.state = imageState;
+  }
+
+  async ask(question: string, options: AskOptions = {}): Promise<CobraResult> {
+    return drain(this.askStream(question, options));
+  }
+
+  async *askStream(
+    question: string,
+    options: AskOptions = {},
+  ): AsyncGenerator<StreamChunk, CobraResult, undefined> {
+    const messages = [
+      ...this.history.map((h) => ({ role: h.role, content: h.text })),
+      { role: "user" as const, content: question },
+    ];
+    const { lm, tokenizer } = this.cobra.parts;
+    const settings = { ...this.cobra.generationDefaults(), ...options };
+    // The length policy applies to the whole prompt, however much of it the kept state has already seen.
+    const promptIds = limitPromptIds(
+      tokenizer.encode(promptString({ messages }, this.cobra.settings.llmBackboneId)),
+      settings,
+    );
+    const reuse = startsWith(promptIds, this.seenIds);
+    const from = reuse ? this.state : this.imageState;
+    const fed = reuse ? promptIds.slice(this.seenIds.length) : promptIds;
+    const result = yield* streamGenerate(lm, tokenizer, fed, {
+      ...settings,
+      maxPromptLength: undefined,
+      state: from,
+    });
+    this.history.push({ role: "user", text: question }, { role: "assistant", text: result.text });
+    // The state has consumed the prompt and every generated id but the last.
+    this.seenIds = [...promptIds, ...result.ids.slice(0, -1)];
+    this.state = result.state;
+    return { ...result, promptIds };
+  }
+}
+
+function startsWith(ids: readonly number[], prefix: readonly number[]): boolean {
+  if (prefix.length === 0 || prefix.length > ids.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (ids[i] !== prefix[i]) return false;
+  return true;
+}
+
+async function drain<T, R>(it: AsyncGenerator<T, R, undefined>): Promise<R> {
+  for (;;) {
+    const next = await it.next();
+    if (next.done) return next.value;
+  }
+}

@@ -1,0 +1,126 @@
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type Backend, FileNotFoundError, ImageDecodeError, ModelFormatError } from "@cobra-ts/core";
+import { MambaLM } from "@cobra-ts/mamba-lm";
+import { loadMambaTokenizer } from "@cobra-ts/mamba-lm/node";
+import { OnnxProjector } from "@cobra-ts/projector";
+import {
+  decodeImageBytes,
+  decodeImageFile,
+  FusedEncoder,
+  type RgbImage,
+  type VitConfig,
+  VitEncoder,
+} from "@cobra-ts/vision-encoder/node";
+import { sha256File } from "../convert/hash.js";
+import { type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
+import { CobraEngine, type CobraParts } from "./cobra.js";
+import { checkFileSizes } from "./verify-files.js";
+
+/** An image as Node callers have it: a file path, an http(s) URL, encoded bytes, or decoded RGB. */
+export type NodeImage = string | URL | Uint8Array | RgbImage;
+
+export interface LoadProgress {
+  /** The part being loaded ("dino", "siglip", "projector", "lm", "tokenizer"). */
+  part: string;
+  done: number;
+  total: number;
+}
+
+export interface NodeLoadOptions {
+  backend?: Backend;
+  threads?: number;
+  /** Also check every file's sha256 against the manifest (reads every byte: slow for big models). */
+  verify?: boolean;
+  onProgress?: (p: LoadProgress) => void;
+  /** Replace any part with your own implementation (ablations): the rest is loaded from the folder. */
+  parts?: Partial<CobraParts>;
+}
+
+export async function readManifest(dir: string): Promise<CobraManifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      throw new FileNotFoundError(path, "model manifest (is this a folder written by `cobra convert`?)");
+    throw e;
+  }
+  return parseManifest(text, path);
+}
+
+/** Loads a converted model folder: the manifest and its files are checked before any graph is opened. */
+export async function loadNodeParts(
+  dir: string,
+  options: NodeLoadOptions = {},
+): Promise<{ manifest: CobraManifest; parts: CobraParts }> {
+  const manifest = await readManifest(dir);
+  const where = join(dir, MANIFEST_FILE);
+  await checkFileSizes(
+    manifest.files,
+    async (p) => (await stat(join(dir, p)).catch(() => null))?.size ?? null,
+    where,
+  );
+  if (options.verify)
+    for (const f of manifest.files)
+      if ((await sha256File(join(dir, f.path))) !== f.sha256)
+        throw new ModelFormatError(
+          `${where} lists ${f.path} with sha256 ${f.sha256} but the file has another: it was modified`,
+        );
+  const session = { backend: options.backend, threads: options.threads };
+  const given = options.parts ?? {};
+  const total = manifest.vision.encoders.length + 3;
+  let done = 0;
+  const step = (part: string) => options.onProgress?.({ part, done: ++done, total });
+  const encoders = [];
+  if (!given.encoder)
+    for (const e of manifest.vision.encoders) {
+      encoders.push(
+        await VitEncoder.create(join(dir, e.graph), e.config as unknown as VitConfig, e.name, session),
+      );
+      step(e.name);
+    }
+  const encoder = given.encoder ?? (encoders.length === 1 ? encoders[0] : new FusedEncoder(encoders));
+  const projector =
+    given.projector ?? (await OnnxProjector.load(join(dir, manifest.projector.graph), session));
+  step("projector");
+  const lm = given.lm ?? (await MambaLM.load(dir, session));
+  step("lm");
+  const tokenizer = given.tokenizer ?? (await loadMambaTokenizer(dir));
+  step("tokenizer");
+  return { manifest, parts: { encoder, projector, lm, tokenizer } };
+}
+
+/** Decodes a Node image input (never applies EXIF orientation: the reference does not). */
+export async function decodeNodeImage(image: NodeImage): Promise<RgbImage> {
+  if (image instanceof URL || (typeof image === "string" && /^https?:\/\//i.test(image))) {
+    const res = await fetch(image).catch((e) => {
+      throw new ImageDecodeError(`cannot fetch image ${String(image)}: ${(e as Error).message}`);
+    });
+    if (!res.ok) throw new ImageDecodeError(`cannot fetch image ${String(image)}: HTTP ${res.status}`);
+    return decodeImageBytes(new Uint8Array(await res.arrayBuffer()));
+  }
+  if (typeof image === "string") return decodeImageFile(image);
+  if (image instanceof Uint8Array) return decodeImageBytes(image);
+  if (image && typeof image === "object" && "data" in image && "width" in image) return image;
+  throw new ImageDecodeError("image must be a file path, an http(s) URL, bytes, or a decoded RgbImage");
+}
+
+/** Cobra in Node: `await Cobra.load(dir)`, then generate / stream / look. */
+export class Cobra extends CobraEngine<NodeImage> {
+  static async load(dir: string, options: NodeLoadOptions = {}): Promise<Cobra> {
+    const { manifest, parts } = await loadNodeParts(dir, options);
+    return new Cobra(
+      parts,
+      {
+        strategy: manifest.vision.strategy,
+        imageSize: manifest.vision.imageSize,
+        llmBackboneId: manifest.llmBackboneId,
+        maxPromptLength: manifest.lm.maxLength,
+      },
+      decodeNodeImage,
+      manifest,
+    );
+  }
+}
