@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../cli/run-cli.js";
 import { DownloadError, downloadFile } from "./download.js";
 import { resolvePart } from "./resolve.js";
 
@@ -126,6 +127,38 @@ describe("hub download", () => {
     await expect(downloadFile("timm/dino-tiny", "nope.bin", { cacheDir: cache })).rejects.toThrow(
       /timm\/dino-tiny has no file nope.bin/,
     );
+  });
+
+  it("cobra convert takes hub ids: downloads into the cache, then converts", async () => {
+    const out = join(cache, "converted");
+    const io = {
+      out: "",
+      err: "",
+      isTTY: false,
+      stdin: process.stdin,
+      stdout: () => {},
+      stderr: (t: string) => void (io.err += t),
+    };
+    process.env.COBRA_CACHE = join(cache, "hub");
+    try {
+      const argv = [
+        "convert",
+        "--checkpoint",
+        "han1997/cobra/cobra+3b",
+        "--dino",
+        "timm/dino-tiny",
+        "--siglip",
+        "timm/siglip-tiny",
+      ];
+      const code = await runCli([...argv, "--llm", "xiuyul/mamba-tiny", "--out", out], io);
+      expect(io.err).toMatch(/converted to/);
+      expect(code).toBe(0);
+    } finally {
+      delete process.env.COBRA_CACHE;
+    }
+    const manifest = JSON.parse(await readFile(join(out, "cobra.json"), "utf8"));
+    expect(manifest.files.map((f: { path: string }) => f.path)).toContain("lm.onnx");
+    expect(requests.length).toBeGreaterThanOrEqual(8);
   });
 
   it("uses a local folder as it is", async () => {

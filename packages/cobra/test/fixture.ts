@@ -1,0 +1,62 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import type { CliIO } from "../src/cli/io.js";
+
+export const FIXTURE =
+  process.env.COBRA_FIXTURES ?? join(import.meta.dirname, "../../../../shared/fixtures/cobra-tiny");
+export const RELEASE = join(FIXTURE, "release");
+export const IMAGES = join(FIXTURE, "images");
+export const EXPECTED_TENSORS = join(FIXTURE, "expected/tensors.safetensors");
+
+export interface FixtureCase {
+  id: string;
+  image: string;
+  user_message: string;
+  turns: { role: "human" | "gpt"; message: string }[];
+  prompt_string: string;
+  input_ids: number[];
+  max_new_tokens: number;
+  greedy_ids: number[];
+  greedy_text: string;
+  step_top5: { ids: number[]; logits: number[] }[];
+}
+
+export const CASES: FixtureCase[] = JSON.parse(readFileSync(join(FIXTURE, "expected/cases.json"), "utf8"));
+
+export function imagePath(name: string): string {
+  const manifest = JSON.parse(readFileSync(join(FIXTURE, "expected/manifest.json"), "utf8"));
+  const entry = manifest.images.find((i: { name: string }) => i.name === name);
+  return join(IMAGES, entry.file);
+}
+
+export const RELEASE_SOURCES = {
+  checkpoint: join(RELEASE, "cobra"),
+  dino: join(RELEASE, "dino"),
+  siglip: join(RELEASE, "siglip"),
+  llm: join(RELEASE, "llm"),
+};
+
+/** Captures what the CLI writes. */
+export function captureIO(): CliIO & { out: string; err: string } {
+  const io = {
+    out: "",
+    err: "",
+    isTTY: false,
+    stdin: new PassThrough(),
+    stdout(t: string) {
+      io.out += t;
+    },
+    stderr(t: string) {
+      io.err += t;
+    },
+  };
+  return io;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
