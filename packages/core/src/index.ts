@@ -2,6 +2,8 @@ export * from "./errors.js";
 export * from "./onnx/builder.js";
 export * from "./onnx/dtypes.js";
 export * from "./onnx/external-data.js";
+export * from "./onnx/initializer-sink.js";
+export * from "./onnx/write-model.js";
 export * from "./runtime/ort.js";
 export * from "./tensor.js";
 export * from "./weights/open.js";

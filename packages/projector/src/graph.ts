@@ -1,5 +1,7 @@
 import {
   GraphBuilder,
+  type InitializerSink,
+  inlineInitializers,
   type ModelOptions,
   serializeModel,
   type WeightSource,
@@ -13,20 +15,9 @@ import type { ProjectorVariant } from "./variants.js";
 export const PROJECTOR_INPUT = "features";
 export const PROJECTOR_OUTPUT = "projected";
 
-/** Puts one weight tensor into the graph (inline, or in external data) and returns its value name. */
-export type WeightSink = (
-  g: GraphBuilder,
-  name: string,
-  dims: number[],
-  data: Float32Array,
-) => Promise<string>;
-
-export const inlineWeights: WeightSink = async (g, name, dims, data) =>
-  g.initializer(name, "float32", dims, data);
-
 export interface BuildProjectorOptions {
   /** Where weight bytes go; inline initializers unless given (see writeProjectorModel for external data). */
-  sink?: WeightSink;
+  sink?: InitializerSink;
   /** Graph name; "projector" unless given. */
   name?: string;
 }
@@ -43,7 +34,7 @@ export async function buildProjectorGraph(
   options: BuildProjectorOptions = {},
 ): Promise<GraphBuilder> {
   const full = validateProjectorWeights(variant, weights, dims);
-  const sink = options.sink ?? inlineWeights;
+  const sink = options.sink ?? inlineInitializers;
   const g = new GraphBuilder(options.name ?? "projector");
   const features = g.input(PROJECTOR_INPUT, "float32", ["batch", full.numPatches, full.visionDim]);
   // Linear layers run as 2-D Gemm on [batch * tokens, C] rows (torch's [out, in] weights used as they are);
@@ -83,7 +74,7 @@ async function emitLayer(
   layer: ProjectorLayer,
   x: Activation,
   weights: WeightSource,
-  sink: WeightSink,
+  sink: InitializerSink,
 ): Promise<Activation> {
   switch (layer.kind) {
     case "linear": {
@@ -152,7 +143,7 @@ function toTokens(g: GraphBuilder, x: Activation): Activation {
 async function readWeight(
   g: GraphBuilder,
   weights: WeightSource,
-  sink: WeightSink,
+  sink: InitializerSink,
   key: string,
   dims: number[],
 ): Promise<string> {

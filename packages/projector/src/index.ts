@@ -1,11 +1,9 @@
 export {
   type BuildProjectorOptions,
   buildProjectorGraph,
-  inlineWeights,
   PROJECTOR_INPUT,
   PROJECTOR_OUTPUT,
   projectorModelBytes,
-  type WeightSink,
 } from "./graph.js";
 export {
   COBRA_NUM_PATCHES,

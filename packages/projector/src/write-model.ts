@@ -1,5 +1,5 @@
-import { ExternalDataWriter, serializeModel, type WeightSource } from "@cobra-ts/core";
-import { buildProjectorGraph, type WeightSink } from "./graph.js";
+import { type WeightSource, writeOnnxModel } from "@cobra-ts/core";
+import { buildProjectorGraph } from "./graph.js";
 import type { ProjectorDims } from "./layers.js";
 import type { ProjectorVariant } from "./variants.js";
 
@@ -27,24 +27,12 @@ export async function writeProjectorModel(
   weights: WeightSource,
   options: WriteProjectorOptions = {},
 ): Promise<WrittenProjector> {
-  // Imported here so that the package's entry point stays loadable in browsers.
-  const { rename, rm, writeFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
   const fileName = options.fileName ?? "projector.onnx";
-  const modelPath = join(dir, fileName);
-  const tmpPath = `${modelPath}.tmp`;
-  const writer = new ExternalDataWriter(dir, `${fileName}.data`);
-  const sink: WeightSink = async (g, name, dims, data) =>
-    g.externalInitializer(name, "float32", dims, await writer.write(data));
-  try {
-    const g = await buildProjectorGraph(variant, weights, options.dims, { sink });
-    await writer.close();
-    await writeFile(tmpPath, serializeModel(g, { docString: `Cobra projector "${variant}"` }));
-    await rename(tmpPath, modelPath);
-    return { modelPath, files: [fileName, ...writer.files] };
-  } catch (e) {
-    await writer.close().catch(() => {});
-    await Promise.all([tmpPath, ...writer.files.map((f) => join(dir, f))].map((f) => rm(f, { force: true })));
-    throw e;
-  }
+  const { files } = await writeOnnxModel(
+    dir,
+    fileName,
+    (sink) => buildProjectorGraph(variant, weights, options.dims, { sink }),
+    { docString: `Cobra projector "${variant}"` },
+  );
+  return { modelPath: `${dir}/${fileName}`, files };
 }

@@ -1,6 +1,7 @@
 import {
   GraphBuilder,
-  type OnnxElementType,
+  type InitializerSink,
+  inlineInitializers,
   serializeModel,
   throwIfAborted,
   type WeightSource,
@@ -59,9 +60,10 @@ export async function prepareConversion(
  * hand over, drop), so peak memory is about one tensor plus what `store` keeps.
  */
 export async function convertTensors(
+  g: GraphBuilder,
   weights: MambaWeights,
   tensors: RuntimeTensor[],
-  store: (tensor: RuntimeTensor, data: Float32Array) => Promise<void> | void,
+  sink: InitializerSink,
   options: ConvertOptions,
 ): Promise<void> {
   const bytesTotal = tensors.reduce((s, t) => s + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
@@ -72,13 +74,11 @@ export async function convertTensors(
     if (!(read.data instanceof Float32Array))
       throw new WeightsMismatchError(weights.sourceKey(t.source), `dtype ${read.dtype} is not a float type`);
     const data = t.transpose ? transpose2d(read.data, t.shape[1], t.shape[0]) : read.data;
-    await store(t, data);
+    await sink(g, t.name, t.shape, data);
     bytesDone += data.byteLength;
     options.onProgress?.({ tensor: t.source, done: i + 1, total: tensors.length, bytesDone, bytesTotal });
   }
 }
-
-export const FLOAT32: OnnxElementType = "float32";
 
 /** The model's metadata_props: enough to tell what a stray lm.onnx is. */
 export function modelMetadata(converted: ConvertedLanguageModel): Record<string, string> {
@@ -101,12 +101,7 @@ export async function buildLanguageModel(
 ): Promise<ConvertedLanguageModel & { model: Uint8Array }> {
   const prepared = await prepareConversion(source, config, options);
   const g = new GraphBuilder("mamba_lm");
-  await convertTensors(
-    prepared.weights,
-    prepared.tensors,
-    (t, data) => void g.initializer(t.name, FLOAT32, t.shape, data),
-    options,
-  );
+  await convertTensors(g, prepared.weights, prepared.tensors, inlineInitializers, options);
   const converted = { config: prepared.config, graph: graphOptions(options) };
   emitMambaLM(g, converted.config, converted.graph);
   return {

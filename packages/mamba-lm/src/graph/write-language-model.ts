@@ -1,10 +1,9 @@
-import { ExternalDataWriter, GraphBuilder, serializeModel, type WeightSource } from "@cobra-ts/core";
+import { GraphBuilder, type WeightSource, writeOnnxModel } from "@cobra-ts/core";
 import type { MambaConfig } from "../config/mamba-config.js";
 import {
   type ConvertedLanguageModel,
   type ConvertOptions,
   convertTensors,
-  FLOAT32,
   graphOptions,
   LM_FORMAT_VERSION,
   modelMetadata,
@@ -13,7 +12,7 @@ import {
 import { emitMambaLM } from "./mamba-graph.js";
 
 export const LM_GRAPH_FILE = "lm.onnx";
-export const LM_DATA_FILE = "lm.onnx.data";
+export const LM_DATA_FILE = `${LM_GRAPH_FILE}.data`;
 export const LM_CONFIG_FILE = "lm.json";
 
 /** The content of lm.json: what a loader needs before it opens the graph. */
@@ -41,35 +40,30 @@ export async function writeLanguageModel(
   const { join } = await import("node:path");
   const prepared = await prepareConversion(source, config, options);
   await mkdir(dir, { recursive: true });
-  const writer = new ExternalDataWriter(dir, LM_DATA_FILE);
-  const created = () => [...writer.files, LM_GRAPH_FILE, LM_CONFIG_FILE];
+  const converted = { config: prepared.config, graph: graphOptions(options) };
+  const { files } = await writeOnnxModel(
+    dir,
+    LM_GRAPH_FILE,
+    async (sink) => {
+      const g = new GraphBuilder("mamba_lm");
+      await convertTensors(g, prepared.weights, prepared.tensors, sink, options);
+      emitMambaLM(g, converted.config, converted.graph);
+      return g;
+    },
+    { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" },
+  );
+  const descriptor: LanguageModelDescriptor = {
+    format: "mamba-lm",
+    formatVersion: LM_FORMAT_VERSION,
+    ...converted,
+    graphFile: LM_GRAPH_FILE,
+    dataFiles: files.slice(1),
+  };
   try {
-    const g = new GraphBuilder("mamba_lm");
-    await convertTensors(
-      prepared.weights,
-      prepared.tensors,
-      async (t, data) => void g.externalInitializer(t.name, FLOAT32, t.shape, await writer.write(data)),
-      options,
-    );
-    await writer.close();
-    const converted = { config: prepared.config, graph: graphOptions(options) };
-    emitMambaLM(g, converted.config, converted.graph);
-    await writeFile(
-      join(dir, LM_GRAPH_FILE),
-      serializeModel(g, { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" }),
-    );
-    const descriptor: LanguageModelDescriptor = {
-      format: "mamba-lm",
-      formatVersion: LM_FORMAT_VERSION,
-      ...converted,
-      graphFile: LM_GRAPH_FILE,
-      dataFiles: [...writer.files],
-    };
     await writeFile(join(dir, LM_CONFIG_FILE), `${JSON.stringify(descriptor, null, 2)}\n`);
-    return { ...descriptor, files: created() };
   } catch (e) {
-    await writer.close().catch(() => {});
-    await Promise.all(created().map((f) => rm(join(dir, f), { force: true })));
+    await Promise.all([...files, LM_CONFIG_FILE].map((f) => rm(join(dir, f), { force: true })));
     throw e;
   }
+  return { ...descriptor, files: [...files, LM_CONFIG_FILE] };
 }

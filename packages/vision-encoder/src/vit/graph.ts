@@ -1,6 +1,5 @@
-import { GraphBuilder, type WeightSource } from "@cobra-ts/core";
+import { GraphBuilder, type InitializerSink, type WeightSource } from "@cobra-ts/core";
 import type { VitConfig } from "./config.js";
-import type { InitializerSink } from "./initializers.js";
 import { resampleAbsPosEmbed } from "./resample-pos-embed.js";
 import { posEmbedPrefixRows, timmTrunk, validateVitWeights } from "./weights.js";
 
@@ -37,10 +36,10 @@ export async function buildVitGraph(
   validateVitWeights(trunk, config);
   const g = new GraphBuilder(config.architecture);
   const { embedDim: d, numPatches: n, gridSize, patchSize: p } = config;
-  const weight = async (key: string, dims: number[]) => sink.add(g, key, dims, await readF32(trunk, key));
+  const weight = async (key: string, dims: number[]) => sink(g, key, dims, await readF32(trunk, key));
   const linear = async (x: string, prefix: string, outDim: number, inDim: number, bias = true) => {
     const wt = transposeLinear(await readF32(trunk, `${prefix}.weight`), outDim, inDim);
-    const y = g.op("MatMul", [x, await sink.add(g, `${prefix}.weight_t`, [inDim, outDim], wt)]);
+    const y = g.op("MatMul", [x, await sink(g, `${prefix}.weight_t`, [inDim, outDim], wt)]);
     return bias ? g.op("Add", [y, await weight(`${prefix}.bias`, [outDim])]) : y;
   };
 
@@ -64,14 +63,14 @@ export async function buildVitGraph(
   const posEmbed = resampleAbsPosEmbed(await readF32(trunk, "pos_embed"), d, prefixRows, gridSize);
   let x = g.op("Add", [
     patches,
-    await sink.add(g, "pos_embed_patches", [1, n, d], posEmbed.slice(prefixRows * d)),
+    await sink(g, "pos_embed_patches", [1, n, d], posEmbed.slice(prefixRows * d)),
   ]);
   if (config.numPrefixTokens > 0) {
     const prefix = await prefixTokens(trunk, config, posEmbed.subarray(0, prefixRows * d));
     const batch = g.op("Shape", [pixels], { start: 0, end: 1 });
     const shape = g.op("Concat", [batch, g.constInt64([config.numPrefixTokens, d])], { axis: 0 });
     const tokens = g.op("Expand", [
-      await sink.add(g, "prefix_tokens", [1, config.numPrefixTokens, d], prefix),
+      await sink(g, "prefix_tokens", [1, config.numPrefixTokens, d], prefix),
       shape,
     ]);
     x = g.op("Concat", [tokens, x], { axis: 1 });

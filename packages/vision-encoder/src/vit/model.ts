@@ -1,7 +1,6 @@
-import { type ModelOptions, serializeModel, type WeightSource } from "@cobra-ts/core";
+import { inlineInitializers, type ModelOptions, serializeModel, type WeightSource } from "@cobra-ts/core";
 import type { VitConfig } from "./config.js";
 import { buildVitGraph } from "./graph.js";
-import { inlineInitializers } from "./initializers.js";
 
 /** Opset 17: LayerNormalization is a standard op there; GELU is built from Erf (onnxruntime fuses it). */
 export const VIT_OPSET = 17;

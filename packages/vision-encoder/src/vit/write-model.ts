@@ -1,9 +1,7 @@
-import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ExternalDataWriter, InvalidArgumentError, serializeModel, type WeightSource } from "@cobra-ts/core";
+import { type WeightSource, writeOnnxModel } from "@cobra-ts/core";
 import type { VitConfig } from "./config.js";
 import { buildVitGraph } from "./graph.js";
-import { externalInitializers } from "./initializers.js";
 import { vitModelOptions } from "./model.js";
 
 export interface WrittenModel {
@@ -24,20 +22,11 @@ export async function writeVitModel(
   config: VitConfig,
   weights: WeightSource,
 ): Promise<WrittenModel> {
-  if (fileName.includes("/") || fileName.includes("\\"))
-    throw new InvalidArgumentError(`model file name "${fileName}" must not contain a path`);
-  const writer = new ExternalDataWriter(dir, `${fileName}.data`);
-  const model = join(dir, fileName);
-  try {
-    const graph = await buildVitGraph(config, weights, externalInitializers(writer));
-    await writer.close();
-    await writeFile(model, serializeModel(graph, vitModelOptions(config)));
-    return { model, dataFiles: [...writer.files] };
-  } catch (e) {
-    await writer.close().catch(() => {});
-    await Promise.all(
-      [model, ...writer.files.map((name) => join(dir, name))].map((path) => rm(path, { force: true })),
-    );
-    throw e;
-  }
+  const { files } = await writeOnnxModel(
+    dir,
+    fileName,
+    (sink) => buildVitGraph(config, weights, sink),
+    vitModelOptions(config),
+  );
+  return { model: join(dir, fileName), dataFiles: files.slice(1) };
 }
