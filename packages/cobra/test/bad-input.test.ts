@@ -107,6 +107,28 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
   });
 });
 
+describe("cobra convert (built bin, real process)", () => {
+  it("reports the peak RSS of the conversion", async () => {
+    const bin = join(import.meta.dirname, "../dist/cli.js");
+    const out = join(work, "bin-converted");
+    const args = ["convert", "--checkpoint", RELEASE_SOURCES.checkpoint, "--dino", RELEASE_SOURCES.dino];
+    const { stderr } = await promisify(execFile)(process.execPath, [
+      bin,
+      ...args,
+      "--siglip",
+      RELEASE_SOURCES.siglip,
+      "--llm",
+      RELEASE_SOURCES.llm,
+      "--out",
+      out,
+    ]);
+    const peak = /peak RSS (\d+) MB/.exec(stderr);
+    expect(peak, stderr).not.toBeNull();
+    console.log(`fixture conversion: ${stderr.trim()}`);
+    expect(Number(peak![1])).toBeGreaterThan(0);
+  });
+});
+
 describe("conversion failures leave no output folder", () => {
   async function releaseCopy(name: string): Promise<typeof RELEASE_SOURCES> {
     const dir = join(work, name);
