@@ -173,7 +173,8 @@ export async function convertRelease(
       },
       llmBackboneId: cobraConfig.llmBackboneId,
       dtype,
-      source: { fingerprint, checkpoint: checkpointPath },
+      // Only a fingerprint: local paths would leak into every browser that loads the model.
+      source: { fingerprint },
       files: await describeFiles(tmp, files),
     };
     await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(m, null, 2)}\n`);

@@ -1,5 +1,5 @@
 import type { FileHandle } from "node:fs/promises";
-import yauzl from "yauzl";
+import type yauzl from "yauzl";
 import { WeightsFormatError } from "../../errors.js";
 import { readExactly } from "../safetensors.js";
 
@@ -48,9 +48,11 @@ export class ZipArchive {
     const entries = new Map<string, ZipEntry>();
     // autoClose false: the fd belongs to `fh`. The ZipFile is never close()d, since that would close the fd.
     // decodeStrings false: names are decoded and validated below, so a bad one gets an error naming the file.
+    // yauzl is Node-only (fs, events, util.inherits): loaded on first use so browser bundles of core never run it.
+    const lib = (await import("yauzl")).default;
     let zip: yauzl.ZipFile;
     try {
-      zip = await yauzl.fromFdPromise(fh.fd, {
+      zip = await lib.fromFdPromise(fh.fd, {
         lazyEntries: true,
         autoClose: false,
         validateEntrySizes: true,
@@ -69,7 +71,7 @@ export class ZipArchive {
       for await (const entry of zip.eachEntry()) {
         const rawName = entry.fileName as unknown as Buffer;
         // strictFileNames: keep backslashes as they are (torch never writes them), so they are refused below.
-        const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, rawName, entry.extraFields, true);
+        const name = lib.getFileNameLowLevel(entry.generalPurposeBitFlag, rawName, entry.extraFields, true);
         const reason = unsafeEntryName(name);
         if (reason)
           throw new WeightsFormatError(

@@ -1,0 +1,113 @@
+import { type FormEvent, type KeyboardEvent, useState } from "react";
+import type { ChatControls, Exchange } from "../hooks/useChat";
+import { formatMs } from "../lib/format";
+import type { AnswerStats } from "../worker/protocol";
+
+const DEFAULT_MAX_NEW_TOKENS = 256;
+
+interface Props {
+  chat: ChatControls;
+  /** Why questions cannot be asked yet, or null when they can. */
+  blocked: string | null;
+}
+
+/** The conversation about the current image: questions, streamed answers, speed, and a stop button. */
+export function ChatPanel({ chat, blocked }: Props) {
+  const [question, setQuestion] = useState("");
+  const [maxNewTokens, setMaxNewTokens] = useState(DEFAULT_MAX_NEW_TOKENS);
+  const canAsk = blocked === null && !chat.busy && question.trim() !== "";
+
+  const send = (event?: FormEvent) => {
+    event?.preventDefault();
+    if (!canAsk) return;
+    chat.ask(question.trim(), maxNewTokens);
+    setQuestion("");
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === "Enter" && !event.shiftKey) send(event);
+  };
+
+  return (
+    <section className="panel chat" aria-labelledby="chat-heading">
+      <h2 id="chat-heading">Chat</h2>
+      <ol className="exchanges" data-testid="chat-log">
+        {chat.exchanges.length === 0 && (
+          <li className="hint">{blocked ?? "Ask something about the image."}</li>
+        )}
+        {chat.exchanges.map((exchange) => (
+          <ExchangeView key={exchange.id} exchange={exchange} />
+        ))}
+      </ol>
+      {chat.contextTurns > 0 && (
+        <p className="hint" data-testid="context-turns">
+          {chat.contextTurns} turns in the model's context; the image prefix was encoded once.
+        </p>
+      )}
+      <form className="ask" onSubmit={send}>
+        <textarea
+          data-testid="question"
+          aria-label="Question"
+          rows={2}
+          value={question}
+          placeholder={blocked ?? "Ask about the image (Enter sends, Shift+Enter for a new line)"}
+          onChange={(e) => setQuestion(e.target.value)}
+          onKeyDown={onKeyDown}
+        />
+        <div className="row">
+          <label>
+            Max new tokens{" "}
+            <input
+              data-testid="max-new-tokens"
+              type="number"
+              min={1}
+              max={4096}
+              value={maxNewTokens}
+              onChange={(e) => setMaxNewTokens(Math.max(1, Number(e.target.value) || 1))}
+            />
+          </label>
+          <button type="submit" data-testid="ask" disabled={!canAsk}>
+            Ask
+          </button>
+          <button type="button" data-testid="stop" disabled={!chat.busy} onClick={chat.stop}>
+            Stop
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function ExchangeView({ exchange }: { exchange: Exchange }) {
+  const { question, answer, state, stats, error } = exchange;
+  return (
+    <li className="exchange">
+      <p className="user">{question}</p>
+      <p className="assistant" data-testid="answer" data-state={state}>
+        <span data-testid="answer-text">{answer.trim()}</span>
+        {state === "waiting" && <span className="hint">thinking…</span>}
+        {state === "streaming" && <span className="cursor" aria-hidden="true" />}
+      </p>
+      {state === "stopped" && <p className="hint">stopped</p>}
+      {state === "failed" && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {stats && <StatsLine stats={stats} />}
+    </li>
+  );
+}
+
+function StatsLine({ stats }: { stats: AnswerStats }) {
+  const parts = [
+    `time to first token ${stats.ttftMs === null ? "–" : formatMs(stats.ttftMs)}`,
+    `${stats.tokens} tokens`,
+    stats.tokensPerSecond === null ? null : `${stats.tokensPerSecond.toFixed(1)} tokens/s`,
+  ].filter(Boolean);
+  return (
+    <p className="stats" data-testid="answer-stats">
+      {parts.join(" · ")}
+    </p>
+  );
+}

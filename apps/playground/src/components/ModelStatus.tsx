@@ -1,0 +1,42 @@
+import type { ModelState } from "../hooks/useModel";
+import { backendLabel } from "../lib/backend-label";
+import { formatBytes } from "../lib/format";
+import type { LoadedInfo } from "../worker/protocol";
+
+/** One line saying what the model is doing, which backend runs it, and a stop button while loading. */
+export function ModelStatus({ state, onStop }: { state: ModelState; onStop(): void }) {
+  const { phase, info, error } = state;
+  return (
+    <div className="status" data-testid="model-status" data-phase={phase}>
+      {phase === "idle" && <span>No model loaded.</span>}
+      {phase === "loading" && (
+        <>
+          <span>Loading…</span>
+          <button type="button" data-testid="stop-loading" onClick={onStop}>
+            Stop
+          </button>
+        </>
+      )}
+      {phase === "ready" && info && (
+        <span>
+          Ready{info.modelId ? `: ${info.modelId}` : ""} · {info.fileCount} files,{" "}
+          {formatBytes(info.totalBytes)} · {whereFrom(info)} · running on{" "}
+          <strong data-testid="active-backend" data-backend={info.backend}>
+            {backendLabel(info)}
+          </strong>
+        </span>
+      )}
+      {phase === "stopped" && <span>Loading stopped.</span>}
+      {phase === "failed" && (
+        <span className="error" role="alert" data-testid="model-error">
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function whereFrom(info: LoadedInfo): string {
+  if (info.from === "folder") return "read from a local folder";
+  return info.cached ? "kept in this browser" : "not kept in this browser";
+}

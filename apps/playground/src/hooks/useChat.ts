@@ -1,0 +1,145 @@
+/**
+ * The chat about one image: the image is encoded (and its prefix prefilled) once, as soon as a model and an
+ * image are both there; every question then streams an answer that reuses that prefix.
+ */
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { ModelClient } from "../client/model-client";
+import { describeError, isAbortError } from "../lib/errors";
+import type { AnswerStats } from "../worker/protocol";
+
+export type ExchangeState = "waiting" | "streaming" | "done" | "stopped" | "failed";
+
+export interface Exchange {
+  id: number;
+  question: string;
+  /** The streamed text so far (deltas concatenated). */
+  answer: string;
+  state: ExchangeState;
+  stats: AnswerStats | null;
+  error: string | null;
+}
+
+export type ImagePhase = "none" | "encoding" | "ready" | "stopped" | "failed";
+
+export interface ChatControls {
+  exchanges: Exchange[];
+  imagePhase: ImagePhase;
+  imageMs: number | null;
+  imageError: string | null;
+  /** Turns the model keeps in its context (the session's history). */
+  contextTurns: number;
+  busy: boolean;
+  ask(question: string, maxNewTokens: number): Promise<void>;
+  stop(): void;
+}
+
+/** One image encoding; `failed` (or stopped) ones are redone before the next question. */
+type Look = { client: ModelClient; image: Blob; id: number; failed: boolean; done: Promise<void> };
+
+export function useChat(client: ModelClient | null, image: Blob | null): ChatControls {
+  const [exchanges, setExchanges] = useState<Exchange[]>([]);
+  const [imagePhase, setImagePhase] = useState<ImagePhase>("none");
+  const [imageMs, setImageMs] = useState<number | null>(null);
+  const [imageError, setImageError] = useState<string | null>(null);
+  const [contextTurns, setContextTurns] = useState(0);
+  const look = useRef<Look | null>(null);
+  const running = useRef<{ client: ModelClient; id: number } | null>(null);
+  const nextExchange = useRef(1);
+
+  const startLook = useCallback((c: ModelClient, img: Blob): Look => {
+    const pending = c.look(img);
+    running.current = { client: c, id: pending.id };
+    setImagePhase("encoding");
+    setImageError(null);
+    const entry: Look = { client: c, image: img, id: pending.id, failed: false, done: Promise.resolve() };
+    // Only the newest encoding may change what the page shows (an older one can finish late).
+    const isCurrent = () => look.current === entry;
+    entry.done = pending.done.then(
+      (ms) => {
+        if (!isCurrent()) return;
+        setImageMs(ms);
+        setImagePhase("ready");
+      },
+      (error: unknown) => {
+        entry.failed = true;
+        if (isCurrent()) {
+          setImagePhase(isAbortError(error) ? "stopped" : "failed");
+          setImageError(describeError(error).message);
+        }
+        throw error;
+      },
+    );
+    entry.done.catch(() => {}); // shown through the phase; a question waiting on it gets the error itself
+    look.current = entry;
+    return entry;
+  }, []);
+
+  // A new model or a new image starts a new conversation.
+  useEffect(() => {
+    setExchanges([]);
+    setContextTurns(0);
+    setImageMs(null);
+    look.current = null;
+    if (!client || !image) {
+      setImagePhase("none");
+      return;
+    }
+    const started = startLook(client, image);
+    // Replaced before it finished (another image, another model): stop encoding the old one.
+    return () => client.abort(started.id);
+  }, [client, image, startLook]);
+
+  const ask = useCallback(
+    async (question: string, maxNewTokens: number) => {
+      if (!client || !image) return;
+      const id = nextExchange.current++;
+      setExchanges((list) => [
+        ...list,
+        { id, question, answer: "", state: "waiting", stats: null, error: null },
+      ]);
+      try {
+        let current = look.current;
+        if (!current || current.client !== client || current.image !== image || current.failed)
+          current = startLook(client, image);
+        await current.done;
+        const pending = client.ask(question, maxNewTokens, (delta) =>
+          update(setExchanges, id, (e) => ({ ...e, answer: e.answer + delta, state: "streaming" })),
+        );
+        running.current = { client, id: pending.id };
+        const answer = await pending.done;
+        update(setExchanges, id, (e) => ({
+          ...e,
+          state: answer.aborted ? "stopped" : "done",
+          stats: answer.stats,
+        }));
+        setContextTurns(answer.history.length);
+      } catch (error) {
+        const stopped = isAbortError(error);
+        update(setExchanges, id, (e) => ({
+          ...e,
+          state: stopped ? "stopped" : "failed",
+          error: describeError(error).message,
+        }));
+      } finally {
+        running.current = null;
+      }
+    },
+    [client, image, startLook],
+  );
+
+  const stop = useCallback(() => {
+    const r = running.current;
+    if (r) r.client.abort(r.id);
+  }, []);
+
+  const busy = exchanges.some((e) => e.state === "waiting" || e.state === "streaming");
+  return { exchanges, imagePhase, imageMs, imageError, contextTurns, busy, ask, stop };
+}
+
+function update(
+  setExchanges: (change: (list: Exchange[]) => Exchange[]) => void,
+  id: number,
+  change: (e: Exchange) => Exchange,
+): void {
+  setExchanges((list) => list.map((e) => (e.id === id ? change(e) : e)));
+}

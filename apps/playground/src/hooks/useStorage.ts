@@ -1,0 +1,22 @@
+import { useCallback, useEffect, useState } from "react";
+import { clearModelCache } from "../lib/model-cache";
+import { estimateStorage, type StorageEstimateLike } from "../lib/storage";
+
+/** The site's storage use and quota, refreshed on demand, and a way to drop the cached models. */
+export function useStorage(): {
+  estimate: StorageEstimateLike | null;
+  refresh(): void;
+  clear(): Promise<boolean>;
+} {
+  const [estimate, setEstimate] = useState<StorageEstimateLike | null>(null);
+  const refresh = useCallback(() => {
+    estimateStorage().then(setEstimate);
+  }, []);
+  useEffect(refresh, [refresh]);
+  const clear = useCallback(async () => {
+    const removed = await clearModelCache();
+    refresh();
+    return removed;
+  }, [refresh]);
+  return { estimate, refresh, clear };
+}

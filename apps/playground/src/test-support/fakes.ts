@@ -1,0 +1,144 @@
+/** Stand-ins for the browser cache, a model server and Cobra, for unit tests in Node. */
+import type { CacheLike } from "../lib/model-cache";
+import type {
+  AnswerChunk,
+  ChatTurn,
+  CobraChat,
+  LoadCobra,
+  LoadedCobra,
+  ManifestFile,
+} from "../worker/cobra-api";
+
+/** A Cache API stand-in; `quota` bytes make `put` fail like a full disk. */
+export class FakeCache implements CacheLike {
+  readonly entries = new Map<string, Uint8Array>();
+  constructor(public quota = Number.POSITIVE_INFINITY) {}
+
+  async match(request: string): Promise<Response | undefined> {
+    const body = this.entries.get(request);
+    return body ? new Response(body.slice()) : undefined;
+  }
+
+  async put(request: string, response: Response): Promise<void> {
+    const body = new Uint8Array(await response.arrayBuffer());
+    const used = [...this.entries.values()].reduce((sum, b) => sum + b.byteLength, 0);
+    if (used + body.byteLength > this.quota) throw new DOMException("quota exceeded", "QuotaExceededError");
+    this.entries.set(request, body);
+  }
+
+  async delete(request: string): Promise<boolean> {
+    return this.entries.delete(request);
+  }
+
+  async keys(): Promise<{ url: string }[]> {
+    return [...this.entries.keys()].map((url) => ({ url }));
+  }
+}
+
+/** A model folder served over a fake `fetch`, in small chunks, counting requests per URL. */
+export class FakeServer {
+  readonly files = new Map<string, Uint8Array>();
+  readonly requests: string[] = [];
+
+  constructor(
+    readonly base: string,
+    files: Record<string, string | Uint8Array>,
+    readonly chunkSize = 4,
+  ) {
+    for (const [path, body] of Object.entries(files))
+      this.files.set(
+        new URL(path, base).href,
+        typeof body === "string" ? new TextEncoder().encode(body) : body,
+      );
+  }
+
+  fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof URL ? input.href : typeof input === "string" ? input : input.url;
+    this.requests.push(url);
+    init?.signal?.throwIfAborted();
+    const body = this.files.get(url);
+    if (!body) return new Response("not found", { status: 404 });
+    const chunkSize = this.chunkSize;
+    let offset = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (init?.signal?.aborted) return controller.error(init.signal.reason);
+        if (offset >= body.byteLength) return controller.close();
+        controller.enqueue(body.slice(offset, offset + chunkSize));
+        offset += chunkSize;
+      },
+    });
+    return new Response(stream, { headers: { "content-length": String(body.byteLength) } });
+  };
+
+  /** Requests other than for cobra.json. */
+  fileRequests(): string[] {
+    return this.requests.filter((u) => !u.endsWith("/cobra.json"));
+  }
+}
+
+export function manifestFor(files: Record<string, string>, modelId = "cobra-fake"): string {
+  const list: ManifestFile[] = Object.entries(files).map(([path, body]) => ({
+    path,
+    size: new TextEncoder().encode(body).byteLength,
+    sha256: `sha-of-${body}`,
+  }));
+  return JSON.stringify({ format: "cobra-ts", formatVersion: 1, modelId, files: list });
+}
+
+/** A Cobra that reads every file like the real one and answers with scripted chunks. */
+export function fakeCobra(
+  answer: string[],
+  options: { lookDelayMs?: number; microtasksOnly?: boolean } = {},
+) {
+  const calls: { source: unknown; backend: string; wasmPaths?: string }[] = [];
+  const loadCobra: LoadCobra = async (source, opts) => {
+    calls.push({ source, backend: opts.backend, wasmPaths: opts.wasmPaths });
+    let manifest: { modelId?: string; files: ManifestFile[] };
+    if (typeof source === "string") {
+      const doFetch = opts.fetch ?? fetch;
+      manifest = await (await doFetch(new URL("cobra.json", source).href)).json();
+      for (const f of manifest.files) {
+        const response = await doFetch(new URL(f.path, source).href);
+        if (!response.ok) throw new Error(`${f.path}: HTTP ${response.status}`);
+        await response.arrayBuffer();
+      }
+    } else {
+      const blob = source.get("cobra.json");
+      if (!blob) throw new Error("no cobra.json");
+      manifest = JSON.parse(await blob.text());
+      opts.onProgress?.({ file: "cobra.json", loaded: blob.size, total: blob.size }); // as the real one does
+      for (const f of manifest.files) opts.onProgress?.({ file: f.path, loaded: f.size, total: f.size });
+    }
+    const model: LoadedCobra = {
+      backend: opts.backend,
+      manifest,
+      async look(_image, lookOptions) {
+        if (options.lookDelayMs) await new Promise((r) => setTimeout(r, options.lookDelayMs));
+        lookOptions?.signal?.throwIfAborted();
+        return fakeChat(answer, options.microtasksOnly ?? false);
+      },
+    };
+    return model;
+  };
+  return { loadCobra, calls };
+}
+
+/** Like Cobra's ImageSession: the history gains a turn only when its answer completes. */
+/** `microtasksOnly`: never returns to the event loop between tokens, like onnxruntime-web's WASM runs. */
+function fakeChat(answer: string[], microtasksOnly: boolean): CobraChat {
+  const history: ChatTurn[] = [];
+  return {
+    history,
+    async *askStream(question, opts): AsyncGenerator<AnswerChunk> {
+      let text = "";
+      for (const [i, piece] of answer.slice(0, opts?.maxNewTokens).entries()) {
+        await (microtasksOnly ? Promise.resolve() : new Promise((r) => setTimeout(r, 1)));
+        opts?.signal?.throwIfAborted();
+        text += piece;
+        yield { text: piece, token: i + 100 };
+      }
+      history.push({ role: "user", text: question }, { role: "assistant", text });
+    },
+  };
+}

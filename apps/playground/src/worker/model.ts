@@ -1,0 +1,249 @@
+/**
+ * The model layer: runs inside the Web Worker and turns protocol requests into Cobra calls. Cobra itself is
+ * injected (`loadCobra`), so this file is unit-tested in Node with a fake and `model.worker.ts` binds the real one.
+ */
+import { describeError, isAbortError, isQuotaError } from "../lib/errors";
+import { type CacheLike, cacheKey, openModelCache, pruneModelCache } from "../lib/model-cache";
+import { estimateStorage, quotaMessage, type StorageEstimateLike, storageShortage } from "../lib/storage";
+import { createCachingFetch } from "./caching-fetch";
+import type { Backend, CobraChat, LoadCobra, LoadedCobra, ManifestFile } from "./cobra-api";
+import { MANIFEST_FILE, manifestFiles, modelBaseUrl } from "./manifest";
+import { throttleProgress } from "./progress";
+import type { ModelSourceMessage, WorkerEvent, WorkerRequest } from "./protocol";
+import { AnswerTimer } from "./stats";
+import { createEventLoopYield } from "./yield";
+
+export interface ModelHostOptions {
+  loadCobra: LoadCobra;
+  emit: (event: WorkerEvent) => void;
+  /** Where onnxruntime-web's .wasm/.mjs files are served. */
+  wasmPaths: string;
+  crossOriginIsolated: boolean;
+  logicalCores: number;
+  fetch?: typeof fetch;
+  openCache?: () => Promise<CacheLike | null>;
+  estimateStorage?: () => Promise<StorageEstimateLike | null>;
+  now?: () => number;
+  progressIntervalMs?: number;
+  /** Resolves relative model URLs (the worker's own location). */
+  pageUrl?: string;
+  /** Returns to the event loop between tokens, so that a stop request is seen (see yield.ts). */
+  yieldToEventLoop?: () => Promise<void>;
+}
+
+type Loaded = { cobra: LoadedCobra; cached: boolean };
+
+export class ModelHost {
+  #cobra: LoadedCobra | null = null;
+  #chat: CobraChat | null = null;
+  readonly #running = new Map<number, AbortController>();
+  #queue: Promise<void> = Promise.resolve();
+  readonly #yield: () => Promise<void>;
+
+  constructor(private readonly options: ModelHostOptions) {
+    this.#yield = options.yieldToEventLoop ?? createEventLoopYield();
+  }
+
+  /** Requests run one after another (a question waits for its image); `abort` acts at once. */
+  handle(request: WorkerRequest): Promise<void> {
+    if (request.type === "abort") {
+      this.#running.get(request.target)?.abort();
+      return Promise.resolve();
+    }
+    const controller = new AbortController();
+    this.#running.set(request.id, controller);
+    this.#queue = this.#queue.then(() => this.#run(request, controller.signal));
+    return this.#queue;
+  }
+
+  /** Failures become a `failed` event, never an unhandled rejection. */
+  async #run(request: Exclude<WorkerRequest, { type: "abort" }>, signal: AbortSignal): Promise<void> {
+    try {
+      throwIfAborted(signal);
+      if (request.type === "load") await this.#load(request.id, request.source, request.backend, signal);
+      else if (request.type === "look") await this.#look(request.id, request.image, signal);
+      else await this.#ask(request.id, request.question, request.maxNewTokens, signal);
+    } catch (error) {
+      this.options.emit({ type: "failed", id: request.id, error: describeError(error) });
+    } finally {
+      this.#running.delete(request.id);
+    }
+  }
+
+  async #load(id: number, source: ModelSourceMessage, backend: Backend, signal: AbortSignal): Promise<void> {
+    // A new model invalidates the old one and its chat, even when loading fails.
+    this.#cobra = null;
+    this.#chat = null;
+    const progress = throttleProgress(
+      (p) => this.options.emit({ type: "progress", id, ...p }),
+      this.options.progressIntervalMs ?? 100,
+      this.options.now,
+    );
+    const { cobra, cached } =
+      source.kind === "url"
+        ? await this.#loadFromUrl(id, source.url, backend, signal, progress)
+        : await this.#loadFromFiles(source.files, backend, signal, progress);
+    throwIfAborted(signal);
+    this.#cobra = cobra;
+    const files = cobra.manifest?.files ?? [];
+    this.options.emit({
+      type: "loaded",
+      id,
+      backend: cobra.backend,
+      modelId: cobra.manifest?.modelId ?? "",
+      fileCount: files.length,
+      totalBytes: files.reduce((sum, f) => sum + f.size, 0),
+      crossOriginIsolated: this.options.crossOriginIsolated,
+      logicalCores: this.options.logicalCores,
+      from: source.kind === "url" ? "url" : "folder",
+      cached,
+    });
+  }
+
+  async #loadFromFiles(
+    files: { path: string; blob: Blob }[],
+    backend: Backend,
+    signal: AbortSignal,
+    progress: ReturnType<typeof throttleProgress>,
+  ): Promise<Loaded> {
+    // Bars for the files the manifest lists (a picked folder may hold others that are never read).
+    const manifestBlob = files.find((f) => f.path === MANIFEST_FILE)?.blob;
+    if (manifestBlob)
+      for (const f of manifestFiles(await manifestBlob.text(), MANIFEST_FILE))
+        progress({ file: f.path, loaded: 0, total: f.size, fromCache: false });
+    const cobra = await this.options.loadCobra(new Map(files.map((f) => [f.path, f.blob])), {
+      backend,
+      signal,
+      wasmPaths: this.options.wasmPaths,
+      // cobra.json was read above and is shown for neither kind of source.
+      onProgress: (p) => p.file !== MANIFEST_FILE && progress({ ...p, fromCache: false }),
+    });
+    return { cobra, cached: false };
+  }
+
+  async #loadFromUrl(
+    id: number,
+    url: string,
+    backend: Backend,
+    signal: AbortSignal,
+    progress: ReturnType<typeof throttleProgress>,
+  ): Promise<Loaded> {
+    const notice = (message: string) => this.options.emit({ type: "notice", id, message });
+    const base = modelBaseUrl(url, this.options.pageUrl);
+    const manifestUrl = new URL(MANIFEST_FILE, base).href;
+    const manifestText = await this.#fetchText(manifestUrl, signal);
+    const byUrl = new Map<string, ManifestFile>(
+      manifestFiles(manifestText, manifestUrl).map((f) => [new URL(f.path, base).href, f]),
+    );
+
+    let cache = await (this.options.openCache ?? openModelCache)();
+    if (!cache) {
+      notice(
+        "This page cannot keep models in the browser (the Cache API needs https or localhost): every visit downloads the model again.",
+      );
+    } else {
+      const missing = await uncachedBytes(cache, byUrl);
+      const shortage = storageShortage(missing, await (this.options.estimateStorage ?? estimateStorage)());
+      if (shortage) {
+        notice(shortage);
+        cache = null;
+      }
+    }
+
+    for (const f of byUrl.values()) progress({ file: f.path, loaded: 0, total: f.size, fromCache: false });
+    let cached = cache !== null;
+    const cachingFetch = createCachingFetch({
+      cache,
+      files: byUrl,
+      preloaded: new Map([[manifestUrl, manifestText]]),
+      fetch: this.options.fetch,
+      signal,
+      onProgress: progress,
+      onCacheError: (file, error) => {
+        cached = false;
+        notice(
+          isQuotaError(error)
+            ? quotaMessage(file.path)
+            : `Could not keep ${file.path} in the browser cache: ${describeError(error).message}`,
+        );
+      },
+    });
+
+    try {
+      const cobra = await this.options.loadCobra(base, {
+        backend,
+        fetch: cachingFetch.fetch,
+        signal,
+        wasmPaths: this.options.wasmPaths,
+      });
+      // Report storage trouble with this load, not after it: wait for the last cache writes.
+      await cachingFetch.settled();
+      if (cache) {
+        const current = new Set([...byUrl].map(([fileUrl, f]) => cacheKey(fileUrl, f.sha256)));
+        await pruneModelCache(cache, base, current);
+      }
+      return { cobra, cached };
+    } catch (error) {
+      // A damaged cached copy must not break the next attempt too: forget this model's cached files.
+      if (cache && !isAbortError(error)) await pruneModelCache(cache, base, new Set());
+      throw error;
+    }
+  }
+
+  async #fetchText(url: string, signal: AbortSignal): Promise<string> {
+    const response = await (this.options.fetch ?? fetch)(url, { signal, cache: "no-cache" });
+    if (!response.ok)
+      throw new Error(
+        `${url} answered HTTP ${response.status}: is the URL the folder written by \`cobra convert\`?`,
+      );
+    return response.text();
+  }
+
+  async #look(id: number, image: Blob, signal: AbortSignal): Promise<void> {
+    const cobra = this.#cobra;
+    if (!cobra) throw new Error("Load a model before adding an image.");
+    this.#chat = null;
+    const start = this.#now();
+    const chat = await cobra.look(image, { signal });
+    throwIfAborted(signal);
+    this.#chat = chat;
+    this.options.emit({ type: "looked", id, ms: this.#now() - start });
+  }
+
+  async #ask(id: number, question: string, maxNewTokens: number, signal: AbortSignal): Promise<void> {
+    const chat = this.#chat;
+    if (!chat) throw new Error("Add an image before asking a question.");
+    const timer = new AnswerTimer(this.options.now);
+    try {
+      for await (const chunk of chat.askStream(question, { maxNewTokens, signal })) {
+        timer.token();
+        this.options.emit({ type: "token", id, text: chunk.text, token: chunk.token });
+        await this.#yield();
+        if (signal.aborted) break;
+      }
+    } catch (error) {
+      if (!isAbortError(error) && !signal.aborted) throw error;
+    }
+    this.options.emit({
+      type: "answered",
+      id,
+      stats: timer.stats(),
+      aborted: signal.aborted,
+      history: [...chat.history],
+    });
+  }
+
+  #now(): number {
+    return (this.options.now ?? (() => performance.now()))();
+  }
+}
+
+async function uncachedBytes(cache: CacheLike, files: ReadonlyMap<string, ManifestFile>): Promise<number> {
+  let bytes = 0;
+  for (const [url, f] of files) if (!(await cache.match(cacheKey(url, f.sha256)))) bytes += f.size;
+  return bytes;
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new DOMException("Stopped.", "AbortError");
+}

@@ -1,0 +1,22 @@
+import { fileURLToPath } from "node:url";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+import { crossOriginIsolation } from "./vite-plugins/cross-origin-isolation.ts";
+import { devModels } from "./vite-plugins/dev-models.ts";
+import { ortWasmFiles } from "./vite-plugins/ort-wasm.ts";
+
+export default defineConfig({
+  plugins: [
+    crossOriginIsolation(),
+    react(),
+    ortWasmFiles(),
+    devModels(fileURLToPath(new URL("./.models", import.meta.url))),
+  ],
+  // Module workers: the model worker imports onnxruntime-web, which splits into chunks.
+  worker: { format: "es" },
+  // onnxruntime-web locates its .wasm/.mjs files itself; pre-bundling would move them.
+  optimizeDeps: { exclude: ["onnxruntime-web"] },
+  build: { target: "es2022", chunkSizeWarningLimit: 4096 },
+  server: { host: "127.0.0.1" },
+  preview: { host: "127.0.0.1" },
+});
