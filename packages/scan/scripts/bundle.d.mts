@@ -1,0 +1,5 @@
+export function bundle(options: {
+  entry: string;
+  outfile: string;
+  platform: "node" | "browser";
+}): Promise<string>;

@@ -1,0 +1,16 @@
+export {
+  emitCausalConv1d,
+  emitCausalConv1dUpdate,
+  type OnnxConvConfig,
+  type OnnxConvInputs,
+  type OnnxConvUpdateInputs,
+} from "./causal-conv.js";
+export { createOnnxKernel, type OnnxKernelOptions } from "./onnx-kernel.js";
+export {
+  emitSelectiveScan,
+  emitSelectiveStateUpdate,
+  type OnnxScanConfig,
+  type OnnxScanInputs,
+  type OnnxStateUpdateConfig,
+  type OnnxStateUpdateInputs,
+} from "./selective-scan.js";
