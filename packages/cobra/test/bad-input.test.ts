@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli/run-cli.js";
 import { convertRelease } from "../src/convert/convert.js";
 import { Cobra } from "../src/runtime/load-node.js";
-import { CASES, captureIO, imagePath, RELEASE, RELEASE_SOURCES } from "./fixture.js";
+import { CASES, captureIO, IMAGE_NAMES, imagePath, RELEASE, RELEASE_SOURCES } from "./fixture.js";
 
 let work = "";
 let model = "";
@@ -30,12 +30,12 @@ async function expectOneLineError(argv: string[], pattern: RegExp): Promise<stri
   return io.err;
 }
 
-const base = () => ["generate", "--model", model, "--image", imagePath("gray"), "--prompt", "hi"];
+const base = () => ["generate", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--prompt", "hi"];
 
 describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () => {
   it("a nonexistent model folder", () =>
     expectOneLineError(
-      ["generate", "--model", join(work, "nope"), "--image", imagePath("gray"), "--prompt", "x"],
+      ["generate", "--model", join(work, "nope"), "--image", imagePath(IMAGE_NAMES[0]), "--prompt", "x"],
       /model manifest.*not found/,
     ));
   it("a nonexistent image", () =>
@@ -64,7 +64,7 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
     const manifest = JSON.parse(await readFile(join(other, "cobra.json"), "utf8"));
     await writeFile(join(other, "cobra.json"), JSON.stringify({ ...manifest, formatVersion: 0 }));
     await expectOneLineError(
-      ["generate", "--model", other, "--image", imagePath("gray"), "--prompt", "x"],
+      ["generate", "--model", other, "--image", imagePath(IMAGE_NAMES[0]), "--prompt", "x"],
       /format version 0.*convert the model again/,
     );
   });
@@ -74,14 +74,14 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
     const data = join(cut, "lm.onnx.data");
     await writeFile(data, (await readFile(data)).subarray(0, 1000));
     await expectOneLineError(
-      ["generate", "--model", cut, "--image", imagePath("gray"), "--prompt", "x"],
+      ["generate", "--model", cut, "--image", imagePath(IMAGE_NAMES[0]), "--prompt", "x"],
       /lm\.onnx\.data with \d+ bytes but the file has 1000/,
     );
   });
   it("a prompt over llm_max_length is refused, naming the limit", async () => {
     const long = "word ".repeat(3000);
     await expectOneLineError(
-      ["generate", "--model", model, "--image", imagePath("gray"), "--prompt", long],
+      ["generate", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--prompt", long],
       /2048/,
     );
   });
@@ -163,10 +163,10 @@ describe("conversion failures leave no output folder", () => {
     const bytes = Buffer.from(await readFile(file));
     const headerLen = Number(bytes.readBigUInt64LE(0));
     const header = bytes.subarray(8, 8 + headerLen).toString("utf8");
-    // Same byte count, wrong shape: [128, 32] -> [32, 128] for the first MLP weight.
+    // Same byte count, wrong shape: [hidden, embed] -> [embed, hidden] for the first MLP weight.
     const tampered = header.replace(
-      '"blocks.0.mlp.fc1.weight":{"dtype":"F32","shape":[128,32]',
-      '"blocks.0.mlp.fc1.weight":{"dtype":"F32","shape":[32,128]',
+      /("blocks\.0\.mlp\.fc1\.weight":\{[^}]*"shape":\[)(\d+),(\d+)\]/,
+      (_, head, rows, cols) => `${head}${cols},${rows}]`,
     );
     expect(tampered).not.toBe(header);
     bytes.write(tampered, 8, "utf8");

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { fixtureSet } from "@cobra-ts/core/testing";
 import type { CliIO } from "../src/cli/io.js";
 
 export const FIXTURE =
@@ -24,9 +25,16 @@ export interface FixtureCase {
 
 export const CASES: FixtureCase[] = JSON.parse(readFileSync(join(FIXTURE, "expected/cases.json"), "utf8"));
 
+const IMAGES_LISTED: { name: string; file: string }[] = JSON.parse(
+  readFileSync(join(FIXTURE, "expected/manifest.json"), "utf8"),
+).images;
+
+/** Every image of the fixture set, by name. */
+export const IMAGE_NAMES = IMAGES_LISTED.map((i) => i.name);
+
 export function imagePath(name: string): string {
-  const manifest = JSON.parse(readFileSync(join(FIXTURE, "expected/manifest.json"), "utf8"));
-  const entry = manifest.images.find((i: { name: string }) => i.name === name);
+  const entry = IMAGES_LISTED.find((i) => i.name === name);
+  if (!entry) throw new Error(`the fixture set has no image named ${name}`);
   return join(IMAGES, entry.file);
 }
 

@@ -1,13 +1,18 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core";
+import { fixtureSet } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxProjector, type ProjectorSpec, projectorSpecFromArchSpecifier } from "../src/index.js";
 import { concatFloat32, maxAbsDiff } from "./memory-weights.js";
 import { referenceProject } from "./reference-projector.js";
 
-const FIXTURE = join(import.meta.dirname, "../../../../shared/fixtures/cobra-tiny");
-const IMAGES = ["astronaut", "chelsea", "coffee", "gray", "rocket", "synthetic_rgba"];
+const FIXTURE = fixtureSet();
+/** Every image the fixture set has projected rows for. */
+const IMAGES: string[] = JSON.parse(readFileSync(join(FIXTURE, "expected/manifest.json"), "utf8")).images.map(
+  (i: { name: string }) => i.name,
+);
 const TOL = 1e-5;
 
 /** fused = cat(dino, siglip) on the feature axis, per patch (the fixture stores the two halves). */
@@ -44,12 +49,20 @@ describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", ()
     await expected?.close();
   });
 
-  it("the config selects fused-gelu-mlp and the checkpoint holds exactly its keys", () => {
-    expect(spec.variant).toBe("fused-gelu-mlp");
-    expect(withPrefix(checkpoint, "model.projector.").keys().sort()).toEqual(
-      ["0", "2", "4"].flatMap((i) => [`projector.${i}.bias`, `projector.${i}.weight`]),
-    );
-    expect([projector.visionDim, projector.outputTokens, projector.llmDim]).toEqual([56, 729, 16]);
+  it("the config's variant fits the checkpoint's projector keys and the fixture's dims", () => {
+    if (spec.variant === "fused-gelu-mlp")
+      expect(withPrefix(checkpoint, "model.projector.").keys().sort()).toEqual(
+        ["0", "2", "4"].flatMap((i) => [`projector.${i}.bias`, `projector.${i}.weight`]),
+      );
+    const [, patches, dino] = expected.info(`features/${IMAGES[0]}/dino`).shape;
+    const siglip = expected.info(`features/${IMAGES[0]}/siglip`).shape[2];
+    const [, tokens, llm] = expected.info(`projected/${IMAGES[0]}`).shape;
+    expect([projector.visionDim, projector.outputTokens, projector.llmDim]).toEqual([
+      dino + siglip,
+      tokens,
+      llm,
+    ]);
+    expect(projector.numPatches).toBe(patches);
   });
 
   it.each(IMAGES)("%s within 1e-5", async (image) => {
@@ -63,7 +76,7 @@ describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", ()
     expect(diff).toBeLessThanOrEqual(TOL);
   });
 
-  it("all six images as one batch, and the TS reference, agree too", async () => {
+  it("all images as one batch, and the TS reference, agree too", async () => {
     const batch = concatFloat32(await Promise.all(IMAGES.map((i) => fusedFeatures(expected, i))));
     const wantAll = concatFloat32(
       await Promise.all(
@@ -72,16 +85,19 @@ describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", ()
     );
 
     const out = await projector.project(batch, IMAGES.length);
-    expect(out.dims).toEqual([6, 729, 16]);
+    expect(out.dims).toEqual([IMAGES.length, projector.outputTokens, projector.llmDim]);
     const onnxDiff = maxAbsDiff(out.data, wantAll);
 
     const weights = withPrefix(checkpoint, "model.projector.");
     const plain = Object.fromEntries(
       await Promise.all(weights.keys().map(async (k) => [k, (await weights.read(k)).data as Float32Array])),
     );
-    const refDiff = maxAbsDiff(referenceProject("fused-gelu-mlp", plain, batch, IMAGES.length, 729), wantAll);
+    const refDiff = maxAbsDiff(
+      referenceProject(spec.variant, plain, batch, IMAGES.length, projector.numPatches),
+      wantAll,
+    );
     console.log(
-      `[projector] cobra-tiny batch of 6: ONNX max abs diff ${onnxDiff.toExponential(2)}, TS reference ${refDiff.toExponential(2)}`,
+      `[projector] batch of ${IMAGES.length}: ONNX max abs diff ${onnxDiff.toExponential(2)}, TS reference ${refDiff.toExponential(2)}`,
     );
     expect(onnxDiff).toBeLessThanOrEqual(TOL);
     expect(refDiff).toBeLessThanOrEqual(TOL);

@@ -4,12 +4,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fixtureSet } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.js";
 import { DownloadError, downloadFile } from "./download.js";
 import { resolvePart } from "./resolve.js";
 
-const RELEASE = join(import.meta.dirname, "../../../../../shared/fixtures/cobra-tiny/release");
+const RELEASE = join(fixtureSet(), "release");
 /** The hub layout served for the test: repo id -> folder in the fixture release. */
 const REPOS: Record<string, string> = {
   "han1997/cobra/cobra+3b": "cobra",

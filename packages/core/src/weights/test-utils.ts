@@ -6,8 +6,9 @@ import { mkdtemp, open, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
+import { fixtureSet } from "../testing.js";
 
-export const FIXTURES = "/work/shared/fixtures/cobra-tiny";
+export const FIXTURES = fixtureSet();
 
 export async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "cobra-weights-"));
