@@ -29,12 +29,6 @@ export * as lmGraphNames from "./graph/io-names.js";
 export { emitMambaLM, type MambaGraphOptions } from "./graph/mamba-graph.js";
 export { type RuntimeTensor, runtimeTensors } from "./graph/runtime-tensors.js";
 export {
-  emitDeltaSoftplus,
-  emitSelectiveScan,
-  type SelectiveScanOptions,
-  type SelectiveScanValues,
-} from "./graph/selective-scan-emitter.js";
-export {
   type LanguageModelDescriptor,
   LM_CONFIG_FILE,
   LM_DATA_FILE,

@@ -78,3 +78,26 @@ describe('a graph converted with logits: "all" only', () => {
     );
   });
 });
+
+describe("the scan schedules (@cobra-ts/scan ScanSchedule) in the LM graph", () => {
+  it('"inside" and "per-token" give the prefill and next-step logits of the default "after"', async () => {
+    const c = CASES[1];
+    const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+    const run = async (scanOutput: "after" | "inside" | "per-token") => {
+      const lm = await loadFixtureLM({ scanOutput });
+      try {
+        const r = await lm.prefill(input);
+        const next = await lm.step(c.greedy_ids[0], r.state);
+        return [r.logits.data, next.logits.data]; // the step's logits depend on the carried state
+      } finally {
+        await lm.release();
+      }
+    };
+    const after = await run("after");
+    for (const schedule of ["inside", "per-token"] as const) {
+      const other = await run(schedule);
+      const diff = Math.max(...other.map((v, i) => maxAbsDiff(v, after[i])));
+      expect(diff, schedule).toBeLessThanOrEqual(1e-6);
+    }
+  });
+});

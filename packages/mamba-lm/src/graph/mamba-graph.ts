@@ -1,4 +1,5 @@
 import type { GraphBuilder } from "@cobra-ts/core";
+import { emitSelectiveScan, type ScanSchedule } from "@cobra-ts/scan";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { EMBEDDING, LM_HEAD, NORM_F } from "../weights/mamba-weights.js";
 import {
@@ -13,7 +14,6 @@ import {
 } from "./io-names.js";
 import { emitLayerNorm, emitRmsNorm } from "./norms.js";
 import { runtimeName } from "./runtime-tensors.js";
-import { emitDeltaSoftplus, emitSelectiveScan, type SelectiveScanOptions } from "./selective-scan-emitter.js";
 
 export interface MambaGraphOptions {
   /**
@@ -21,8 +21,8 @@ export interface MambaGraphOptions {
    * generation needs), "all" (`all_logits` [batch, positions, vocab]: scoring, tests) or "both".
    */
   logits?: "last" | "all" | "both";
-  /** Where the scan computes y (see SelectiveScanOptions). */
-  scanOutput?: SelectiveScanOptions["output"];
+  /** How the Scan splits the scan's work (see @cobra-ts/scan's ScanSchedule); default "after". */
+  scanOutput?: ScanSchedule;
 }
 
 /**
@@ -106,14 +106,24 @@ function emitMixer(
 
   const xdbl = linear(xc, "x_proj", false); // [B, L, r + 2N]
   const [dtLow, bm, cm] = g.opMulti("Split", [xdbl, g.constInt64([r, n, n])], 3, { axis: -1 });
-  const dtRaw = g.op("Add", [linear(dtLow, "dt_proj", false), `${p}.dt_proj.bias`]);
-  const dt = emitDeltaSoftplus(g, dtRaw);
   const A = g.op("Neg", [g.op("Exp", [`${p}.A_log`])]);
 
+  // mamba_ssm's selective_scan_fn(x, dt, A, B, C, D, z, delta_bias=dt_proj.bias, delta_softplus=True), on the
+  // projections' [B, L, *] tensors as they are.
   const scan = emitSelectiveScan(
     g,
-    { x: xc, dt, A, B: bm, C: cm, D: `${p}.D`, z, state: ssmIn },
-    { output: options.scanOutput },
+    {
+      u: xc,
+      delta: linear(dtLow, "dt_proj", false),
+      A,
+      B: bm,
+      C: cm,
+      D: `${p}.D`,
+      z,
+      deltaBias: `${p}.dt_proj.bias`,
+      initialState: ssmIn,
+    },
+    { d: di, N: n, deltaSoftplus: true, layout: "channels-last", schedule: options.scanOutput },
   );
-  return { out: linear(scan.y, "out_proj", config.bias), ssmState: scan.stateOut };
+  return { out: linear(scan.out, "out_proj", config.bias), ssmState: scan.lastState };
 }

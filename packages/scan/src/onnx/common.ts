@@ -1,19 +1,21 @@
 import type { GraphBuilder } from "@cobra-ts/core";
 
 /**
- * torch softplus (identity above 20) as max(x, 0) + log1p(exp(-|x|)). Not the Softplus op: onnxruntime's
- * computes log(exp(x) + 1), whose rounding of 1 + exp(x) costs ~1e-5 relative for x around -5 (Mamba's dt
- * range) and misses the fixtures. ONNX has no Log1p: log1p(y) = y log(w) / (w - 1) with w = 1 + y
- * (Goldberg's correction for the rounding of w; y itself where w rounds to 1).
+ * torch's softplus (threshold 20) as max(x, 0) + log1p(exp(-|x|)), accurate on any runtime. Not the Softplus
+ * op: ONNX defines it as log(exp(x) + 1), and a runtime computing it so loses ~1e-5 relative for x around -5
+ * (Mamba's dt range) to the rounding of 1 + exp(x), which misses the fixtures (onnxruntime 1.30's CPU kernel
+ * happens to be accurate; other runtimes and execution providers need not be). ONNX has no Log1p: with
+ * w = fl(1 + y) and u = w - 1 (exact), log1p(y) = log(w) + (y - u) / w to float32 rounding, and y itself
+ * where w rounds to 1 (no guard node). torch's threshold needs no node either: above 16,
+ * x + log1p(exp(-x)) already rounds to x. 11 nodes; it runs once per layer and token when decoding.
  */
 export function softplusTorch(g: GraphBuilder, x: string): string {
   const one = g.constFloat([1], []);
   const y = g.op("Exp", [g.op("Neg", [g.op("Abs", [x])])]);
   const w = g.op("Add", [one, y]);
-  const ratio = g.op("Div", [g.op("Log", [w]), g.op("Sub", [w, one])]);
-  const log1p = g.op("Where", [g.op("Equal", [w, one]), y, g.op("Mul", [y, ratio])]);
-  const sp = g.op("Add", [g.op("Relu", [x]), log1p]);
-  return g.op("Where", [g.op("Greater", [x, g.constFloat([20], [])]), x, sp]);
+  const lost = g.op("Sub", [y, g.op("Sub", [w, one])]); // what rounding 1 + y dropped
+  const log1p = g.op("Add", [g.op("Log", [w]), g.op("Div", [lost, w])]);
+  return g.op("Add", [g.op("Relu", [x]), log1p]);
 }
 
 /** x * sigmoid(x) */
@@ -27,36 +29,6 @@ export function unsqueeze(g: GraphBuilder, x: string, axes: number[]): string {
 
 export function transpose(g: GraphBuilder, x: string, perm: number[]): string {
   return g.op("Transpose", [x], { perm });
-}
-
-/**
- * dt = delta + bias (per channel, [d] broadcast over the last axis after `channelAxisFromEnd` axes), then
- * torch's softplus when asked. `delta` is [batch, d, L] (scan) or [batch, d] (state update).
- */
-export function prepareDt(
-  g: GraphBuilder,
-  delta: string,
-  bias: string | undefined,
-  softplus: boolean,
-  rank: 2 | 3,
-): string {
-  let dt = delta;
-  if (bias) dt = g.op("Add", [dt, rank === 3 ? unsqueeze(g, bias, [1]) : bias]);
-  return softplus ? softplusTorch(g, dt) : dt;
-}
-
-/** y + D u (D per channel), then y * silu(z). Shapes as `prepareDt`. */
-export function skipAndGate(
-  g: GraphBuilder,
-  y: string,
-  u: string,
-  D: string | undefined,
-  z: string | undefined,
-  rank: 2 | 3,
-): string {
-  if (D) y = g.op("Add", [y, g.op("Mul", [u, rank === 3 ? unsqueeze(g, D, [1]) : D])]);
-  if (z) y = g.op("Mul", [y, silu(g, z)]);
-  return y;
 }
 
 /** Zeros of shape [dim 0 of `like`, ...rest] (a batch-sized initial state). */

@@ -5,7 +5,10 @@ export {
   type OnnxConvInputs,
   type OnnxConvUpdateInputs,
 } from "./causal-conv.js";
+export { softplusTorch } from "./common.js";
 export { createOnnxKernel, type OnnxKernelOptions } from "./onnx-kernel.js";
+export type { ScanLayout } from "./scan-layout.js";
+export type { ScanSchedule } from "./scan-recurrence.js";
 export {
   emitSelectiveScan,
   emitSelectiveStateUpdate,

@@ -27,6 +27,8 @@ import type {
   SelectiveStateUpdateOptions,
 } from "../types.js";
 import { emitCausalConv1d, emitCausalConv1dUpdate } from "./causal-conv.js";
+import type { ScanLayout } from "./scan-layout.js";
+import type { ScanSchedule } from "./scan-recurrence.js";
 import { emitSelectiveScan, emitSelectiveStateUpdate } from "./selective-scan.js";
 
 export interface OnnxKernelOptions {
@@ -34,6 +36,13 @@ export interface OnnxKernelOptions {
   form?: "standard" | "contrib";
   /** onnxruntime intra-op threads (default: onnxruntime's). */
   threads?: number;
+  /**
+   * The layout the graph hands emitSelectiveScan (default "channels-first", the kernel's own). With
+   * "channels-last" the graph transposes u, delta, z, B, C and the output around it: to verify that path.
+   */
+  scanLayout?: ScanLayout;
+  /** The standard form's schedule (see ScanSchedule). */
+  scanSchedule?: ScanSchedule;
 }
 
 type Feeds = Record<string, F32Tensor | null | undefined>;
@@ -88,27 +97,32 @@ class OnnxKernel implements ScanKernel {
     const { batch, d, L, N, groups } = scanDims(u, delta, A, B, C, o);
     if (groups !== 1) throw new InvalidArgumentError("the ONNX emitters take B and C without groups");
     const sp = !!o.deltaSoftplus;
+    const { scanLayout: layout = "channels-first", scanSchedule: schedule } = this.options;
     const r = await this.run(
-      `scan sp${sp}`,
+      `scan sp${sp} ${layout} ${schedule}`,
       { u, delta, A, B, C, D: o.D, z: o.z, deltaBias: o.deltaBias, h0: o.initialState },
       (g, i) => {
-        const req = (k: string) => i(k) as string;
+        // [batch, X, L] <-> [batch, L, X] when the emitter is to see channels-last tensors.
+        const swap = (v: string) =>
+          layout === "channels-last" ? g.op("Transpose", [v], { perm: [0, 2, 1] }) : v;
+        const req = (k: string) => swap(i(k) as string);
+        const z = i("z");
         const e = emitSelectiveScan(
           g,
           {
             u: req("u"),
             delta: req("delta"),
-            A: req("A"),
+            A: i("A") as string,
             B: req("B"),
             C: req("C"),
             D: i("D"),
-            z: i("z"),
+            z: z && swap(z),
             deltaBias: i("deltaBias"),
             initialState: i("h0"),
           },
-          { d, N, deltaSoftplus: sp, via: this.contrib ? "linear-attention" : "scan" },
+          { d, N, deltaSoftplus: sp, layout, schedule, via: this.contrib ? "linear-attention" : "scan" },
         );
-        return { y: e.out, h: e.lastState };
+        return { y: swap(e.out), h: e.lastState };
       },
     );
     return { out: f32([batch, d, L], r.y), lastState: f32([batch, d, N], r.h) };
