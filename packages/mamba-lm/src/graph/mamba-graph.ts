@@ -1,5 +1,5 @@
 import type { GraphBuilder } from "@cobra-ts/core";
-import { emitSelectiveScan, type ScanSchedule } from "@cobra-ts/scan";
+import { emitCausalConv1d, emitSelectiveScan, type ScanSchedule } from "@cobra-ts/scan";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { EMBEDDING, LM_HEAD, NORM_F } from "../weights/mamba-weights.js";
 import {
@@ -86,23 +86,24 @@ function emitMixer(
     const y = g.op("MatMul", [x, runtimeName(`${p}.${name}.weight`)]);
     return bias ? g.op("Add", [y, `${p}.${name}.bias`]) : y;
   };
-  const silu = (x: string) => g.op("Mul", [x, g.op("Sigmoid", [x])]);
 
   const xz = linear(h, "in_proj", config.bias); // [B, L, 2 d_inner]
   const [x, z] = g.opMulti("Split", [xz, g.constInt64([di, di])], 2, { axis: -1 });
 
-  // Causal depthwise conv with carried state: [state | x] along time, then an unpadded Conv is exact, and
-  // the last d_conv - 1 inputs are the next state.
-  const withState = g.op("Concat", [convIn, g.op("Transpose", [x], { perm: [0, 2, 1] })], { axis: 2 }); // [B, di, k-1+L]
-  g.op(
-    "Slice",
-    [withState, g.constInt64([-(k - 1)]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([2])],
-    {},
-    { name: convStateOut(layer) },
+  // causal_conv1d_fn(x, conv1d.weight, conv1d.bias, initial_states, activation="silu"), carrying the last
+  // d_conv - 1 inputs as the next state.
+  const conv = emitCausalConv1d(
+    g,
+    {
+      x: g.op("Transpose", [x], { perm: [0, 2, 1] }), // [B, di, L]
+      weight: g.op("Reshape", [`${p}.conv1d.weight`, g.constInt64([di, k])]), // stored [di, 1, k]
+      bias: config.convBias ? `${p}.conv1d.bias` : undefined,
+      initialState: convIn,
+    },
+    { d: di, W: k, silu: true },
   );
-  const convInputs = [withState, `${p}.conv1d.weight`, ...(config.convBias ? [`${p}.conv1d.bias`] : [])];
-  const conv = g.op("Conv", convInputs, { group: di, kernel_shape: [k] }); // [B, di, L]
-  const xc = silu(g.op("Transpose", [conv], { perm: [0, 2, 1] })); // [B, L, di]
+  g.op("Identity", [conv.finalState], {}, { name: convStateOut(layer) });
+  const xc = g.op("Transpose", [conv.out], { perm: [0, 2, 1] }); // [B, L, di]
 
   const xdbl = linear(xc, "x_proj", false); // [B, L, r + 2N]
   const [dtLow, bm, cm] = g.opMulti("Split", [xdbl, g.constInt64([r, n, n])], 3, { axis: -1 });
