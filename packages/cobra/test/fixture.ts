@@ -4,8 +4,7 @@ import { PassThrough } from "node:stream";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import type { CliIO } from "../src/cli/io.js";
 
-export const FIXTURE =
-  process.env.COBRA_FIXTURES ?? join(import.meta.dirname, "../../../../shared/fixtures/cobra-tiny");
+export const FIXTURE = fixtureSet();
 export const RELEASE = join(FIXTURE, "release");
 export const IMAGES = join(FIXTURE, "images");
 export const EXPECTED_TENSORS = join(FIXTURE, "expected/tensors.safetensors");

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "@cobra-ts/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pythonStrip } from "./prompt/python-strip.js";
 import { findStopString, StopCriteria, stopStringPrefixLength } from "./stop.js";
-import { readCobraTinyCases, readCobraTinyLlmFile } from "./tokenizer/cobra-tiny.test-util.js";
+import { CASES, readLlmFile } from "./test-support/fixture.js";
 import { MambaTokenizer } from "./tokenizer/mamba-tokenizer.js";
 
 describe("StopCriteria", () => {
@@ -60,32 +60,26 @@ describe("stop string helpers", () => {
   });
 });
 
-describe("replaying the cobra-tiny generations", () => {
+describe("replaying the fixture set's generations", () => {
   let tokenizer: MambaTokenizer;
   beforeAll(() => {
-    tokenizer = MambaTokenizer.fromJSON(
-      readCobraTinyLlmFile("tokenizer.json"),
-      readCobraTinyLlmFile("tokenizer_config.json"),
-    );
+    tokenizer = MambaTokenizer.fromJSON(readLlmFile("tokenizer.json"), readLlmFile("tokenizer_config.json"));
   });
 
-  it.each(readCobraTinyCases().map((c) => [c.id, c] as const))(
-    "%s stops where the oracle stopped",
-    (_, c) => {
-      const stop = new StopCriteria({ eosTokenId: tokenizer.eosTokenId, maxNewTokens: c.max_new_tokens });
-      const stream = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
-      let count = 0;
-      let result = stop.check(-1, 0, "");
-      for (const id of c.greedy_ids) {
-        expect(stop.canGenerate(count)).toBe(true);
-        stream.push(id);
-        result = stop.check(id, ++count, stream.text);
-        if (result.reason) break;
-      }
-      expect(count).toBe(c.greedy_ids.length);
-      expect(result.reason).toBe(c.stopped_on_eos ? "eos" : "max_new_tokens");
-      stream.finish();
-      expect(pythonStrip(stream.text)).toBe(c.greedy_text);
-    },
-  );
+  it.each(CASES.map((c) => [c.id, c] as const))("%s stops where the oracle stopped", (_, c) => {
+    const stop = new StopCriteria({ eosTokenId: tokenizer.eosTokenId, maxNewTokens: c.max_new_tokens });
+    const stream = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
+    let count = 0;
+    let result = stop.check(-1, 0, "");
+    for (const id of c.greedy_ids) {
+      expect(stop.canGenerate(count)).toBe(true);
+      stream.push(id);
+      result = stop.check(id, ++count, stream.text);
+      if (result.reason) break;
+    }
+    expect(count).toBe(c.greedy_ids.length);
+    expect(result.reason).toBe(c.stopped_on_eos ? "eos" : "max_new_tokens");
+    stream.finish();
+    expect(pythonStrip(stream.text)).toBe(c.greedy_text);
+  });
 });

@@ -24,6 +24,22 @@ export const PREFIX: Record<ScanCase["kind"], string> = {
   causal_conv1d_update_ref: "conv_update",
 };
 
+/** The argument names of the tensors a case's kernel computes (the rest are its inputs). */
+export const OUTPUTS = new Set(["out", "last_state", "state_out", "final_states", "conv_state_out"]);
+
+/**
+ * The outputs a case stores, each with its tensor name: `<arg>` -> `<kind>/<case>/<arg>` (the names listed in
+ * scan.json, not assumed).
+ */
+export function storedOutputs(c: ScanCase): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of c.tensors) {
+    const arg = name.slice(name.lastIndexOf("/") + 1);
+    if (OUTPUTS.has(arg)) out.set(arg, name);
+  }
+  return out;
+}
+
 const copy = (t: F32Tensor): F32Tensor => ({ shape: [...t.shape], data: t.data.slice() });
 
 /** Runs one case; returns the computed tensors under the names the fixture stores the expected ones. */

@@ -1,11 +1,12 @@
-// Loads the kernel fixture (expected/scan.json + scan.safetensors) from shared/ beside the repository.
+// Loads the kernel fixture (expected/scan.json + scan.safetensors) of the fixture set under test, found by
+// @cobra-ts/core/testing ($COBRA_FIXTURES / $COBRA_FIXTURE_SET, default cobra-tiny).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SafetensorsFile } from "@cobra-ts/core";
+import { fixtureSet } from "@cobra-ts/core/testing";
 import type { ScanCase, Tensors } from "./cases.js";
 
-export const FIXTURE_DIR =
-  process.env.COBRA_FIXTURES ?? join(import.meta.dirname, "../../../../shared/fixtures/cobra-tiny");
+export const FIXTURE_DIR = fixtureSet();
 
 export function fixturesPresent(): boolean {
   return existsSync(join(FIXTURE_DIR, "expected/scan.json"));
@@ -29,5 +30,4 @@ export async function loadScanFixture(): Promise<{ cases: ScanCase[]; tensors: T
   return { cases, tensors };
 }
 
-/** The expected output names of a case (the tensors that are not inputs). */
-export const OUTPUTS = new Set(["out", "last_state", "state_out", "final_states", "conv_state_out"]);
+export { OUTPUTS } from "./cases.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { haveFixtures, IMAGES } from "../test/fixtures.js";
+import { fixtureImages, haveFixtures, imagePath } from "../test/fixtures.js";
 import { withExifOrientation, writePng, writeTiff16 } from "../test/image-writers.js";
 import { inkToRgb } from "./codecs/pil-convert.js";
 import { decodeImageBytes, decodeImageFile } from "./decode-node.js";
@@ -223,18 +223,13 @@ describe("decoding errors are typed and name the input", () => {
 });
 
 describe.skipIf(!haveFixtures)("fixture images", () => {
-  it("all decode at their documented sizes", async () => {
-    const sizes: Record<string, [number, number]> = {
-      "astronaut.png": [512, 512],
-      "chelsea.png": [451, 300],
-      "coffee.png": [600, 400],
-      "rocket.jpg": [640, 427],
-      "synthetic_rgba.png": [203, 131],
-      "gray.png": [250, 180],
-    };
-    for (const [file, [w, h]] of Object.entries(sizes)) {
-      const image = await decodeImageFile(join(IMAGES, file));
-      expect([image.width, image.height], file).toEqual([w, h]);
+  it("all decode at the sizes expected/manifest.json records", async () => {
+    const images = fixtureImages();
+    expect(images.length).toBeGreaterThan(0);
+    for (const { name, file, width, height } of images) {
+      const image = await decodeImageFile(imagePath(name));
+      expect([image.width, image.height], file).toEqual([width, height]);
+      expect(image.data.length, file).toBe(width * height * 3);
     }
   });
 });

@@ -21,6 +21,8 @@ export {
   ENCODER_NORMALIZATION,
   type EncoderKind,
   type EncoderNormalization,
+  type EncoderSpec,
+  normalizationOf,
 } from "./preprocess/encoders.js";
 export {
   centerCrop,

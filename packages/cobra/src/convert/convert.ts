@@ -55,8 +55,6 @@ export interface ConvertResult {
 const CHECKPOINT_FILE = "checkpoints/latest-checkpoint.pt";
 const LM_PREFIX = "model.llm_backbone.";
 const PROJECTOR_PREFIX = "model.projector.";
-/** Both Cobra towers use 14-pixel patches. */
-const PATCH_SIZE = 14;
 
 /**
  * Converts the official release files into a runtime folder (ONNX graphs with external weights, tokenizer,
@@ -69,7 +67,6 @@ export async function convertRelease(
   const dtype = options.dtype ?? "fp32";
   const cobraConfig = await readCobraConfig(sources.checkpoint);
   const { towers, imageSize } = visionBackboneTowers(cobraConfig.visionBackboneId);
-  const numPatches = Math.floor(imageSize / PATCH_SIZE) ** 2;
   const checkpointPath = join(sources.checkpoint, CHECKPOINT_FILE);
   const fingerprint = await sourceFingerprint(
     [
@@ -91,6 +88,7 @@ export async function convertRelease(
   const manifest = await writeFolderAtomically(options.out, async (tmp) => {
     const files: string[] = [];
     const encoders: CobraManifest["vision"]["encoders"] = [];
+    let numPatches = 0;
     for (const tower of towers) {
       throwIfAborted(options.signal);
       const folder = sources[tower];
@@ -98,6 +96,12 @@ export async function convertRelease(
         throw new ConfigError(`the vision backbone ${cobraConfig.visionBackboneId} needs --${tower}`);
       const release = await openVitRelease(folder, { imageSize });
       try {
+        // The towers' patch grids must agree: their features are concatenated patch by patch.
+        if (numPatches && release.config.numPatches !== numPatches)
+          throw new ConfigError(
+            `${tower} yields ${release.config.numPatches} patches, the other tower ${numPatches}`,
+          );
+        numPatches = release.config.numPatches;
         progress({ stage: "vision", item: `${tower}.onnx`, done: 0, total: 1 });
         const written = await writeVitModel(tmp, `${tower}.onnx`, release.config, release.weights);
         files.push(`${tower}.onnx`, ...written.dataFiles);

@@ -12,7 +12,6 @@ import type { ProjectedFeatures, Projector } from "@cobra-ts/projector";
 import {
   concatFeatures,
   type EncodedFeatures,
-  type EncoderKind,
   encoderTensors,
   FusedEncoder,
   type ResizeStrategy,
@@ -81,8 +80,10 @@ export class CobraEngine<I = RgbImage> {
         throw new InvalidArgumentError(
           `encoder ${spec.name} takes ${spec.imageSize} px, the model ${this.settings.imageSize} px`,
         );
-      const resized = resizeForEncoder(rgb, this.settings.strategy, spec.name as EncoderKind, spec.imageSize);
-      return { name: spec.name, data: encoderTensors(resized, spec.name as EncoderKind).normalized.data };
+      // The tower's own statistics (its timm data config) set the normalization and the letterbox fill.
+      const stats = { mean: spec.mean, std: spec.std };
+      const resized = resizeForEncoder(rgb, this.settings.strategy, stats, spec.imageSize);
+      return { name: spec.name, data: encoderTensors(resized, stats).normalized.data };
     });
     const encoder = this.parts.encoder;
     const data = pixels.map((p) => p.data);

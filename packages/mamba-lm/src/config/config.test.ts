@@ -1,6 +1,6 @@
 import { ConfigError } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
-import { fixtureConfig, openCheckpoint } from "../test-support/fixture.js";
+import { fixtureConfig, manifestLlmDims, openCheckpoint, readLlmFile } from "../test-support/fixture.js";
 import { MambaWeights } from "../weights/mamba-weights.js";
 import { parseMambaConfig } from "./from-json.js";
 import { inferMambaConfig, inferTiedMambaConfig } from "./from-weights.js";
@@ -8,24 +8,31 @@ import { stateFloatsPerSequence } from "./mamba-config.js";
 
 describe("Mamba config", () => {
   it("reads the mamba_ssm config.json of the fixture (xiuyul/mamba-2.8b-zephyr layout), padding the vocabulary", () => {
+    // Expected: the oracle's record of the LM it built (manifest dims.llm), and the file's own fields.
+    const d = manifestLlmDims();
+    const json = JSON.parse(readLlmFile("config.json"));
+    const multiple = json.pad_vocab_size_multiple ?? 8;
     expect(fixtureConfig()).toEqual({
-      dModel: 16,
-      nLayer: 4,
-      vocabSize: 50277,
-      padVocabSizeMultiple: 8,
-      vocabSizePadded: 50280,
-      dState: 16,
-      dConv: 4,
-      expand: 2,
-      dInner: 32,
-      dtRank: 1,
+      dModel: d.d_model,
+      nLayer: d.n_layer,
+      vocabSize: d.vocab_size_config,
+      padVocabSizeMultiple: multiple,
+      vocabSizePadded: d.vocab_size_padded,
+      dState: d.d_state,
+      dConv: d.d_conv,
+      expand: d.expand,
+      dInner: d.d_inner,
+      dtRank: d.dt_rank,
       bias: false,
       convBias: true,
       rmsNorm: true,
-      normEps: 1e-5,
+      normEps: d.rms_norm_eps,
       tieEmbeddings: true,
     });
-    expect(stateFloatsPerSequence(fixtureConfig())).toBe(4 * 32 * (3 + 16));
+    expect(d.d_inner).toBe(d.expand * d.d_model);
+    expect(d.vocab_size_padded).toBe(Math.ceil(d.vocab_size_config / multiple) * multiple);
+    expect(d.dt_rank).toBe(Math.ceil(d.d_model / 16));
+    expect(stateFloatsPerSequence(fixtureConfig())).toBe(d.n_layer * d.d_inner * (d.d_conv - 1 + d.d_state));
   });
 
   it("the real mamba-2.8b-zephyr config gives the documented sizes", () => {
@@ -122,14 +129,15 @@ describe("Mamba config", () => {
     const source = await openCheckpoint();
     const weights = MambaWeights.from(source);
     const fromShapes = inferMambaConfig(weights);
+    const d = manifestLlmDims();
     expect(fromShapes).toMatchObject({
-      dModel: 16,
-      nLayer: 4,
-      dInner: 32,
-      dState: 16,
-      dConv: 4,
-      dtRank: 1,
-      vocabSizePadded: 50280,
+      dModel: d.d_model,
+      nLayer: d.n_layer,
+      dInner: d.d_inner,
+      dState: d.d_state,
+      dConv: d.d_conv,
+      dtRank: d.dt_rank,
+      vocabSizePadded: d.vocab_size_padded,
       tieEmbeddings: false,
     });
     expect(await inferTiedMambaConfig(weights)).toEqual({ ...fromShapes, tieEmbeddings: true });

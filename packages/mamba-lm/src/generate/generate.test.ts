@@ -1,21 +1,49 @@
 import { AbortError, InvalidArgumentError } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MambaLM } from "../model/mamba-lm.js";
-import { CASES, FIXTURE, loadFixtureLM, prefixOf } from "../test-support/fixture.js";
+import {
+  CASES,
+  caseAt,
+  firstNewIdAt,
+  fixtureConfig,
+  LLM_DIR,
+  loadFixtureLM,
+  longestGenerationCase,
+  longestPromptCase,
+  prefixOf,
+  stackedPrefixes,
+} from "../test-support/fixture.js";
 import { loadMambaTokenizer } from "../tokenizer/load-node.js";
 import type { MambaTokenizer } from "../tokenizer/mamba-tokenizer.js";
 import { generate, streamGenerate } from "./generate.js";
 import { generateBatch } from "./generate-batch.js";
 
+/** The set's LM config: dims differ between fixture sets. */
+const CONFIG = fixtureConfig();
 let lm: MambaLM;
 let tokenizer: MambaTokenizer;
 beforeAll(async () => {
   lm = await loadFixtureLM();
-  tokenizer = await loadMambaTokenizer(`${FIXTURE}release/llm`);
+  tokenizer = await loadMambaTokenizer(LLM_DIR);
 });
+
+/**
+ * A stop string taken from a case's own output: the text of one generated token after the first (a word of at
+ * least two characters) and the output before its first occurrence.
+ */
+function stopStringOf(c: (typeof CASES)[number]): { stop: string; before: string } | undefined {
+  for (const id of c.greedy_ids.slice(1)) {
+    const piece = tokenizer.decode([id], { skipSpecialTokens: true, cleanUpTokenizationSpaces: false });
+    // A plain word (letters/digits, optionally after one space): clean-up rules cannot touch it.
+    if (!/^ ?[\p{L}\p{N}]{2,}$/u.test(piece)) continue;
+    const at = c.greedy_text.indexOf(piece);
+    if (at > 0) return { stop: piece, before: c.greedy_text.slice(0, at) };
+  }
+  return undefined;
+}
 afterAll(() => lm?.release());
 
-describe("generate on cobra-tiny", () => {
+describe("generate on the fixture set", () => {
   it.each(CASES.map((c) => [c.id, c] as const))(
     "%s: greedy ids and text exactly as the official generate",
     async (_id, c) => {
@@ -31,7 +59,7 @@ describe("generate on cobra-tiny", () => {
   );
 
   it("streams {token, text delta}: tokens are the greedy ids, deltas add up to the decoded text", async () => {
-    const c = CASES[2];
+    const c = caseAt(2);
     const chunks = [];
     const stream = streamGenerate(lm, tokenizer, c.input_ids, {
       prefixEmbeds: await prefixOf(c),
@@ -45,13 +73,17 @@ describe("generate on cobra-tiny", () => {
   });
 
   it("stops on a stop string (cut from the output, never streamed) and on an eos id", async () => {
-    const c = CASES[0];
+    // cobra-tiny's first case gives " Emperor"; any set: a word its output generates.
+    const c = CASES.find((x) => stopStringOf(x) !== undefined) ?? CASES[0];
+    const found = stopStringOf(c);
+    expect(found, `${c.id}: a word of the output to stop on`).toBeDefined();
+    const { stop, before } = found!;
     const prefixEmbeds = await prefixOf(c);
     const chunks = [];
     const stream = streamGenerate(lm, tokenizer, c.input_ids, {
       prefixEmbeds,
-      maxNewTokens: 24,
-      stopStrings: [" Emperor"],
+      maxNewTokens: c.max_new_tokens,
+      stopStrings: [stop],
     });
     let next = await stream.next();
     while (!next.done) {
@@ -59,22 +91,25 @@ describe("generate on cobra-tiny", () => {
       next = await stream.next();
     }
     expect(next.value.stopReason).toBe("stop_string");
-    expect(next.value.text).toBe(c.greedy_text.slice(0, c.greedy_text.indexOf(" Emperor")));
+    expect(next.value.text).toBe(before.trim());
     const streamed = chunks.map((ch) => ch.text).join(""); // not stripped: Cobra's strip() needs the end
     expect(streamed.trim()).toBe(next.value.text);
-    expect(streamed).not.toContain("Emperor");
+    expect(streamed).not.toContain(stop.trim());
 
+    // An id first generated at position k (cobra-tiny: k = 3) as the eos id stops right after it.
+    const k = firstNewIdAt(c.greedy_ids, Math.min(3, c.greedy_ids.length - 1));
+    expect(k).toBeGreaterThan(0);
     const eos = await generate(lm, tokenizer, c.input_ids, {
       prefixEmbeds,
-      maxNewTokens: 24,
-      eosTokenId: c.greedy_ids[3],
+      maxNewTokens: c.max_new_tokens,
+      eosTokenId: c.greedy_ids[k],
     });
     expect(eos.stopReason).toBe("eos");
-    expect(eos.ids).toEqual(c.greedy_ids.slice(0, 4));
+    expect(eos.ids).toEqual(c.greedy_ids.slice(0, k + 1));
   });
 
   it("continues from a saved image-prefix state exactly like running the prefix again", async () => {
-    const c = CASES[4];
+    const c = caseAt(4);
     const { state } = await lm.prefill({ prefixEmbeds: await prefixOf(c) });
     const restored = lm.restoreState(await state.toBytes());
     const result = await generate(lm, tokenizer, c.input_ids, {
@@ -85,7 +120,7 @@ describe("generate on cobra-tiny", () => {
   });
 
   it("samples reproducibly with a seed; topK 1 is greedy even when sampling", async () => {
-    const c = CASES[1];
+    const c = caseAt(1);
     const base = { prefixEmbeds: await prefixOf(c), maxNewTokens: 12 };
     const sampled = { ...base, doSample: true, topK: 0, topP: 0.9, temperature: 1.5, repetitionPenalty: 1.2 };
     const a = await generate(lm, tokenizer, c.input_ids, { ...sampled, seed: 7 });
@@ -105,7 +140,8 @@ describe("generate on cobra-tiny", () => {
   });
 
   it("AbortSignal cancels between tokens with AbortError", async () => {
-    const c = CASES[0];
+    const c = longestGenerationCase();
+    expect(c.greedy_ids.length).toBeGreaterThan(3);
     const controller = new AbortController();
     const seen: number[] = [];
     const run = async () => {
@@ -140,52 +176,63 @@ describe("generate refuses bad options before running", () => {
   });
 
   it("a prompt over maxPromptLength is refused by default, or truncated like Cobra's tokenizer on request", async () => {
-    const ids = CASES[3].input_ids; // 75 tokens
-    await expect(generate(lm, tokenizer, ids, { maxPromptLength: 64, maxNewTokens: 1 })).rejects.toThrow(
-      /prompt is 75 tokens, over maxPromptLength 64/,
+    const ids = longestPromptCase().input_ids; // cobra-tiny: 75 tokens, limit 64
+    expect(ids.length).toBeGreaterThan(1);
+    const limit = Math.max(1, ids.length - 11);
+    await expect(generate(lm, tokenizer, ids, { maxPromptLength: limit, maxNewTokens: 1 })).rejects.toThrow(
+      `prompt is ${ids.length} tokens, over maxPromptLength ${limit}`,
     );
     const truncated = await generate(lm, tokenizer, ids, {
-      maxPromptLength: 64,
+      maxPromptLength: limit,
       promptOverflow: "truncate",
       maxNewTokens: 1,
     });
-    expect(truncated.promptIds).toEqual(ids.slice(0, 64));
+    expect(truncated.promptIds).toEqual(ids.slice(0, limit));
   });
 
   it("ids outside the vocabulary", async () => {
-    await expect(generate(lm, tokenizer, [1, 99999], { maxNewTokens: 1 })).rejects.toThrow(/token id 99999/);
+    const outside = CONFIG.vocabSizePadded + 49719; // cobra-tiny: 99999
+    await expect(generate(lm, tokenizer, [1, outside], { maxNewTokens: 1 })).rejects.toThrow(
+      `token id ${outside}`,
+    );
   });
 });
 
 describe("generateBatch", () => {
   it("decodes prompts of different lengths and prefixes together, each exactly as alone", async () => {
-    const cases = [CASES[0], CASES[3], CASES[5]];
-    const prefix = new Float32Array(3 * 729 * 16);
-    for (const [i, c] of cases.entries()) prefix.set((await prefixOf(c)).data, i * 729 * 16);
+    // cobra-tiny: cases 0, 3 (the longest prompt) and 5 (the last).
+    const cases = [CASES[0], longestPromptCase(), CASES[CASES.length - 1]];
     const results = await generateBatch(
       lm,
       tokenizer,
       cases.map((c) => c.input_ids),
-      { prefixEmbeds: { data: prefix, shape: [3, 729, 16] }, maxNewTokens: 24 },
+      {
+        prefixEmbeds: await stackedPrefixes(cases),
+        maxNewTokens: Math.max(...cases.map((c) => c.max_new_tokens)),
+      },
     );
     expect(results.map((r) => r.ids)).toEqual(cases.map((c) => c.greedy_ids));
     expect(results.map((r) => r.text)).toEqual(cases.map((c) => c.greedy_text));
   });
 
   it("fans one image-prefix state out to several questions; rows stop independently", async () => {
-    const c = CASES[0];
+    const c = longestGenerationCase();
+    // An id first generated at position k (cobra-tiny: k = 5) as the eos id; a shorter question beside it.
+    const k = firstNewIdAt(c.greedy_ids, Math.min(5, c.greedy_ids.length - 1));
+    expect(k).toBeGreaterThan(0);
+    const short = c.input_ids.slice(0, Math.min(12, c.input_ids.length - 1));
     const { state } = await lm.prefill({ prefixEmbeds: await prefixOf(c) });
-    const results = await generateBatch(lm, tokenizer, [c.input_ids, c.input_ids.slice(0, 12)], {
+    const results = await generateBatch(lm, tokenizer, [c.input_ids, short], {
       state,
-      maxNewTokens: 24,
-      eosTokenId: c.greedy_ids[5],
+      maxNewTokens: c.max_new_tokens,
+      eosTokenId: c.greedy_ids[k],
     });
-    expect(results[0].ids).toEqual(c.greedy_ids.slice(0, 6));
+    expect(results[0].ids).toEqual(c.greedy_ids.slice(0, k + 1));
     expect(results[0].stopReason).toBe("eos");
-    const alone = await generate(lm, tokenizer, c.input_ids.slice(0, 12), {
+    const alone = await generate(lm, tokenizer, short, {
       state,
-      maxNewTokens: 24,
-      eosTokenId: c.greedy_ids[5],
+      maxNewTokens: c.max_new_tokens,
+      eosTokenId: c.greedy_ids[k],
     });
     expect(results[1].ids).toEqual(alone.ids);
     const continued = await lm.step(results[1].ids.at(-1)!, results[1].state);
@@ -196,7 +243,7 @@ describe("generateBatch", () => {
   it("refuses a prefix batch that fits neither one nor every prompt", async () => {
     await expect(
       generateBatch(lm, tokenizer, [[1], [2], [3]], {
-        prefixEmbeds: { data: new Float32Array(32), shape: [2, 1, 16] },
+        prefixEmbeds: { data: new Float32Array(2 * CONFIG.dModel), shape: [2, 1, CONFIG.dModel] },
       }),
     ).rejects.toThrow(/give 1 \(shared\) or 3/);
   });

@@ -1,13 +1,13 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
-import { readCobraTinyCases } from "../tokenizer/cobra-tiny.test-util.js";
+import { CASES } from "../test-support/fixture.js";
 import { createPromptBuilder } from "./for-backbone.js";
 import { MambaPromptBuilder, PurePromptBuilder } from "./in-out.js";
 import { buildPrompt } from "./prompt-builder.js";
 import { pythonRstrip, pythonStrip } from "./python-strip.js";
 import { ZephyrChatPromptBuilder } from "./zephyr-chat.js";
 
-const cases = readCobraTinyCases();
+const cases = CASES;
 
 describe("ZephyrChatPromptBuilder", () => {
   it.each(cases.map((c) => [c.id, c] as const))("%s: turns -> prompt_string", (_, c) => {

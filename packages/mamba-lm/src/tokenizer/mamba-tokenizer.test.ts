@@ -1,20 +1,28 @@
 import { ConfigError, InvalidArgumentError } from "@cobra-ts/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pythonStrip } from "../prompt/python-strip.js";
-import { readCobraTinyCases, readCobraTinyLlmFile } from "./cobra-tiny.test-util.js";
+import {
+  addedTokenId,
+  byteTokenId,
+  CASES,
+  eosIdFromFiles,
+  readLlmFile,
+  tokenizerIdCount,
+} from "../test-support/fixture.js";
 import { MambaTokenizer } from "./mamba-tokenizer.js";
 
-const cases = readCobraTinyCases();
+const cases = CASES;
+/** The tokenizer's id count (GPT-NeoX: 50277; the LM pads its embedding past it). */
+const ID_COUNT = tokenizerIdCount();
+/** GPT-NeoX's added (non-special) token for a run of three spaces (50275). */
+const THREE_SPACES = addedTokenId("   ");
 let tokenizer: MambaTokenizer;
 
 beforeAll(() => {
-  tokenizer = MambaTokenizer.fromJSON(
-    readCobraTinyLlmFile("tokenizer.json"),
-    readCobraTinyLlmFile("tokenizer_config.json"),
-  );
+  tokenizer = MambaTokenizer.fromJSON(readLlmFile("tokenizer.json"), readLlmFile("tokenizer_config.json"));
 });
 
-describe("MambaTokenizer on the cobra-tiny cases", () => {
+describe("MambaTokenizer on the fixture set's cases", () => {
   it.each(cases.map((c) => [c.id, c] as const))("%s: encode(prompt_string) == input_ids", (_, c) => {
     expect(tokenizer.encode(c.prompt_string)).toEqual(c.input_ids);
   });
@@ -39,40 +47,45 @@ describe("MambaTokenizer on the cobra-tiny cases", () => {
 });
 
 describe("MambaTokenizer", () => {
-  it("has GPT-NeoX's eos id and vocabulary size", () => {
-    expect(tokenizer.eosTokenId).toBe(0);
-    expect(tokenizer.vocabSize).toBe(50277);
+  it("has the eos id and vocabulary size of its files (GPT-NeoX: 0 and 50277)", () => {
+    expect(tokenizer.eosTokenId).toBe(eosIdFromFiles());
+    expect(tokenizer.vocabSize).toBe(ID_COUNT);
     expect(tokenizer.cleanUpTokenizationSpaces).toBe(true);
   });
 
   it("recognizes special tokens in raw text and adds no BOS/EOS", () => {
+    const eos = eosIdFromFiles();
     const ids = tokenizer.encode("Hi<|endoftext|>there");
-    expect(ids).toContain(0);
-    expect(ids[0]).not.toBe(0);
-    expect(ids.at(-1)).not.toBe(0);
+    expect(ids).toContain(eos);
+    expect(ids[0]).not.toBe(eos);
+    expect(ids.at(-1)).not.toBe(eos);
     expect(tokenizer.encode("")).toEqual([]);
   });
 
   it("skips special ids only when asked", () => {
     const hello = tokenizer.encode("Hello");
-    expect(tokenizer.decode([...hello, 0])).toBe("Hello<|endoftext|>");
-    expect(tokenizer.decode([...hello, 0], { skipSpecialTokens: true })).toBe("Hello");
-    expect(tokenizer.decode([1, ...hello], { skipSpecialTokens: true })).toBe("Hello"); // <|padding|>
-    expect(tokenizer.isSpecialId(0)).toBe(true);
-    expect(tokenizer.isSpecialId(50275)).toBe(false);
+    const eos = eosIdFromFiles();
+    const padding = addedTokenId("<|padding|>") ?? eos;
+    expect(tokenizer.decode([...hello, eos])).toBe("Hello<|endoftext|>");
+    expect(tokenizer.decode([...hello, eos], { skipSpecialTokens: true })).toBe("Hello");
+    expect(tokenizer.decode([padding, ...hello], { skipSpecialTokens: true })).toBe("Hello");
+    expect(tokenizer.isSpecialId(eos)).toBe(true);
+    expect(tokenizer.isSpecialId(THREE_SPACES!)).toBe(false);
   });
 
   it("drops ids of the embedding's padding rows (>= vocabSize)", () => {
     const ids = tokenizer.encode("a cat");
-    expect(tokenizer.decode([50277, 50278, 50279])).toBe("");
-    expect(tokenizer.decode([ids[0], 50278, ...ids.slice(1), 50279])).toBe("a cat");
-    expect(tokenizer.idToToken(50277)).toBeUndefined();
+    const [a, b, c] = [ID_COUNT, ID_COUNT + 1, ID_COUNT + 2];
+    expect(tokenizer.decode([a, b, c])).toBe("");
+    expect(tokenizer.decode([ids[0], b, ...ids.slice(1), c])).toBe("a cat");
+    expect(tokenizer.idToToken(a)).toBeUndefined();
   });
 
   it("decodes the space-run added tokens to real spaces", () => {
-    expect(tokenizer.decode([50275])).toBe("   ");
+    expect(THREE_SPACES).toBeDefined();
+    expect(tokenizer.decode([THREE_SPACES!])).toBe("   ");
     const ids = tokenizer.encode("Where   might");
-    expect(ids).toContain(50275);
+    expect(ids).toContain(THREE_SPACES);
     expect(tokenizer.decode(ids)).toBe("Where   might");
   });
 
@@ -81,7 +94,7 @@ describe("MambaTokenizer", () => {
     expect(coffee.length).toBeGreaterThan(1); // one character, several byte tokens
     expect(tokenizer.decode(coffee)).toBe("☕");
     expect(tokenizer.decode(coffee.slice(0, -1))).toBe("\uFFFD");
-    expect(tokenizer.decode([244])).toBe("\uFFFD"); // a lone continuation byte (rocket case)
+    expect(tokenizer.decode([byteTokenId(0xad)])).toBe("\uFFFD"); // a lone continuation byte (GPT-NeoX id 244)
   });
 
   it("keeps a byte-order mark (UTF-8, not UTF-8-sig)", () => {
@@ -92,7 +105,7 @@ describe("MambaTokenizer", () => {
     const ids = tokenizer.encode("I do n't know .");
     expect(tokenizer.decode(ids)).toBe("I don't know.");
     expect(tokenizer.decode(ids, { cleanUpTokenizationSpaces: false })).toBe("I do n't know .");
-    const noCleanUp = MambaTokenizer.fromJSON(readCobraTinyLlmFile("tokenizer.json"), {
+    const noCleanUp = MambaTokenizer.fromJSON(readLlmFile("tokenizer.json"), {
       clean_up_tokenization_spaces: false,
     });
     expect(noCleanUp.decode(ids)).toBe("I do n't know .");

@@ -9,6 +9,9 @@ import { locateMambaWeights, MambaWeights } from "./mamba-weights.js";
 import { validateMambaWeights } from "./validate.js";
 
 const LM = "model.llm_backbone.llm.";
+/** The set's LM config (dims differ between fixture sets). */
+const CONFIG = fixtureConfig();
+const { dModel: D, nLayer: N, dInner, vocabSizePadded: VOCAB } = CONFIG;
 let checkpoint: MemorySource;
 
 beforeAll(async () => {
@@ -41,14 +44,15 @@ describe("locating and validating Mamba weights", () => {
     const weights = MambaWeights.from(checkpoint);
     expect(weights.layout).toEqual({ root: LM, backbone: `${LM}backbone.`, dialect: "mamba_ssm" });
     expect(weights.unknownKeys).toEqual([]);
-    expect(weights.keys()).toContain("layers.3.mixer.A_log");
+    expect(weights.keys()).toContain(`layers.${N - 1}.mixer.A_log`);
     expect(weights.sourceKey("embedding.weight")).toBe(`${LM}backbone.embedding.weight`);
     expect(() => validateMambaWeights(weights, fixtureConfig())).not.toThrow();
   });
 
   it("names a missing key", () => {
-    const e = mismatch(edited({ [`${LM}backbone.layers.2.mixer.D`]: null }));
-    expect(e.key).toBe(`${LM}backbone.layers.2.mixer.D`);
+    const key = `${LM}backbone.layers.${Math.min(2, N - 1)}.mixer.D`;
+    const e = mismatch(edited({ [key]: null }));
+    expect(e.key).toBe(key);
     expect(e.message).toMatch(/missing/);
   });
 
@@ -59,31 +63,35 @@ describe("locating and validating Mamba weights", () => {
     expect(extra.key).toBe(`${LM}backbone.layers.0.mixer.extra_bias`);
     expect(extra.message).toMatch(/unknown/);
     const layer = mismatch(
-      edited({ [`${LM}backbone.layers.4.norm.weight`]: f32([16], new Float32Array(16)) }),
+      edited({ [`${LM}backbone.layers.${N}.norm.weight`]: f32([D], new Float32Array(D)) }),
     );
-    expect(layer.key).toBe(`${LM}backbone.layers.4.norm.weight`);
-    expect(layer.message).toMatch(/unknown: a model with d_model 16, n_layer 4/);
+    expect(layer.key).toBe(`${LM}backbone.layers.${N}.norm.weight`);
+    expect(layer.message).toContain(`unknown: a model with d_model ${D}, n_layer ${N}`);
   });
 
   it("names a shape that does not match the config", () => {
-    const e = mismatch(edited({}), resolveMambaConfig({ ...fixtureConfig(), dState: 8 }));
+    const e = mismatch(edited({}), resolveMambaConfig({ ...CONFIG, dState: CONFIG.dState === 8 ? 16 : 8 }));
     expect(e.key).toMatch(/mixer\.(A_log|x_proj\.weight)$/);
     expect(e.message).toMatch(/shape \[\d+,\d+\] does not match \[\d+,\d+\] expected from the config/);
+    // The unpadded vocabulary (cobra-tiny: 50277 of 50280 rows), or one row short if the set needs no padding.
+    const rows = CONFIG.vocabSize !== VOCAB ? CONFIG.vocabSize : VOCAB - 1;
     const vocab = mismatch(
-      edited({ [`${LM}backbone.embedding.weight`]: f32([50277, 16], new Float32Array(50277 * 16)) }),
+      edited({ [`${LM}backbone.embedding.weight`]: f32([rows, D], new Float32Array(rows * D)) }),
     );
-    expect(vocab.message).toMatch(/shape \[50277,16\] does not match \[50280,16\]/);
+    expect(vocab.message).toContain(`shape [${rows},${D}] does not match [${VOCAB},${D}]`);
   });
 
   it("refuses integer tensors, files without a Mamba LM, and files with two", () => {
     const ints = mismatch(
-      edited({ [`${LM}backbone.layers.0.mixer.D`]: { dtype: "I32", shape: [32], data: new Int32Array(32) } }),
+      edited({
+        [`${LM}backbone.layers.0.mixer.D`]: { dtype: "I32", shape: [dInner], data: new Int32Array(dInner) },
+      }),
     );
     expect(ints.message).toMatch(/dtype I32/);
     expect(() =>
       locateMambaWeights(new MemorySource(new Map([["foo.weight", f32([1], new Float32Array(1))]]))),
     ).toThrow(/holds no Mamba embedding/);
-    const two = edited({ "other.backbone.embedding.weight": f32([50280, 16], new Float32Array(50280 * 16)) });
+    const two = edited({ "other.backbone.embedding.weight": f32([VOCAB, D], new Float32Array(VOCAB * D)) });
     expect(() => locateMambaWeights(two)).toThrow(/2 Mamba embeddings/);
     expect(locateMambaWeights(two, LM).root).toBe(LM);
   });

@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { haveFixtures, IMAGES } from "../../test/fixtures.js";
+import { fixtureImages, haveFixtures, imagePath } from "../../test/fixtures.js";
 import { type PngSpec, writePng } from "../../test/image-writers.js";
 import { decodeImageBytes } from "../decode-node.js";
 import { DEFAULT_MAX_PIXELS } from "../decode-options.js";
@@ -123,77 +122,62 @@ describe("PNG decoding follows Pillow's convert('RGB') rules (TypeScript decoder
   });
 });
 
+/** The set's PNG files; an RGB one (a photo in the sets made so far) feeds the re-encoding tests below. */
+const PNGS = fixtureImages().filter((i) => i.format === "PNG");
+const RGB_PNG = PNGS.find((i) => i.mode === "RGB") ?? PNGS[0];
+
 describe.skipIf(!haveFixtures)("TypeScript PNG decoder == sharp path on real files", () => {
-  const files = haveFixtures ? readdirSync(IMAGES).filter((f) => f.endsWith(".png")) : [];
-  for (const file of files) {
+  it("the set has PNG files", () => {
+    expect(PNGS.length).toBeGreaterThan(0);
+  });
+
+  for (const { name, file } of PNGS) {
     it(file, async () => {
-      const bytes = readFileSync(join(IMAGES, file));
+      const bytes = readFileSync(imagePath(name));
       const ours = await decodePng(bytes, file, DEFAULT_MAX_PIXELS);
       const viaSharp = await decodeImageBytes(bytes, { name: file });
       expect([ours.width, ours.height]).toEqual([viaSharp.width, viaSharp.height]);
       expect(Buffer.compare(Buffer.from(ours.data), Buffer.from(viaSharp.data))).toBe(0);
+      const { hasProfile } = await sharp(bytes).metadata();
+      if (hasProfile) console.log(`${file} carries an ICC profile; decoded as Pillow does, ignoring it`);
     });
   }
 
-  it("interlaced (Adam7) and adaptively filtered PNGs written by libvips, 8 and 16 bit", async () => {
-    const src = readFileSync(join(IMAGES, "chelsea.png"));
-    for (const [label, pipeline] of [
-      ["8-bit RGB interlaced", sharp(src).png({ progressive: true, adaptiveFiltering: true })],
-      ["16-bit RGB interlaced", sharp(src).toColourspace("rgb16").png({ progressive: true })],
-      ["8-bit grey+alpha", sharp(src).ensureAlpha(0.5).toColourspace("b-w").png({ adaptiveFiltering: true })],
-      ["4-bit palette", sharp(src).png({ palette: true, colours: 16, dither: 0 })],
-    ] as const) {
-      const bytes = await pipeline.toBuffer();
-      const ours = await decodePng(bytes, label, DEFAULT_MAX_PIXELS);
-      // Palette PNGs are decoded by the TypeScript decoder in both paths; compare those with libvips itself.
-      const viaSharp = label.includes("palette")
-        ? await sharp(bytes).removeAlpha().raw().toBuffer()
-        : (await decodeImageBytes(bytes, { name: label })).data;
-      expect(Buffer.compare(Buffer.from(ours.data), Buffer.from(viaSharp)), label).toBe(0);
-    }
-  });
+  it.runIf(RGB_PNG !== undefined)(
+    `interlaced (Adam7) and adaptively filtered PNGs written by libvips, 8 and 16 bit (from ${RGB_PNG?.file})`,
+    async () => {
+      const src = readFileSync(imagePath(RGB_PNG!.name));
+      for (const [label, pipeline] of [
+        ["8-bit RGB interlaced", sharp(src).png({ progressive: true, adaptiveFiltering: true })],
+        ["16-bit RGB interlaced", sharp(src).toColourspace("rgb16").png({ progressive: true })],
+        [
+          "8-bit grey+alpha",
+          sharp(src).ensureAlpha(0.5).toColourspace("b-w").png({ adaptiveFiltering: true }),
+        ],
+        ["4-bit palette", sharp(src).png({ palette: true, colours: 16, dither: 0 })],
+      ] as const) {
+        const bytes = await pipeline.toBuffer();
+        const ours = await decodePng(bytes, label, DEFAULT_MAX_PIXELS);
+        // Palette PNGs are decoded by the TypeScript decoder in both paths; compare those with libvips itself.
+        const viaSharp = label.includes("palette")
+          ? await sharp(bytes).removeAlpha().raw().toBuffer()
+          : (await decodeImageBytes(bytes, { name: label })).data;
+        expect(Buffer.compare(Buffer.from(ours.data), Buffer.from(viaSharp)), label).toBe(0);
+      }
+    },
+  );
 
-  it("embedded ICC profiles are ignored, as Pillow's convert does (chelsea.png carries one)", async () => {
-    const bytes = readFileSync(join(IMAGES, "chelsea.png"));
-    expect((await sharp(bytes).metadata()).hasProfile).toBe(true);
-    const p3 = await sharp(bytes).withIccProfile("p3").png().toBuffer();
-    const ours = await decodePng(p3, "p3.png", DEFAULT_MAX_PIXELS);
-    const viaSharp = await decodeImageBytes(p3, { name: "p3.png" });
-    const managed = await sharp(p3).raw().toBuffer(); // sharp's default: converted to sRGB through the profile
-    expect(Buffer.compare(Buffer.from(ours.data), Buffer.from(viaSharp.data))).toBe(0);
-    expect(Buffer.compare(Buffer.from(ours.data), managed)).not.toBe(0);
-  });
-});
-
-describe("PNG errors", () => {
-  const valid = writePng({ width: 2, height: 2, bitDepth: 8, colourType: 2, samples: new Array(12).fill(9) });
-
-  it("checks the pixel limit from IHDR before inflating", async () => {
-    // A header claiming 100000 x 100000 pixels with almost no data: refused on the header alone.
-    const bomb = Buffer.from(valid);
-    bomb.writeUInt32BE(100_000, 16);
-    bomb.writeUInt32BE(100_000, 20);
-    const { crc32 } = await import("node:zlib");
-    bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)) >>> 0, 29);
-    await expect(decodePng(bomb, "bomb.png", DEFAULT_MAX_PIXELS)).rejects.toThrow(
-      /bomb\.png: image size 100000x100000 \(10000000000 pixels\) exceeds the limit of 178956970 pixels/,
-    );
-  });
-
-  it("bad CRC, truncation and corrupt data are ImageDecodeErrors naming the input", async () => {
-    const badCrc = Buffer.from(valid);
-    badCrc[20] ^= 1;
-    await expect(decodePng(badCrc, "crc.png", DEFAULT_MAX_PIXELS)).rejects.toThrow(
-      /crc\.png: broken PNG file \(bad CRC in IHDR\)/,
-    );
-    await expect(decodePng(valid.subarray(0, 40), "cut.png", DEFAULT_MAX_PIXELS)).rejects.toThrow(
-      /cut\.png: broken PNG file/,
-    );
-    const idat = valid.indexOf("IDAT");
-    const corrupt = Buffer.from(valid);
-    corrupt.fill(0x55, idat + 4, idat + 10);
-    await expect(decodePng(corrupt, "corrupt.png", DEFAULT_MAX_PIXELS)).rejects.toMatchObject({
-      name: "ImageDecodeError",
-    });
-  });
+  it.runIf(RGB_PNG !== undefined)(
+    `embedded ICC profiles are ignored, as Pillow's convert does (${RGB_PNG?.file} re-tagged Display P3)`,
+    async () => {
+      const bytes = readFileSync(imagePath(RGB_PNG!.name));
+      const p3 = await sharp(bytes).withIccProfile("p3").png().toBuffer();
+      expect((await sharp(p3).metadata()).hasProfile).toBe(true);
+      const ours = await decodePng(p3, "p3.png", DEFAULT_MAX_PIXELS);
+      const viaSharp = await decodeImageBytes(p3, { name: "p3.png" });
+      const managed = await sharp(p3).raw().toBuffer(); // sharp's default: converted to sRGB through the profile
+      expect(Buffer.compare(Buffer.from(ours.data), Buffer.from(viaSharp.data))).toBe(0);
+      expect(Buffer.compare(Buffer.from(ours.data), managed)).not.toBe(0);
+    },
+  );
 });

@@ -10,7 +10,10 @@ export interface EncoderNormalization {
   letterboxFill: Triple;
 }
 
-function normalization(mean: Triple, std: Triple): EncoderNormalization {
+/** An encoder by name (Cobra's towers) or by its own statistics (any timm data config). */
+export type EncoderSpec = EncoderKind | { mean: Triple; std: Triple };
+
+export function normalization(mean: Triple, std: Triple): EncoderNormalization {
   const fill = mean.map((m) => Math.trunc(m * 255)) as unknown as Triple;
   return { mean, std, letterboxFill: fill };
 }
@@ -21,6 +24,12 @@ export const ENCODER_NORMALIZATION: Readonly<Record<EncoderKind, EncoderNormaliz
   /** fill (127, 127, 127). */
   siglip: normalization([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
 };
+
+export function normalizationOf(encoder: EncoderSpec): EncoderNormalization {
+  return typeof encoder === "string"
+    ? ENCODER_NORMALIZATION[encoder]
+    : normalization(encoder.mean, encoder.std);
+}
 
 /** Cobra's image size for the released dinosiglip-vit-so-384px backbone. */
 export const COBRA_IMAGE_SIZE = 384;

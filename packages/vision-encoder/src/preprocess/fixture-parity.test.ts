@@ -1,6 +1,17 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectedPixels, haveFixtures, IMAGES, pixelKeys } from "../../test/fixtures.js";
+import {
+  ENCODERS,
+  expectedPixels,
+  expectedShape,
+  fixtureImage,
+  fixtureImages,
+  haveFixtures,
+  imagePath,
+  imageSize,
+  pixelImages,
+  pixelKeys,
+  resizeStrategy,
+} from "../../test/fixtures.js";
 import { decodeImageFile } from "../decode-node.js";
 import { preprocess, preprocessDinoSiglip } from "./strategies.js";
 
@@ -20,40 +31,48 @@ function compare(actual: Uint8Array, expected: Uint8Array) {
   return { count, max, histogram };
 }
 
-describe.skipIf(!haveFixtures)("pixels vs the oracle (Pillow 9.4 + torchvision 0.14, resize-naive)", () => {
-  it("the fixtures hold pixels for rocket, synthetic_rgba and gray", async () => {
-    expect((await pixelKeys()).sort()).toEqual([
-      "pixels/gray/dino",
-      "pixels/gray/siglip",
-      "pixels/rocket/dino",
-      "pixels/rocket/siglip",
-      "pixels/synthetic_rgba/dino",
-      "pixels/synthetic_rgba/siglip",
-    ]);
+const SAME = { count: 0, max: 0, histogram: {} };
+/** The strategy the set's Cobra config declares; the oracle made its pixels with it. */
+const STRATEGY = haveFixtures ? resizeStrategy() : "resize-naive";
+/** Images the set stores pixels/<image>/{dino,siglip} for (cobra-tiny: some; the other sets: all). */
+const IMAGES = pixelImages();
+
+describe.skipIf(!haveFixtures)(`pixels vs the oracle (Pillow 9.4 + torchvision 0.14, ${STRATEGY})`, () => {
+  it("pixels/<image>/<encoder> are uint8 [1, 3, size, size], of listed images, for both encoders", () => {
+    const size = imageSize();
+    const listed = new Set(fixtureImages().map((i) => i.name));
+    expect(IMAGES.length, "the set stores pixels for at least one image").toBeGreaterThan(0);
+    for (const key of pixelKeys()) {
+      const [, image, encoder] = key.split("/");
+      expect(listed.has(image), `${key}: image listed in manifest.json`).toBe(true);
+      expect(ENCODERS as readonly string[], key).toContain(encoder);
+      expect(expectedShape(key), key).toEqual([1, 3, size, size]);
+    }
+    expect(pixelKeys().length).toBe(IMAGES.length * ENCODERS.length);
   });
 
-  for (const name of ["synthetic_rgba", "gray"]) {
-    for (const encoder of ["dino", "siglip"] as const) {
-      it(`${name}.png ${encoder}: identical uint8 pixels`, async () => {
-        const image = await decodeImageFile(join(IMAGES, `${name}.png`));
-        const out = preprocess(image, { strategy: "resize-naive", encoder });
-        expect(out.pixels.shape).toEqual([1, 3, 384, 384]);
-        expect(compare(out.pixels.data, await expectedPixels(name, encoder))).toEqual({
-          count: 0,
-          max: 0,
-          histogram: {},
-        });
+  for (const name of IMAGES) {
+    for (const encoder of ENCODERS) {
+      it(`${name} ${encoder}: identical uint8 pixels`, async () => {
+        const size = imageSize();
+        const image = await decodeImageFile(imagePath(name));
+        const out = preprocess(image, { strategy: STRATEGY, encoder, size });
+        expect(out.pixels.shape).toEqual([1, 3, size, size]);
+        const figures = compare(out.pixels.data, await expectedPixels(name, encoder));
+        if (figures.count) console.log(`${fixtureImage(name).file} ${encoder}`, figures);
+        expect(figures).toEqual(SAME);
       });
     }
-  }
 
-  it("rocket.jpg: sharp's JPEG decoder vs libjpeg-turbo 2.1.5 (measured difference, kept as a regression figure)", async () => {
-    const image = await decodeImageFile(join(IMAGES, "rocket.jpg"));
-    const { dino, siglip } = preprocessDinoSiglip(image, { strategy: "resize-naive" });
-    const d = compare(dino.pixels.data, await expectedPixels("rocket", "dino"));
-    const s = compare(siglip.pixels.data, await expectedPixels("rocket", "siglip"));
-    console.log("rocket.jpg dino", d, "siglip", s);
-    expect(d).toEqual({ count: 0, max: 0, histogram: {} });
-    expect(s).toEqual({ count: 0, max: 0, histogram: {} });
-  });
+    // JPEGs: sharp's decoder vs libjpeg-turbo 2.1.5 (the figures are logged; any difference fails).
+    it(`${name}: preprocessDinoSiglip gives the same pixels for both encoders`, async () => {
+      const image = await decodeImageFile(imagePath(name));
+      const { dino, siglip } = preprocessDinoSiglip(image, { strategy: STRATEGY, size: imageSize() });
+      const d = compare(dino.pixels.data, await expectedPixels(name, "dino"));
+      const s = compare(siglip.pixels.data, await expectedPixels(name, "siglip"));
+      console.log(`${fixtureImage(name).file} dino`, d, "siglip", s);
+      expect(d).toEqual(SAME);
+      expect(s).toEqual(SAME);
+    });
+  }
 });

@@ -7,7 +7,13 @@
  */
 import { InvalidArgumentError, type Tensor } from "@cobra-ts/core";
 import { assertRgbImage, type RgbImage } from "../image.js";
-import { COBRA_IMAGE_SIZE, ENCODER_NORMALIZATION, type EncoderKind } from "./encoders.js";
+import {
+  COBRA_IMAGE_SIZE,
+  ENCODER_NORMALIZATION,
+  type EncoderKind,
+  type EncoderSpec,
+  normalizationOf,
+} from "./encoders.js";
 import { centerCrop, letterboxPad, resizeShortSide } from "./geometry.js";
 import { toChwU8, toNormalizedChw } from "./normalize.js";
 import { resizeBicubicPil } from "./pil-resample.js";
@@ -17,13 +23,13 @@ export type ResizeStrategy = (typeof RESIZE_STRATEGIES)[number];
 
 export interface PreprocessOptions {
   strategy: ResizeStrategy;
-  encoder: EncoderKind;
+  encoder: EncoderSpec;
   /** Square side the encoder sees; 384 for Cobra. */
   size?: number;
 }
 
 export interface PreprocessedImage {
-  encoder: EncoderKind;
+  encoder: EncoderSpec;
   /** uint8 [1, 3, size, size]: the image after resize/crop, before ToTensor (the fixtures' `pixels/<image>/<enc>`). */
   pixels: Tensor<Uint8Array>;
   /** float32 [1, 3, size, size]: `(pixels / 255 - mean) / std`, the encoder's input. */
@@ -34,7 +40,7 @@ export interface PreprocessedImage {
 export function resizeForEncoder(
   image: RgbImage,
   strategy: ResizeStrategy,
-  encoder: EncoderKind,
+  encoder: EncoderSpec,
   size = COBRA_IMAGE_SIZE,
 ): RgbImage {
   assertRgbImage(image);
@@ -47,15 +53,15 @@ export function resizeForEncoder(
       return centerCrop(resizeShortSide(image, size), size);
     case "letterbox":
       return centerCrop(
-        resizeShortSide(letterboxPad(image, ENCODER_NORMALIZATION[encoder].letterboxFill), size),
+        resizeShortSide(letterboxPad(image, normalizationOf(encoder).letterboxFill), size),
         size,
       );
   }
 }
 
 /** Tensors of an already resized image for one encoder. */
-export function encoderTensors(resized: RgbImage, encoder: EncoderKind): PreprocessedImage {
-  const { mean, std } = ENCODER_NORMALIZATION[encoder];
+export function encoderTensors(resized: RgbImage, encoder: EncoderSpec): PreprocessedImage {
+  const { mean, std } = normalizationOf(encoder);
   const shape = [1, 3, resized.height, resized.width];
   return {
     encoder,
@@ -92,7 +98,17 @@ function assertStrategy(strategy: string): asserts strategy is ResizeStrategy {
     );
 }
 
-function assertEncoder(encoder: string): asserts encoder is EncoderKind {
-  if (!(encoder in ENCODER_NORMALIZATION))
-    throw new InvalidArgumentError(`unknown encoder "${encoder}"; expected "dino" or "siglip"`);
+function assertEncoder(encoder: EncoderSpec): void {
+  if (
+    typeof encoder === "string"
+      ? !Object.hasOwn(ENCODER_NORMALIZATION, encoder)
+      : !isTriple(encoder?.mean) || !isTriple(encoder?.std)
+  )
+    throw new InvalidArgumentError(
+      `unknown encoder ${JSON.stringify(encoder)}; expected "dino", "siglip" or { mean, std } (three numbers each)`,
+    );
+}
+
+function isTriple(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x));
 }

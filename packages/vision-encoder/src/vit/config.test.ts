@@ -1,46 +1,78 @@
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
+import {
+  fixturePath,
+  haveFixtures,
+  imageSize,
+  manifest,
+  normalization,
+  vitReleaseFormat,
+} from "../../test/fixtures.js";
 import { resolveVitConfig } from "./config.js";
 import { vitConfigFromOpenClipConfig, vitConfigFromTimmConfig } from "./config-files.js";
-import { fixturePath } from "./test-helpers.js";
 
 const json = async (path: string) => JSON.parse(await readFile(fixturePath(path), "utf8"));
 
+/** The tower's config as its release folder ships it (timm config.json, or open_clip's for SigLIP). */
+async function releaseConfig(encoder: "dino" | "siglip", size: number) {
+  return vitReleaseFormat(encoder) === "open_clip"
+    ? vitConfigFromOpenClipConfig(await json(`release/${encoder}/open_clip_config.json`), { imageSize: size })
+    : vitConfigFromTimmConfig(await json(`release/${encoder}/config.json`), { imageSize: size });
+}
+
 describe("ViT config", () => {
-  it("reads the fixture's timm config.json (model_args over the registered DINOv2-reg4)", async () => {
-    const c = vitConfigFromTimmConfig(await json("release/dino/config.json"));
+  // Expected values: the oracle's own record of the timm kwargs (expected/manifest.json dims).
+  it("reads the fixture's DINO config (model_args over the registered DINOv2-reg4)", async () => {
+    const { dims } = manifest();
+    const d = dims.dino;
+    const size = imageSize();
+    const grid = Math.floor(size / d.patch_size);
+    const c = await releaseConfig("dino", size);
     expect(c).toMatchObject({
       architecture: "vit_large_patch14_reg4_dinov2",
-      embedDim: 32,
-      depth: 4,
-      numHeads: 2,
-      headDim: 16,
-      mlpHidden: 128,
-      layerScale: true,
-      numPrefixTokens: 5,
-      noEmbedClass: true,
-      pretrainedImageSize: 518,
-      imageSize: 384,
-      gridSize: 27,
-      numPatches: 729,
-      featureBlock: 2,
-      data: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], interpolation: "bicubic" },
+      patchSize: d.patch_size,
+      embedDim: d.embed_dim,
+      depth: d.depth,
+      numHeads: d.num_heads,
+      headDim: d.embed_dim / d.num_heads,
+      mlpHidden: d.mlp_hidden,
+      layerScale: d.init_values != null,
+      regTokens: d.reg_tokens,
+      numPrefixTokens: d.num_prefix_tokens,
+      noEmbedClass: d.no_embed_class,
+      pretrainedImageSize: d.native_img_size,
+      imageSize: size,
+      gridSize: grid,
+      numPatches: grid * grid,
+      featureBlock: d.feature_block_index,
+      data: { ...normalization("dino"), interpolation: "bicubic" },
     });
+    expect(c.numPatches).toBe(dims.num_patches);
   });
 
-  it("reads the fixture's open_clip config (timm_model_args)", async () => {
-    const c = vitConfigFromOpenClipConfig(await json("release/siglip/open_clip_config.json"));
+  it(`reads the fixture's SigLIP config (${haveFixtures ? vitReleaseFormat("siglip") : "?"} release)`, async () => {
+    const { dims } = manifest();
+    const d = dims.siglip;
+    const size = imageSize();
+    const grid = Math.floor(size / d.patch_size);
+    const c = await releaseConfig("siglip", size);
+    expect(c.architecture.replace(/\.[^.]*$/, "")).toBe("vit_so400m_patch14_siglip_384");
     expect(c).toMatchObject({
-      architecture: "vit_so400m_patch14_siglip_384",
-      embedDim: 24,
-      mlpHidden: 89,
+      patchSize: d.patch_size,
+      embedDim: d.embed_dim,
+      depth: d.depth,
+      numHeads: d.num_heads,
+      headDim: d.embed_dim / d.num_heads,
+      mlpHidden: d.mlp_hidden,
       layerScale: false,
       classToken: false,
       numPrefixTokens: 0,
-      globalPool: "map",
-      featureBlock: 2,
-      data: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+      globalPool: d.global_pool,
+      gridSize: grid,
+      numPatches: dims.num_patches,
+      featureBlock: d.feature_block_index,
+      data: normalization("siglip"),
     });
   });
 

@@ -1,7 +1,8 @@
 import { SafetensorsFile } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
+import { fixturePath, imageSize, manifest } from "../../test/fixtures.js";
 import { antialiasBicubicWeights, resampleAbsPosEmbed, resampleGrid } from "./resample-pos-embed.js";
-import { fixturePath, maxAbsDiff } from "./test-helpers.js";
+import { maxAbsDiff } from "./test-helpers.js";
 
 /** PIL/ATen anti-aliased bicubic written the textbook way in float64: an independent check of the weights. */
 function referenceWeights(inSize: number, outSize: number): number[][] {
@@ -33,16 +34,22 @@ function denseWeights(inSize: number, outSize: number): number[][] {
 }
 
 describe("resampleAbsPosEmbed (timm resample_abs_pos_embed, torch bicubic antialias)", () => {
-  it("matches dino/pos_embed_resampled (37x37 -> 27x27) from the fixture", async () => {
+  it("matches dino/pos_embed_resampled (native grid -> the encoder's grid) from the fixture", async () => {
+    const d = manifest().dims.dino;
     const weights = await SafetensorsFile.open(fixturePath("release/dino/model.safetensors"));
     const expected = await SafetensorsFile.open(fixturePath("expected/tensors.safetensors"));
     try {
       const raw = await weights.read("pos_embed");
-      expect(raw.shape).toEqual([1, 37 * 37, 32]);
-      const got = resampleAbsPosEmbed(raw.data as Float32Array, 32, 0, 27);
-      const want = (await expected.read("dino/pos_embed_resampled")).data as Float32Array;
-      const diff = maxAbsDiff(got, want);
-      console.log(`pos_embed 37->27 max abs diff ${diff.toExponential(3)}`);
+      // timm: num_prefix_tokens = 0 when no_embed_class (pos_embed covers the patches only).
+      const prefix = d.no_embed_class ? 0 : (d.num_prefix_tokens ?? 1);
+      const nativeGrid = d.native_grid ?? Math.floor((d.native_img_size ?? 0) / d.patch_size);
+      expect(raw.shape).toEqual([1, prefix + nativeGrid * nativeGrid, d.embed_dim]);
+      const resampled = await expected.read("dino/pos_embed_resampled");
+      const grid = Math.floor(imageSize() / d.patch_size);
+      expect(resampled.shape).toEqual([1, prefix + grid * grid, d.embed_dim]);
+      const got = resampleAbsPosEmbed(raw.data as Float32Array, d.embed_dim, prefix, grid);
+      const diff = maxAbsDiff(got, resampled.data as Float32Array);
+      console.log(`pos_embed ${nativeGrid}->${grid} max abs diff ${diff.toExponential(3)}`);
       expect(diff).toBeLessThan(1e-5);
     } finally {
       await weights.close();

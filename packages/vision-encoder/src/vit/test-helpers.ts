@@ -1,27 +1,9 @@
 // Shared by the ViT and encoder tests (not exported from the package).
 
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { WeightSource } from "@cobra-ts/core";
 
-/** Finds `shared/fixtures/cobra-tiny` above this package (the repo keeps shared data next to or in the checkout). */
-function fixtureRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    for (const candidate of [
-      join(dir, "shared/fixtures/cobra-tiny"),
-      join(dir, "../shared/fixtures/cobra-tiny"),
-    ])
-      if (existsSync(candidate)) return resolve(candidate);
-    dir = dirname(dir);
-  }
-  throw new Error("shared/fixtures/cobra-tiny not found above the package");
-}
-
-export function fixturePath(relative: string): string {
-  return join(fixtureRoot(), relative);
-}
+/** Fixture paths come from the package's one fixture helper (@cobra-ts/core/testing underneath). */
+export { fixturePath } from "../../test/fixtures.js";
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);

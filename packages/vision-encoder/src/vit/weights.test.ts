@@ -1,11 +1,14 @@
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SafetensorsFile, type TensorToWrite, WeightsMismatchError, writeSafetensors } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixturePath, imageSize, pixelImages } from "../../test/fixtures.js";
 import { VitEncoder } from "../encoders/vit-encoder.js";
+import type { VitConfig } from "./config.js";
+import { vitConfigFromTimmConfig } from "./config-files.js";
 import { openVitRelease } from "./release.js";
-import { fixturePath, maxAbs, maxAbsDiff, normalizeChwU8 } from "./test-helpers.js";
+import { maxAbs, maxAbsDiff, normalizeChwU8 } from "./test-helpers.js";
 
 type Tensors = Record<string, TensorToWrite>;
 
@@ -13,9 +16,14 @@ describe("weights checked against the config", () => {
   let root = "";
   const dino: Tensors = {};
   let count = 0;
+  /** The DINO release's config (the folder is timm-native: config.json + model.safetensors). */
+  let config: VitConfig;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "cobra-vit-weights-"));
+    config = vitConfigFromTimmConfig(
+      JSON.parse(await readFile(fixturePath("release/dino/config.json"), "utf8")),
+    );
     const file = await SafetensorsFile.open(fixturePath("release/dino/model.safetensors"));
     for (const key of file.keys()) {
       const t = await file.read(key);
@@ -44,33 +52,38 @@ describe("weights checked against the config", () => {
   }
 
   it("names a tensor whose shape contradicts the config", async () => {
-    const fc1 = dino["blocks.1.mlp.fc1.weight"];
+    const key = `blocks.${Math.min(1, config.depth - 1)}.mlp.fc1.weight`;
+    const [hidden, dim] = [config.mlpHidden, config.embedDim];
+    const half = Math.floor(hidden / 2);
     const err = await mismatch({
       ...dino,
-      "blocks.1.mlp.fc1.weight": {
+      [key]: {
         dtype: "F32",
-        shape: [64, 32],
-        data: (fc1.data as Float32Array).slice(0, 64 * 32),
+        shape: [half, dim],
+        data: (dino[key].data as Float32Array).slice(0, half * dim),
       },
     });
-    expect(err.key).toBe("blocks.1.mlp.fc1.weight");
-    expect(err.message).toMatch(
-      /^blocks\.1\.mlp\.fc1\.weight: shape \[64,32\] but the config implies \[128,32\]/,
-    );
+    expect(err.key).toBe(key);
+    expect(
+      err.message.startsWith(`${key}: shape [${half},${dim}] but the config implies [${hidden},${dim}]`),
+    ).toBe(true);
   });
 
   it("names a missing tensor", async () => {
-    const { "blocks.3.norm2.bias": _, ...rest } = dino;
+    const key = `blocks.${config.depth - 1}.norm2.bias`;
+    const { [key]: _, ...rest } = dino;
     const err = await mismatch(rest);
-    expect(err.key).toBe("blocks.3.norm2.bias");
-    expect(err.message).toMatch(/missing from the weights, but the config implies \[32\]/);
+    expect(err.key).toBe(key);
+    expect(err.message).toContain(`missing from the weights, but the config implies [${config.embedDim}]`);
   });
 
   it("names a trunk tensor the architecture does not have, but ignores unused heads", async () => {
-    const extra = { dtype: "F32" as const, shape: [32], data: new Float32Array(32) };
-    const err = await mismatch({ ...dino, "blocks.4.norm1.weight": extra });
-    expect(err.key).toBe("blocks.4.norm1.weight");
-    expect(err.message).toMatch(/not part of a vit_large_patch14_reg4_dinov2 trunk of depth 4/);
+    const dim = config.embedDim;
+    const extra = { dtype: "F32" as const, shape: [dim], data: new Float32Array(dim) };
+    const key = `blocks.${config.depth}.norm1.weight`;
+    const err = await mismatch({ ...dino, [key]: extra });
+    expect(err.key).toBe(key);
+    expect(err.message).toContain(`not part of a ${config.architecture} trunk of depth ${config.depth}`);
     const release = await openVitRelease(
       await dinoFolder({ ...dino, "head.weight": extra, "attn_pool.latent": extra }),
     );
@@ -87,15 +100,26 @@ describe("weights checked against the config", () => {
 
   it("refuses a pos_embed that is not a square grid", async () => {
     const pe = dino.pos_embed;
+    const dim = config.embedDim;
+    // The stored table is the pretrained grid (plus prefix rows when pos_embed covers them).
+    const rows = pe.shape[1];
+    const grid = Math.round(Math.sqrt(rows - (config.noEmbedClass ? 0 : config.numPrefixTokens)));
+    expect(grid).toBe(Math.floor(config.pretrainedImageSize / config.patchSize));
     const err = await mismatch({
       ...dino,
-      pos_embed: { dtype: "F32", shape: [1, 1368, 32], data: (pe.data as Float32Array).slice(0, 1368 * 32) },
+      pos_embed: {
+        dtype: "F32",
+        shape: [1, rows - 1, dim],
+        data: (pe.data as Float32Array).slice(0, (rows - 1) * dim),
+      },
     });
     expect(err.key).toBe("pos_embed");
-    expect(err.message).toMatch(/shape \[1,1368,32\] but the config implies \[1,1369,32\]/);
+    expect(err.message).toContain(`shape [1,${rows - 1},${dim}] but the config implies [1,${rows},${dim}]`);
   });
 
-  it("a pos_embed already at the 27x27 grid is used as it is", async () => {
+  it("a pos_embed already at the encoder's grid is used as it is", async () => {
+    const image = pixelImages()[0];
+    expect(image, "the set stores pixels for at least one image").toBeDefined();
     const expected = await SafetensorsFile.open(fixturePath("expected/tensors.safetensors"));
     try {
       const resampled = await expected.read("dino/pos_embed_resampled");
@@ -104,13 +128,14 @@ describe("weights checked against the config", () => {
           ...dino,
           pos_embed: { dtype: "F32", shape: resampled.shape, data: resampled.data },
         }),
+        { imageSize: imageSize() },
       );
       const encoder = await VitEncoder.fromWeights(release.config, release.weights, "dino", { threads: 2 });
-      const u8 = (await expected.read("pixels/rocket/dino")).data as Uint8Array;
+      const u8 = (await expected.read(`pixels/${image}/dino`)).data as Uint8Array;
       const got = await encoder.encode([
         normalizeChwU8(u8, release.config.data.mean, release.config.data.std),
       ]);
-      const ref = (await expected.read("features/rocket/dino")).data as Float32Array;
+      const ref = (await expected.read(`features/${image}/dino`)).data as Float32Array;
       expect(maxAbsDiff(got.data, ref) / maxAbs(ref)).toBeLessThan(1e-4);
       await encoder.release();
       await release.weights.close();
