@@ -1,11 +1,13 @@
 import { CobraError } from "@cobra-ts/core";
 import { Command, CommanderError, Option } from "commander";
+import { benchCommand } from "./bench.js";
 import { chatCommand } from "./chat.js";
 import { convertCommand } from "./convert.js";
 import { featuresCommand } from "./features.js";
 import { generateCommand } from "./generate.js";
 import type { CliIO } from "./io.js";
 import { processIO } from "./io.js";
+import { synthCommand } from "./synth.js";
 
 /**
  * The `cobra` command line. Returns the exit code; bad input ends with one line on stderr (the stack trace
@@ -24,6 +26,8 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   generateCommand(program, io, backend);
   featuresCommand(program, io, backend);
   chatCommand(program, io, backend);
+  synthCommand(program, io);
+  benchCommand(program, io, backend);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

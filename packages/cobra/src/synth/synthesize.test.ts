@@ -1,0 +1,129 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MambaLM } from "@cobra-ts/mamba-lm";
+import { createRgbImage } from "@cobra-ts/vision-encoder";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../cli/run-cli.js";
+import { Cobra } from "../runtime/load-node.js";
+import { captureIO } from "./test-io.js";
+
+let work = "";
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "cobra-synth-"));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function synth(args: string[]) {
+  const io = captureIO();
+  const code = await runCli(["synth", ...args], io);
+  return { code, ...io };
+}
+
+describe("cobra synth", () => {
+  it("writes an LM-only model that MambaLM.load runs to finite logits", async () => {
+    const out = join(work, "lm");
+    const r = await synth(["--preset", "test-tiny", "--out", out]);
+    expect(r.err).toMatch(/wrote test-tiny \(lm/);
+    expect(r.code).toBe(0);
+    const lm = await MambaLM.load(out);
+    try {
+      expect(lm.dims).toMatchObject({ nLayer: 2, dModel: 16, dInner: 32, dState: 16, vocabSize: 512 });
+      const prefix = { data: new Float32Array(5 * 16).fill(0.5), shape: [1, 5, 16] };
+      let { logits, state } = await lm.prefill({ prefixEmbeds: prefix, ids: [1, 2, 3] });
+      for (let i = 0; i < 3; i++) ({ logits, state } = await lm.step(7, state));
+      expect(logits.data.every(Number.isFinite)).toBe(true);
+    } finally {
+      await lm.release();
+    }
+  });
+
+  it("writes a whole Cobra that Cobra.load checks and generates with", async () => {
+    const out = join(work, "cobra");
+    const r = await synth(["--preset", "test-tiny-cobra", "--out", out, "--seed", "3"]);
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, "cobra.json"), "utf8"));
+    expect(manifest.vision.encoders.map((e: { name: string }) => e.name)).toEqual(["dino", "siglip"]);
+    expect(manifest.source).toMatchObject({ synthetic: "test-tiny-cobra", seed: "3" });
+    const cobra = await Cobra.load(out, { verify: true });
+    try {
+      const result = await cobra.generate({
+        image: createRgbImage(50, 40, [200, 120, 30]),
+        prompt: "Describe the image specifically.",
+        maxNewTokens: 4,
+      });
+      expect(result.ids.length).toBeGreaterThan(0);
+      expect(result.ids.length).toBeLessThanOrEqual(4);
+      expect(result.prefillLogits.every(Number.isFinite)).toBe(true);
+    } finally {
+      await cobra.release();
+    }
+  });
+
+  it("replaces an earlier synthetic model and writes the same bytes for the same seed", async () => {
+    const out = join(work, "again");
+    expect((await synth(["--preset", "test-tiny", "--out", out])).code).toBe(0);
+    const first = await readFile(join(out, "lm.onnx.data"));
+    expect((await synth(["--preset", "test-tiny", "--out", out])).code).toBe(0);
+    expect((await readFile(join(out, "lm.onnx.data"))).equals(first)).toBe(true);
+    expect((await synth(["--preset", "test-tiny", "--out", out, "--seed", "2"])).code).toBe(0);
+    expect((await readFile(join(out, "lm.onnx.data"))).equals(first)).toBe(false);
+  });
+
+  it("--tokenizer copies a tokenizer instead of writing the byte-level one", async () => {
+    const from = join(work, "lm");
+    const out = join(work, "with-tokenizer");
+    const r = await synth(["--preset", "test-tiny", "--out", out, "--tokenizer", from]);
+    expect(r.code).toBe(0);
+    expect(await readFile(join(out, "tokenizer.json"), "utf8")).toBe(
+      await readFile(join(from, "tokenizer.json"), "utf8"),
+    );
+    const missing = await synth(["--preset", "test-tiny", "--out", join(work, "t2"), "--tokenizer", work]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.err).toMatch(/tokenizer.json/);
+  });
+
+  describe("bad input: one clear line, non-zero exit, nothing written", () => {
+    it("unknown preset", async () => {
+      const r = await synth(["--preset", "mamba-9b", "--out", join(work, "x")]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/unknown preset "mamba-9b"; known: mamba-130m, .*cobra-3.5b/);
+    });
+
+    it("--out is an existing folder that is not a model", async () => {
+      const out = join(work, "photos");
+      await mkdir(out);
+      await writeFile(join(out, "holiday.jpg"), "not a model");
+      const r = await synth(["--preset", "test-tiny", "--out", out]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/exists and is not a model folder/);
+      expect(await readFile(join(out, "holiday.jpg"), "utf8")).toBe("not a model");
+    });
+
+    it("--out is a file", async () => {
+      const out = join(work, "a-file");
+      await writeFile(out, "x");
+      const r = await synth(["--preset", "test-tiny", "--out", out]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/is a file/);
+    });
+
+    it("--out holds a converted model: refused without --force", async () => {
+      const out = join(work, "converted");
+      await mkdir(out);
+      await writeFile(join(out, "cobra.json"), "{}");
+      const r = await synth(["--preset", "test-tiny", "--out", out]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/holds a converted model; pass --force/);
+      expect((await synth(["--preset", "test-tiny", "--out", out, "--force"])).code).toBe(0);
+    });
+
+    it("missing --preset", async () => {
+      const r = await synth(["--out", join(work, "y")]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/--preset/);
+    });
+  });
+});

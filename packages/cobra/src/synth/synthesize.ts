@@ -1,0 +1,246 @@
+import { chmod, copyFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
+import { type MambaConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
+import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
+import { projectedTokens, projectorSpecFromArchSpecifier, writeProjectorModel } from "@cobra-ts/projector";
+import { resolveVitConfig, type VitConfig, writeVitModel } from "@cobra-ts/vision-encoder/node";
+import { writeFolderAtomically } from "../convert/atomic-dir.js";
+import type { CobraManifest } from "../manifest.js";
+import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "./byte-tokenizer.js";
+import { type SynthManifestParts, writeSynthManifest } from "./cobra-manifest.js";
+import { syntheticMambaTensors } from "./mamba-tensors.js";
+import { checkFreeSpace, checkOutFolder, SYNTH_MARKER_FILE } from "./out-folder.js";
+import { type CobraPreset, findPreset, type SynthPreset } from "./presets.js";
+import { syntheticProjectorTensors } from "./projector-tensors.js";
+import { elementCount, type SyntheticTensor } from "./random-tensor.js";
+import { SyntheticWeightSource } from "./synthetic-source.js";
+import { syntheticVitTensors } from "./vit-tensors.js";
+
+export interface SynthProgress {
+  /** The part being written: "dino", "siglip", "projector", "lm", "tokenizer", "manifest". */
+  part: string;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface SynthOptions {
+  out: string;
+  seed?: number;
+  /** Replace a converted model in `out` (a folder that is not a model is never replaced). */
+  force?: boolean;
+  /** A folder whose tokenizer.json (+ tokenizer_config.json) to copy instead of the byte-level one. */
+  tokenizer?: string;
+  onProgress?: (p: SynthProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SynthResult {
+  out: string;
+  preset: string;
+  kind: SynthPreset["kind"];
+  /** Bytes of every weight written (all external data files). */
+  weightBytes: number;
+  files: string[];
+  manifest: CobraManifest | null;
+}
+
+const DEFAULT_SEED = 1;
+
+/** One part to write: its tensors, and how to turn a source of them into files in the folder. */
+interface PartPlan {
+  part: string;
+  tensors: Map<string, SyntheticTensor>;
+  /** Writes the part; `progress` takes each increment of bytes written, where the writer reports them. */
+  write: (dir: string, source: SyntheticWeightSource, progress: (bytes: number) => void) => Promise<string[]>;
+}
+
+/**
+ * Writes a runtime-format model with random weights of the real shapes: an LM-only folder (lm.json, lm.onnx +
+ * data, tokenizer; MambaLM.load reads it) or a whole Cobra folder (cobra.json as `cobra convert` writes it;
+ * Cobra.load reads it). Every tensor is generated when the writer asks for it and dropped once on disk, so
+ * memory stays at about the largest tensor; the folder appears only when complete.
+ */
+export async function synthesizeModel(presetName: string, options: SynthOptions): Promise<SynthResult> {
+  const preset = findPreset(presetName);
+  const seed = options.seed ?? DEFAULT_SEED;
+  await checkOutFolder(options.out, options.force ?? false);
+  const lmConfig = resolveMambaConfig(preset.lm);
+  const plans = preset.kind === "lm" ? [lmPlan(lmConfig, options)] : cobraPlans(preset, lmConfig, options);
+  const bytesTotal = plans.reduce((s, p) => s + tensorBytes(p.tensors), 0);
+  await checkFreeSpace(options.out, bytesTotal);
+  if (options.tokenizer) await requireTokenizer(options.tokenizer);
+
+  let bytesDone = 0;
+  const report = (part: string, bytes = 0) => {
+    bytesDone += bytes;
+    options.onProgress?.({ part, bytesDone, bytesTotal });
+  };
+  const result = await writeFolderAtomically(options.out, async (tmp) => {
+    const files: string[] = [];
+    for (const plan of plans) {
+      throwIfAborted(options.signal);
+      report(plan.part);
+      const source = new SyntheticWeightSource(`synthetic ${presetName} ${plan.part}`, plan.tensors, seed);
+      let partDone = 0;
+      const partProgress = (bytes: number) => {
+        partDone += bytes;
+        report(plan.part, bytes);
+      };
+      files.push(...(await plan.write(tmp, source, partProgress)));
+      report(plan.part, tensorBytes(plan.tensors) - partDone); // parts whose writer reports nothing finish here
+    }
+    report("tokenizer");
+    files.push(...(await writeTokenizer(tmp, options.tokenizer)));
+    const marker = {
+      format: "cobra-ts-synth",
+      preset: presetName,
+      kind: preset.kind,
+      seed,
+      weights: "random",
+    };
+    await writeFile(join(tmp, SYNTH_MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);
+    let manifest: CobraManifest | null = null;
+    if (preset.kind === "cobra") {
+      report("manifest");
+      manifest = await writeSynthManifest(tmp, cobraManifestParts(preset, presetName, seed, lmConfig), files);
+    }
+    const weightBytes = await dataBytes(tmp, files);
+    return { manifest, files, weightBytes };
+  });
+  return { out: options.out, preset: presetName, kind: preset.kind, ...result };
+}
+
+function lmPlan(config: MambaConfig, options: SynthOptions): PartPlan {
+  return {
+    part: "lm",
+    tensors: syntheticMambaTensors(config),
+    write: async (dir, source, progress) => {
+      let last = 0;
+      const written = await writeLanguageModel(dir, source, config, {
+        signal: options.signal,
+        onProgress: (p) => {
+          progress(p.bytesDone - last);
+          last = p.bytesDone;
+        },
+      });
+      return written.files;
+    },
+  };
+}
+
+/** The towers' ViT configs, as openVitRelease would resolve them at the run size. */
+export function towerConfigs(preset: CobraPreset): { name: string; config: VitConfig }[] {
+  return preset.towers.map((t) => ({
+    name: t.name,
+    config: resolveVitConfig(t.architecture, t.modelArgs, { imageSize: preset.imageSize }),
+  }));
+}
+
+/** What the parts of a whole Cobra are, worked out once for the writers and the manifest. */
+function cobraLayout(preset: CobraPreset, lmConfig: MambaConfig) {
+  const towers = towerConfigs(preset);
+  const variant = projectorSpecFromArchSpecifier(preset.archSpecifier).variant;
+  const dims = {
+    visionDim: towers.reduce((s, t) => s + t.config.embedDim, 0),
+    llmDim: lmConfig.dModel,
+    numPatches: towers[0].config.numPatches,
+  };
+  return { towers, variant, dims, numTokens: projectedTokens(variant, dims) };
+}
+
+function cobraPlans(preset: CobraPreset, lmConfig: MambaConfig, options: SynthOptions): PartPlan[] {
+  const { towers, variant, dims } = cobraLayout(preset, lmConfig);
+  const towerPlans = towers.map(
+    ({ name, config }): PartPlan => ({
+      part: name,
+      tensors: syntheticVitTensors(config),
+      write: async (dir, source) => {
+        const written = await writeVitModel(dir, `${name}.onnx`, config, source);
+        return [`${name}.onnx`, ...written.dataFiles];
+      },
+    }),
+  );
+  const projector: PartPlan = {
+    part: "projector",
+    tensors: syntheticProjectorTensors(variant, dims),
+    write: async (dir, source) => (await writeProjectorModel(dir, variant, source, { dims })).files,
+  };
+  return [...towerPlans, projector, lmPlan(lmConfig, options)];
+}
+
+/** cobra.json's content besides the file list, as convertRelease records it for a release. */
+function cobraManifestParts(
+  preset: CobraPreset,
+  presetName: string,
+  seed: number,
+  lmConfig: MambaConfig,
+): SynthManifestParts {
+  const { towers, dims, numTokens } = cobraLayout(preset, lmConfig);
+  return {
+    modelId: preset.modelId,
+    vision: {
+      strategy: "resize-naive",
+      imageSize: preset.imageSize,
+      encoders: towers.map(({ name, config }) => ({
+        name,
+        graph: `${name}.onnx`,
+        featureDim: config.embedDim,
+        config: config as unknown as Record<string, unknown>,
+      })),
+      numPatches: dims.numPatches,
+    },
+    projector: {
+      arch: preset.archSpecifier,
+      graph: "projector.onnx",
+      inputDim: dims.visionDim,
+      outputDim: dims.llmDim,
+      numTokens,
+    },
+    lm: {
+      graph: "lm.onnx",
+      config: lmConfig as unknown as Record<string, unknown>,
+      tokenizer: "tokenizer.json",
+      tokenizerConfig: "tokenizer_config.json",
+      maxLength: preset.llmMaxLength,
+    },
+    llmBackboneId: preset.llmBackboneId,
+    source: { synthetic: presetName, seed: String(seed), weights: "random" },
+  };
+}
+
+function tensorBytes(tensors: Map<string, SyntheticTensor>): number {
+  let n = 0;
+  for (const t of tensors.values()) n += 4 * elementCount(t.shape);
+  return n;
+}
+
+async function requireTokenizer(dir: string): Promise<void> {
+  if (!(await stat(join(dir, "tokenizer.json")).catch(() => null)))
+    throw new FileNotFoundError(join(dir, "tokenizer.json"), "--tokenizer folder's tokenizer.json");
+}
+
+/** tokenizer.json + tokenizer_config.json: copied from `from`, or the byte-level stand-in. */
+async function writeTokenizer(dir: string, from: string | undefined): Promise<string[]> {
+  if (!from) {
+    await writeFile(join(dir, "tokenizer.json"), JSON.stringify(byteLevelTokenizerJson()));
+    await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(byteLevelTokenizerConfig(), null, 2));
+    return ["tokenizer.json", "tokenizer_config.json"];
+  }
+  // Copies keep the source's mode; fixtures and hub caches are often read-only, the model folder must not be.
+  const copy = async (name: string) => {
+    await copyFile(join(from, name), join(dir, name));
+    await chmod(join(dir, name), 0o644);
+  };
+  await copy("tokenizer.json");
+  if (await stat(join(from, "tokenizer_config.json")).catch(() => null)) await copy("tokenizer_config.json");
+  else
+    await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(byteLevelTokenizerConfig(), null, 2));
+  return ["tokenizer.json", "tokenizer_config.json"];
+}
+
+async function dataBytes(dir: string, files: string[]): Promise<number> {
+  let n = 0;
+  for (const f of files) if (/\.data(\.\d+)?$/.test(f)) n += (await stat(join(dir, f))).size;
+  return n;
+}
