@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileNotFoundError, WeightsFormatError } from "../errors.js";
 import { openWeights, ShardedWeights } from "./open.js";
-import { SafetensorsFile, ShardedSafetensors, writeSafetensors } from "./safetensors.js";
+import { SafetensorsFile, writeSafetensors } from "./safetensors.js";
 import { FIXTURES, f32Bytes, stateDictPickle, tempDir, torchZip, writeTemp } from "./test-utils.js";
 import { TorchCheckpoint } from "./torch/checkpoint.js";
 
@@ -58,7 +58,7 @@ describe("openWeights picks the format", () => {
     );
     const w = await openWeights(index);
     try {
-      expect(w).toBeInstanceOf(ShardedSafetensors);
+      expect(w).toBeInstanceOf(ShardedWeights);
       expect(Array.from((await w.read("b")).data as Float32Array)).toEqual([2]);
     } finally {
       await w.close();

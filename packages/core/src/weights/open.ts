@@ -2,7 +2,7 @@ import { open, readFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { FileNotFoundError, WeightsFormatError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
-import { SafetensorsFile, ShardedSafetensors } from "./safetensors.js";
+import { SafetensorsFile } from "./safetensors.js";
 import type { TensorInfo, WeightSource } from "./source.js";
 import { TorchCheckpoint } from "./torch/checkpoint.js";
 
@@ -58,7 +58,7 @@ async function readHead(path: string): Promise<Buffer> {
   }
 }
 
-/** A sharded index: safetensors shards use ShardedSafetensors, anything else (torch .bin shards) ShardedWeights. */
+/** A sharded index (`model.safetensors.index.json`, `pytorch_model.bin.index.json`): one reader per shard. */
 async function openIndex(path: string): Promise<WeightSource> {
   let index: { weight_map?: unknown };
   try {
@@ -70,13 +70,10 @@ async function openIndex(path: string): Promise<WeightSource> {
   const map = index.weight_map;
   if (!map || typeof map !== "object" || Array.isArray(map))
     throw new WeightsFormatError(path, 'index has no "weight_map" object');
-  const shards = Object.values(map as Record<string, unknown>);
-  if (shards.every((s) => typeof s === "string" && s.endsWith(".safetensors")))
-    return ShardedSafetensors.open(path);
   return ShardedWeights.open(path, map as Record<string, unknown>);
 }
 
-/** Shards of any single-file format behind one index (e.g. `pytorch_model-00001-of-00002.bin`). */
+/** Shards of any single-file format behind one index (safetensors or `pytorch_model-00001-of-00002.bin`). */
 export class ShardedWeights implements WeightSource {
   private constructor(
     readonly path: string,

@@ -1,5 +1,4 @@
-import { type FileHandle, open, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { FileNotFoundError, WeightsFormatError } from "../errors.js";
 import {
   bf16ToF32,
@@ -212,68 +211,6 @@ function parseHeader(file: string, header: Record<string, unknown>, dataBytes: n
   return entries;
 }
 
-/** A sharded checkpoint: `model.safetensors.index.json` mapping each tensor to its shard file. */
-export class ShardedSafetensors implements WeightSource {
-  private constructor(
-    readonly path: string,
-    private readonly shards: Map<string, SafetensorsFile>,
-    private readonly keyToShard: Map<string, string>,
-  ) {}
-
-  static async open(indexPath: string): Promise<ShardedSafetensors> {
-    let index: { weight_map?: Record<string, string> };
-    try {
-      index = JSON.parse(await readFile(indexPath, "utf8"));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT")
-        throw new FileNotFoundError(indexPath, "safetensors index");
-      throw new WeightsFormatError(indexPath, "index is not valid JSON", { cause: e });
-    }
-    if (!index.weight_map || typeof index.weight_map !== "object")
-      throw new WeightsFormatError(indexPath, 'index has no "weight_map"');
-    const keyToShard = new Map(Object.entries(index.weight_map));
-    const shards = new Map<string, SafetensorsFile>();
-    try {
-      for (const shard of new Set(keyToShard.values())) {
-        if (shard.includes("/") || shard.includes("\\"))
-          throw new WeightsFormatError(indexPath, `shard name "${shard}" must be a plain file name`);
-        shards.set(shard, await SafetensorsFile.open(join(dirname(indexPath), shard)));
-      }
-      for (const [key, shard] of keyToShard)
-        if (!shards.get(shard)!.has(key))
-          throw new WeightsFormatError(
-            indexPath,
-            `"${key}" is mapped to ${shard}, which does not contain it`,
-          );
-    } catch (e) {
-      await Promise.all([...shards.values()].map((s) => s.close()));
-      throw e;
-    }
-    return new ShardedSafetensors(indexPath, shards, keyToShard);
-  }
-
-  keys(): string[] {
-    return [...this.keyToShard.keys()];
-  }
-  has(key: string): boolean {
-    return this.keyToShard.has(key);
-  }
-  info(key: string): TensorInfo {
-    return this.shard(key).info(key);
-  }
-  read(key: string): Promise<Tensor> {
-    return this.shard(key).read(key);
-  }
-  async close(): Promise<void> {
-    await Promise.all([...this.shards.values()].map((s) => s.close()));
-  }
-  private shard(key: string): SafetensorsFile {
-    const name = this.keyToShard.get(key);
-    if (!name) throw new WeightsFormatError(this.path, `no tensor named "${key}"`);
-    return this.shards.get(name)!;
-  }
-}
-
 export interface TensorToWrite {
   dtype: DType;
   shape: number[];
@@ -326,13 +263,4 @@ export async function writeSafetensors(
     await rm(tmp, { force: true });
     throw e;
   }
-}
-
-/** Opens a safetensors file or a sharded index, chosen by the file name. */
-export async function openSafetensors(path: string): Promise<WeightSource> {
-  if (path.endsWith(".index.json")) return ShardedSafetensors.open(path);
-  await stat(path).catch(() => {
-    throw new FileNotFoundError(path, "safetensors file");
-  });
-  return SafetensorsFile.open(path);
 }
