@@ -1,8 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fixtureSet } from "@cobra-ts/core/testing";
-import type { CliIO } from "../src/cli/io.js";
 
 export const FIXTURE = fixtureSet();
 export const RELEASE = join(FIXTURE, "release");
@@ -44,26 +42,11 @@ export const RELEASE_SOURCES = {
   llm: join(RELEASE, "llm"),
 };
 
-/** Captures what the CLI writes. */
-export function captureIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    isTTY: false,
-    stdin: new PassThrough(),
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-  };
-  return io;
-}
-
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+export { captureIO } from "./capture-io.js";

@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureIO } from "../../test/capture-io.js";
 import { runCli } from "../cli/run-cli.js";
 import { synthesizeModel } from "../synth/synthesize.js";
-import { captureIO } from "../synth/test-io.js";
 
 /** The keys the issue asks `--json` for: numbers, or null where the model has no such part. */
 const REQUIRED = [

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { MambaLM } from "@cobra-ts/mamba-lm";
 import { createRgbImage } from "@cobra-ts/vision-encoder";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureIO } from "../../test/capture-io.js";
 import { runCli } from "../cli/run-cli.js";
 import { Cobra } from "../runtime/load-node.js";
-import { captureIO } from "./test-io.js";
 
 let work = "";
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import type { CliIO } from "../cli/io.js";
+import type { CliIO } from "../src/cli/io.js";
 
 /** A CliIO that keeps what the CLI writes (tests of synth and bench). */
 export function captureIO(): CliIO & { out: string; err: string } {
