@@ -1,3 +1,4 @@
+import { NewlineTurnsPromptBuilder } from "./newline-turns.js";
 import type { PromptBuilder, Role } from "./prompt-builder.js";
 import { pythonRstrip } from "./python-strip.js";
 import { checkTurnRole, cleanMessage, wrapAssistant } from "./turns.js";
@@ -11,28 +12,9 @@ function wrapUser(message: string): string {
  * `In: {msg}\nOut: `, later user turns preceded by "\n", assistant turns `{msg}<|endoftext|>`; the prompt is
  * returned as built (its trailing space kept).
  */
-export class MambaPromptBuilder implements PromptBuilder {
-  private prompt = "";
-  private turnCount = 0;
-
-  addTurn(role: Role, message: string): string {
-    checkTurnRole(role, this.turnCount);
-    const text = cleanMessage(message);
-    let wrapped: string;
-    if (this.turnCount % 2 === 1) wrapped = wrapAssistant(text, "<|endoftext|>");
-    else wrapped = this.turnCount === 0 ? wrapUser(text) : `\n${wrapUser(text)}`;
-    this.prompt += wrapped;
-    this.turnCount++;
-    return wrapped;
-  }
-
-  /** As Cobra: the message is used raw and no "\n" is put before a later user turn. */
-  getPotentialPrompt(message: string): string {
-    return this.prompt + wrapUser(message);
-  }
-
-  getPrompt(): string {
-    return this.prompt;
+export class MambaPromptBuilder extends NewlineTurnsPromptBuilder {
+  protected wrapUser(message: string): string {
+    return wrapUser(message);
   }
 }
 
