@@ -6,6 +6,7 @@ export * from "./onnx/initializer-sink.js";
 export * from "./onnx/write-model.js";
 export * from "./runtime/ort.js";
 export * from "./tensor.js";
+export * from "./weights/memory.js";
 export * from "./weights/open.js";
 export * from "./weights/safetensors.js";
 export * from "./weights/source.js";

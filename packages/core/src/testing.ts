@@ -24,3 +24,14 @@ export function fixturesRoot(): string {
 export function fixtureSet(name = process.env.COBRA_FIXTURE_SET ?? "cobra-tiny"): string {
   return join(fixturesRoot(), name);
 }
+
+/** Deterministic values in [-scale, scale) for tests: repeatable, not random in any stronger sense. */
+export function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return out;
+}

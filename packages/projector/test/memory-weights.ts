@@ -1,37 +1,12 @@
-import type { DType, Tensor, TensorInfo, WeightSource } from "@cobra-ts/core";
+import { MemoryWeights, type TensorInit, type WeightSource } from "@cobra-ts/core";
+import { pseudoRandom } from "@cobra-ts/core/testing";
 
-export interface MemoryTensor {
-  shape: number[];
-  data: Float32Array;
-  /** The dtype to report in `info` (default F32); lets a test fake an integer tensor. */
-  dtype?: DType;
-}
+/** A float tensor given by value; `dtype` (default F32) lets a test fake e.g. an integer tensor. */
+export type MemoryTensor = TensorInit & { data: Float32Array };
 
 /** An in-memory WeightSource, for random-weight and bad-checkpoint tests. */
 export function memoryWeights(tensors: Record<string, MemoryTensor>, path = "memory.pt"): WeightSource {
-  return {
-    path,
-    keys: () => Object.keys(tensors),
-    has: (key) => key in tensors,
-    info: (key): TensorInfo => ({ dtype: tensors[key].dtype ?? "F32", shape: [...tensors[key].shape] }),
-    read: async (key): Promise<Tensor> => ({
-      dtype: "F32",
-      shape: [...tensors[key].shape],
-      data: tensors[key].data,
-    }),
-    close: async () => {},
-  };
-}
-
-/** Deterministic values in [-scale, scale): the tests need repeatability, not RNG quality. */
-export function randomValues(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
+  return new MemoryWeights(tensors, path);
 }
 
 /** Random weights for a list of (key, shape), scaled like torch's default init (1/sqrt(fan_in)). */
@@ -43,7 +18,7 @@ export function randomWeights(
   shapes.forEach(({ key, shape }, i) => {
     const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : shape[0];
     const n = shape.reduce((a, b) => a * b, 1);
-    out[key] = { shape, data: randomValues(n, seed * 1000 + i, 1 / Math.sqrt(fanIn)) };
+    out[key] = { shape, data: pseudoRandom(n, seed * 1000 + i, 1 / Math.sqrt(fanIn)) };
   });
   return out;
 }

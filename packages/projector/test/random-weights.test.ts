@@ -1,3 +1,4 @@
+import { pseudoRandom } from "@cobra-ts/core/testing";
 import { describe, expect, it } from "vitest";
 import {
   adaptiveAvgPoolMatrix,
@@ -6,7 +7,7 @@ import {
   OnnxProjector,
   PROJECTOR_VARIANTS,
 } from "../src/index.js";
-import { maxAbsDiff, memoryWeights, randomValues, randomWeights } from "./memory-weights.js";
+import { maxAbsDiff, memoryWeights, randomWeights } from "./memory-weights.js";
 import { referenceProject } from "./reference-projector.js";
 
 const TOL = 1e-5;
@@ -20,7 +21,7 @@ describe("ONNX projector vs the plain TS reference, random weights", () => {
       const projector = await OnnxProjector.fromWeights(variant, memoryWeights(tensors), dims);
       try {
         // Inputs of a few units, like real features, so GELU sees both tails.
-        const features = randomValues(batch * 729 * dims.visionDim, 11, 3);
+        const features = pseudoRandom(batch * 729 * dims.visionDim, 11, 3);
         const out = await projector.project(features, batch);
         const tokens = variant.endsWith("ldpnet") ? 196 : 729;
         expect(out.dims).toEqual([batch, tokens, dims.llmDim]);
@@ -42,7 +43,7 @@ describe("ONNX projector vs the plain TS reference, random weights", () => {
     const projector = await OnnxProjector.fromWeights(variant, memoryWeights(tensors), dims);
     try {
       const n = 729 * dims.visionDim;
-      const features = randomValues(2 * n, 5, 3);
+      const features = pseudoRandom(2 * n, 5, 3);
       const both = await projector.project(features, 2);
       const second = await projector.project(features.slice(n), 1);
       expect(maxAbsDiff(both.data.subarray(both.data.length / 2), second.data)).toBeLessThanOrEqual(1e-6);

@@ -3,19 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSession, getOrt } from "../runtime/ort.js";
+import { pseudoRandom as rand } from "../testing.js";
 import { FloatAttr, GraphBuilder, serializeModel } from "./builder.js";
 import { ExternalDataWriter } from "./external-data.js";
-
-/** Deterministic pseudo-random values in [-1, 1): the tests need no RNG quality, only repeatability. */
-function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ModelFormatError, WeightsMismatchError } from "@cobra-ts/core";
+import { MemoryWeights, ModelFormatError, WeightsMismatchError } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadProgress, MambaLM } from "../model/mamba-lm.js";
 import {
@@ -12,7 +12,6 @@ import {
   openCheckpoint,
   prefixOf,
 } from "../test-support/fixture.js";
-import { MemorySource } from "../test-support/memory-source.js";
 import type { ConversionProgress } from "./convert.js";
 import { writeLanguageModel } from "./write-language-model.js";
 
@@ -63,14 +62,14 @@ describe("writeLanguageModel (Node)", () => {
     );
     await source.close();
     const refused = join(dir, "refused");
-    const missing = new MemorySource(
+    const missing = new MemoryWeights(
       new Map([...tensors].filter(([k]) => !k.endsWith("layers.1.mixer.A_log"))),
     );
     await expect(writeLanguageModel(refused, missing, fixtureConfig())).rejects.toThrow(WeightsMismatchError);
     await expect(readdir(refused)).rejects.toThrow(); // validated before the folder was even created
 
     const failing = join(dir, "failing");
-    const broken = new MemorySource(tensors);
+    const broken = new MemoryWeights(tensors);
     let reads = 0;
     broken.read = async (key) => {
       if (++reads === 20) throw new Error("disk on fire");

@@ -1,35 +1,13 @@
-// In-memory WeightSources for tests: synthetic Mamba weights, and views that break a real source on purpose.
-import { f32, type Tensor, type TensorInfo, type WeightSource } from "@cobra-ts/core";
+// Synthetic Mamba weights in memory for tests.
+import { f32, MemoryWeights, type Tensor } from "@cobra-ts/core";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { expectedMambaShapes } from "../weights/expected-shapes.js";
-
-export class MemorySource implements WeightSource {
-  readonly path = "memory";
-  constructor(readonly tensors: Map<string, Tensor>) {}
-  keys(): string[] {
-    return [...this.tensors.keys()];
-  }
-  has(key: string): boolean {
-    return this.tensors.has(key);
-  }
-  info(key: string): TensorInfo {
-    const t = this.tensors.get(key);
-    if (!t) throw new Error(`no ${key}`);
-    return { dtype: t.dtype, shape: t.shape };
-  }
-  async read(key: string): Promise<Tensor> {
-    const t = this.tensors.get(key);
-    if (!t) throw new Error(`no ${key}`);
-    return t;
-  }
-  async close(): Promise<void> {}
-}
 
 /** Random weights with Mamba-like magnitudes under `${root}backbone.*` (mamba_ssm or transformers names). */
 export function syntheticMambaSource(
   config: MambaConfig,
   options: { root?: string; dialect?: "mamba_ssm" | "transformers"; seed?: number } = {},
-): MemorySource {
+): MemoryWeights {
   let s = options.seed ?? 1;
   const rand = () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -54,5 +32,5 @@ export function syntheticMambaSource(
         : `${root}backbone.${name === "embedding.weight" && options.dialect === "transformers" ? "embeddings.weight" : name}`;
     tensors.set(key, f32(shape, data));
   }
-  return new MemorySource(tensors);
+  return new MemoryWeights(tensors);
 }

@@ -1,10 +1,10 @@
-import { f32, type Tensor, WeightsMismatchError } from "@cobra-ts/core";
+import { f32, MemoryWeights, type Tensor, WeightsMismatchError } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMambaConfig } from "../config/mamba-config.js";
 import { buildLanguageModel } from "../graph/convert.js";
 import { MambaLM } from "../model/mamba-lm.js";
 import { fixtureConfig, maxAbsDiff, openCheckpoint } from "../test-support/fixture.js";
-import { MemorySource, syntheticMambaSource } from "../test-support/memory-source.js";
+import { syntheticMambaSource } from "../test-support/memory-source.js";
 import { locateMambaWeights, MambaWeights } from "./mamba-weights.js";
 import { validateMambaWeights } from "./validate.js";
 
@@ -12,24 +12,24 @@ const LM = "model.llm_backbone.llm.";
 /** The set's LM config (dims differ between fixture sets). */
 const CONFIG = fixtureConfig();
 const { dModel: D, nLayer: N, dInner, vocabSizePadded: VOCAB } = CONFIG;
-let checkpoint: MemorySource;
+let checkpoint: MemoryWeights;
 
 beforeAll(async () => {
   const source = await openCheckpoint();
   const tensors = new Map<string, Tensor>();
   for (const key of source.keys()) tensors.set(key, await source.read(key));
   await source.close();
-  checkpoint = new MemorySource(tensors);
+  checkpoint = new MemoryWeights(tensors);
 });
 
 /** The checkpoint with some keys edited: a value replaces (or adds) a tensor, null deletes it. */
-function edited(changes: Record<string, Tensor | null>): MemorySource {
+function edited(changes: Record<string, Tensor | null>): MemoryWeights {
   const tensors = new Map(checkpoint.tensors);
   for (const [key, t] of Object.entries(changes)) t === null ? tensors.delete(key) : tensors.set(key, t);
-  return new MemorySource(tensors);
+  return new MemoryWeights(tensors);
 }
 
-function mismatch(source: MemorySource, config = fixtureConfig()): WeightsMismatchError {
+function mismatch(source: MemoryWeights, config = fixtureConfig()): WeightsMismatchError {
   try {
     validateMambaWeights(MambaWeights.from(source), config);
   } catch (e) {
@@ -89,7 +89,7 @@ describe("locating and validating Mamba weights", () => {
     );
     expect(ints.message).toMatch(/dtype I32/);
     expect(() =>
-      locateMambaWeights(new MemorySource(new Map([["foo.weight", f32([1], new Float32Array(1))]]))),
+      locateMambaWeights(new MemoryWeights(new Map([["foo.weight", f32([1], new Float32Array(1))]]))),
     ).toThrow(/holds no Mamba embedding/);
     const two = edited({ "other.backbone.embedding.weight": f32([VOCAB, D], new Float32Array(VOCAB * D)) });
     expect(() => locateMambaWeights(two)).toThrow(/2 Mamba embeddings/);
@@ -133,7 +133,9 @@ describe("other naming schemes give the same model", () => {
     const untied = resolveMambaConfig({ ...config, tieEmbeddings: false });
     const source = syntheticMambaSource(untied, { seed: 3 });
     const lm = await MambaLM.load({ model: (await buildLanguageModel(source)).model });
-    const tiedSource = new MemorySource(new Map([...source.tensors].filter(([k]) => k !== "lm_head.weight")));
+    const tiedSource = new MemoryWeights(
+      new Map([...source.tensors].filter(([k]) => k !== "lm_head.weight")),
+    );
     const tied = await MambaLM.load({ model: (await buildLanguageModel(tiedSource)).model });
     const [a, b] = [await lm.prefill({ ids }), await tied.prefill({ ids })];
     expect(a.logits.shape).toEqual([1, 1000]);

@@ -1,8 +1,9 @@
+import { MemoryWeights } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
 import { VitEncoder } from "../encoders/vit-encoder.js";
 import { resolveVitConfig } from "./config.js";
 import { randomWeights, referenceFeatures } from "./reference-forward.js";
-import { maxAbs, maxAbsDiff, memoryWeights, pseudoRandom } from "./test-helpers.js";
+import { maxAbs, maxAbsDiff, pseudoRandom } from "./test-helpers.js";
 import { expectedVitTensors } from "./weights.js";
 
 describe("ViT graph vs a plain float64 reference of timm's forward", () => {
@@ -25,7 +26,7 @@ describe("ViT graph vs a plain float64 reference of timm's forward", () => {
       expect(c.gridSize).toBe(4);
       const w = randomWeights(c, 5);
       const shapes = new Map([...expectedVitTensors(c), ["pos_embed", [1, w.pos_embed.length / 16, 16]]]);
-      const source = memoryWeights(
+      const source = new MemoryWeights(
         Object.fromEntries([...shapes].map(([k, shape]) => [k, { shape, data: w[k] }])),
       );
       const encoder = await VitEncoder.fromWeights(c, source, "test", { threads: 1 });

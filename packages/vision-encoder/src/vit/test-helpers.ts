@@ -1,7 +1,6 @@
 // Shared by the ViT and encoder tests (not exported from the package).
 
-import type { WeightSource } from "@cobra-ts/core";
-
+export { pseudoRandom } from "@cobra-ts/core/testing";
 /** Fixture paths come from the package's one fixture helper (@cobra-ts/core/testing underneath). */
 export { fixturePath } from "../../test/fixtures.js";
 
@@ -31,31 +30,6 @@ export function normalizeChwU8(
     const m = f(mean[c]);
     const s = f(std[c]);
     for (let i = c * plane; i < (c + 1) * plane; i++) out[i] = f(f(f(u8[i] / 255) - m) / s);
-  }
-  return out;
-}
-
-/** An in-memory WeightSource over float32 arrays. */
-export function memoryWeights(
-  tensors: Record<string, { shape: number[]; data: Float32Array }>,
-): WeightSource {
-  return {
-    path: "<memory>",
-    keys: () => Object.keys(tensors),
-    has: (k) => k in tensors,
-    info: (k) => ({ dtype: "F32", shape: [...tensors[k].shape] }),
-    read: async (k) => ({ dtype: "F32", shape: [...tensors[k].shape], data: tensors[k].data }),
-    close: async () => {},
-  };
-}
-
-/** Deterministic values in [-scale, scale): the tests need repeatability, not randomness quality. */
-export function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
   }
   return out;
 }
