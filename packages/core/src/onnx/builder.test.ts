@@ -218,6 +218,34 @@ describe("GraphBuilder in onnxruntime-node", () => {
     });
   });
 
+  it("imports every operator domain a node uses, subgraphs included", async () => {
+    const g = new GraphBuilder("domains");
+    const x = g.input("x", "float32", [2]);
+    const body = g.subgraph("then");
+    body.output(
+      body.op("FusedMatMul", [x, x], { alpha: new FloatAttr(2) }, { domain: "com.microsoft" }),
+      "float32",
+      null,
+    );
+    const other = g.subgraph("else");
+    other.output(other.op("Identity", [g.constFloat([0], [])]), "float32", null);
+    const out = g.op(
+      "If",
+      [g.constInt64([1], [1])].map((c) => g.op("Cast", [c], { to: 9 })),
+      {
+        then_branch: body,
+        else_branch: other,
+      },
+    );
+    g.output(out, "float32", null);
+    expect([...g.domainsUsed]).toEqual(["com.microsoft"]);
+    const session = await createSession(serializeModel(g));
+    const ort = await getOrt();
+    const result = await session.run({ x: new ort.Tensor("float32", Float32Array.from([1, 2]), [2]) });
+    await session.release();
+    expect(Array.from(result[out].data as Float32Array)).toEqual([10]); // 2 * (1*1 + 2*2)
+  });
+
   it("refuses duplicate value names", () => {
     const g = new GraphBuilder("dup");
     g.input("x", "float32", [1]);

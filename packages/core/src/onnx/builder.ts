@@ -73,18 +73,26 @@ export class GraphBuilder {
   private readonly outputs: ValueInfoProto[] = [];
   private readonly initializers: TensorProto[] = [];
   private readonly names = new Set<string>();
-  private readonly counter: { n: number };
+  private readonly shared: SharedState;
 
   constructor(
     readonly name: string,
-    counter?: { n: number },
+    shared?: SharedState,
   ) {
-    this.counter = counter ?? { n: 0 };
+    this.shared = shared ?? { n: 0, domains: new Set() };
   }
 
-  /** A body graph for Scan/Loop/If; it shares the name counter so generated names never collide. */
+  /**
+   * A body graph for Scan/Loop/If; it shares the name counter (generated names never collide) and the set of
+   * operator domains used.
+   */
   subgraph(name: string): GraphBuilder {
-    return new GraphBuilder(name, this.counter);
+    return new GraphBuilder(name, this.shared);
+  }
+
+  /** The non-default operator domains this graph and its subgraphs use (a model must import each). */
+  get domainsUsed(): ReadonlySet<string> {
+    return this.shared.domains;
   }
 
   input(name: string, type: OnnxElementType, dims: Dim[] | null): string {
@@ -184,6 +192,7 @@ export class GraphBuilder {
     options: OpOptions,
     outputs: string[],
   ): string[] {
+    if (options.domain) this.shared.domains.add(options.domain);
     this.nodes.push(
       create(NodeProtoSchema, {
         opType,
@@ -211,7 +220,7 @@ export class GraphBuilder {
   /** A fresh unique value name with a readable stem (reserved: no later value can take it). */
   fresh(stem: string): string {
     let name: string;
-    do name = `${stem}_${this.counter.n++}`;
+    do name = `${stem}_${this.shared.n++}`;
     while (this.names.has(name));
     this.names.add(name);
     return name;
@@ -224,8 +233,16 @@ export class GraphBuilder {
   }
 }
 
+interface SharedState {
+  n: number;
+  domains: Set<string>;
+}
+
 export interface ModelOptions {
-  /** Opset per domain; the default domain "" defaults to 17. */
+  /**
+   * Opset per domain; the default domain "" defaults to 17, any other domain a node uses (e.g. com.microsoft)
+   * to 1.
+   */
   opsets?: Record<string, number>;
   producerName?: string;
   docString?: string;
@@ -233,7 +250,8 @@ export interface ModelOptions {
 }
 
 export function buildModel(graph: GraphBuilder, options: ModelOptions = {}): ModelProto {
-  const opsets = { "": 17, ...options.opsets };
+  const used = Object.fromEntries([...graph.domainsUsed].map((domain) => [domain, 1]));
+  const opsets = { "": 17, ...used, ...options.opsets };
   return create(ModelProtoSchema, {
     irVersion: 8n,
     producerName: options.producerName ?? "cobra-ts",

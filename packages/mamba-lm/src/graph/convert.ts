@@ -40,7 +40,7 @@ export interface ConvertedLanguageModel {
 }
 
 function graphOptions(options: MambaGraphOptions): Required<MambaGraphOptions> {
-  return { logits: options.logits ?? "last", scanOutput: options.scanOutput ?? "after" };
+  return { logits: options.logits ?? "last", scanOutput: options.scanOutput ?? "per-token" };
 }
 
 /** Opens the LM view of `source` and fixes the config (inferred from the weights when not given), validated. */

@@ -80,7 +80,7 @@ describe('a graph converted with logits: "all" only', () => {
 });
 
 describe("the scan schedules (@cobra-ts/scan ScanSchedule) in the LM graph", () => {
-  it('"inside" and "per-token" give the prefill and next-step logits of the default "after"', async () => {
+  it('"after" and "inside" give the prefill and next-step logits of the default "per-token"', async () => {
     const c = CASES[1];
     const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
     const run = async (scanOutput: "after" | "inside" | "per-token") => {
@@ -93,10 +93,10 @@ describe("the scan schedules (@cobra-ts/scan ScanSchedule) in the LM graph", () 
         await lm.release();
       }
     };
-    const after = await run("after");
-    for (const schedule of ["inside", "per-token"] as const) {
+    const perToken = await run("per-token");
+    for (const schedule of ["after", "inside"] as const) {
       const other = await run(schedule);
-      const diff = Math.max(...other.map((v, i) => maxAbsDiff(v, after[i])));
+      const diff = Math.max(...other.map((v, i) => maxAbsDiff(v, perToken[i])));
       expect(diff, schedule).toBeLessThanOrEqual(1e-6);
     }
   });

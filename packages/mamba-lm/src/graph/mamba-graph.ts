@@ -21,7 +21,10 @@ export interface MambaGraphOptions {
    * generation needs), "all" (`all_logits` [batch, positions, vocab]: scoring, tests) or "both".
    */
   logits?: "last" | "all" | "both";
-  /** How the Scan splits the scan's work (see @cobra-ts/scan's ScanSchedule); default "after". */
+  /**
+   * How the Scan splits the scan's work (see @cobra-ts/scan's ScanSchedule); default "per-token": no
+   * [positions, d_inner, d_state] temporaries, 1.3x faster prefill at Mamba-1.4B than "after", decode alike.
+   */
   scanOutput?: ScanSchedule;
 }
 
@@ -100,7 +103,9 @@ function emitMixer(
       bias: config.convBias ? `${p}.conv1d.bias` : undefined,
       initialState: convIn,
     },
-    { d: di, W: k, silu: true },
+    // onnxruntime's CausalConvWithState (CPU and WASM): one node, where a depthwise Conv takes onnxruntime's
+    // generic grouped path (~170 us a layer for one decode step at d_inner 4096).
+    { d: di, W: k, silu: true, via: "causal-conv-with-state" },
   );
   g.op("Identity", [conv.finalState], {}, { name: convStateOut(layer) });
   const xc = g.op("Transpose", [conv.out], { perm: [0, 2, 1] }); // [B, L, di]

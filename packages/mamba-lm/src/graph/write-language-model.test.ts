@@ -39,7 +39,7 @@ describe("writeLanguageModel (Node)", () => {
     expect(descriptor).toMatchObject({
       format: "mamba-lm",
       formatVersion: 1,
-      graph: { logits: "last", scanOutput: "after" },
+      graph: { logits: "last", scanOutput: "per-token" },
       config: { tieEmbeddings: true },
     });
 

@@ -73,7 +73,7 @@ class OnnxKernel implements ScanKernel {
       const names = new Map(present.map(([k, t]) => [k, g.input(k, "float32", [...t.shape])]));
       for (const [name, value] of Object.entries(build(g, (k) => names.get(k))))
         g.output(value, "float32", null, `${name}_out`);
-      const model = serializeModel(g, { opsets: { "": 17, "com.microsoft": 1 } });
+      const model = serializeModel(g);
       session = createSession(model, this.options.threads ? { threads: this.options.threads } : {});
       this.sessions.set(fullKey, session);
     }

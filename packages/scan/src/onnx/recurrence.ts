@@ -36,5 +36,10 @@ export function advance(g: GraphBuilder, dA: string, h: string, dBx: string): st
  * the batch size and on the schedule; one small GEMM per [N, d] matrix does not.
  */
 export function readOut(g: GraphBuilder, h: string, C: string): string {
-  return g.op("Squeeze", [g.op("MatMul", [C, h]), g.constInt64([-2])]);
+  return g.op("Squeeze", [readOutRow(g, h, C), g.constInt64([-2])]);
+}
+
+/** readOut without the Squeeze: [..., 1, d] (a Scan body saves one node per step; squeeze once after). */
+export function readOutRow(g: GraphBuilder, h: string, C: string): string {
+  return g.op("MatMul", [C, h]);
 }

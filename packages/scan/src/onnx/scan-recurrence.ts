@@ -4,7 +4,7 @@
  */
 import type { GraphBuilder } from "@cobra-ts/core";
 import { transpose, unsqueeze } from "./common.js";
-import { advance, discretize, readOut } from "./recurrence.js";
+import { advance, discretize, readOut, readOutRow } from "./recurrence.js";
 
 /**
  * Which work runs time-parallel and which per token (onnxruntime pays a fixed cost per node and step, which
@@ -13,7 +13,7 @@ import { advance, discretize, readOut } from "./recurrence.js";
  *   axis 0 without transposing them); the body is only h_t = dA_t h_{t-1} + dBx_t (2 nodes); y = C . h from
  *   the stacked states after the Scan. dA, dBx and the states are L x batch x d x N floats each.
  * - "inside": dA, dBx up front; y in the body (4 nodes a step), so only [batch, d] a token is stacked.
- * - "per-token": the whole step in the body (8 nodes a step); nothing [L, batch, d, N]-sized exists.
+ * - "per-token": the whole step in the body (7 nodes a step); nothing [L, batch, d, N]-sized exists.
  * Measured in the LM (onnxruntime-node 1.30, 1 thread, best of 8, shared 2-core box), prefill after / inside /
  * per-token: cobra-tiny (d_inner 32, 748 positions) 7.1 / 8.0 / 10.8 ms; d_model 768 x 4 layers (512
  * positions) 197 / 174 / 125 ms; d_model 2560 x 2 layers 536 / 519 / 443 ms; decode equal within noise.
@@ -53,9 +53,9 @@ export function emitScanRecurrence(
     const { dA, dBx } = discretize(body, dtT, A, bT, xT); // A: an outer-scope value
     const h = advance(body, dA, hPrev, dBx);
     body.output(h, "float32", null);
-    body.output(readOut(body, h, cT), "float32", null);
-    const [hT, y] = g.opMulti("Scan", [h0, dt, x, B, C], 2, { body, num_scan_inputs: 4 });
-    return { y, hT: stateOut(hT) };
+    body.output(readOutRow(body, h, cT), "float32", null);
+    const [hT, rows] = g.opMulti("Scan", [h0, dt, x, B, C], 2, { body, num_scan_inputs: 4 });
+    return { y: g.op("Squeeze", [rows, g.constInt64([2])]), hT: stateOut(hT) }; // [L, batch, 1, d] -> [L, batch, d]
   }
 
   const { dA, dBx } = discretize(g, dt, A, B, x);

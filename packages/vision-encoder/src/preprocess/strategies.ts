@@ -10,7 +10,6 @@ import { assertRgbImage, type RgbImage } from "../image.js";
 import {
   COBRA_IMAGE_SIZE,
   ENCODER_NORMALIZATION,
-  type EncoderKind,
   type EncoderSpec,
   normalizationOf,
 } from "./encoders.js";
