@@ -1,6 +1,6 @@
 // The ONNX emitters, run in onnxruntime-node through the ONNX-backed ScanKernel: every fixture case and the
 // consistency checks, in both forms (standard ops; onnxruntime's contrib ops), each schedule of the standard
-// form, and both input layouts (the kernel transposes around the emitter for channels-last).
+// form, and every input layout (the kernel transposes around the emitter for channels-last and time-major).
 import { createOnnxKernel, type OnnxKernelOptions } from "../src/onnx/onnx-kernel.js";
 import { FIXTURE_TOL, kernelSuite } from "./suite.js";
 
@@ -14,6 +14,11 @@ const variants: [string, OnnxKernelOptions][] = [
   ["onnx standard ops, channels-last scan inputs", { form: "standard", scanLayout: "channels-last" }],
   ["onnx contrib ops (LinearAttention, CausalConvWithState)", { form: "contrib" }],
   ["onnx contrib ops, channels-last scan inputs", { form: "contrib", scanLayout: "channels-last" }],
+  [
+    "onnx standard ops, time-major scan inputs, per-token",
+    { form: "standard", scanLayout: "time-major", scanSchedule: "per-token" },
+  ],
+  ["onnx contrib ops, time-major scan inputs", { form: "contrib", scanLayout: "time-major" }],
 ];
 for (const [name, options] of variants)
   kernelSuite(name, async () => createOnnxKernel({ ...options, threads: 1 }), FIXTURE_TOL, coverage);

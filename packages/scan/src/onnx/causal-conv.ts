@@ -7,7 +7,7 @@
  *   The update is the same op on one token, with past_state = conv_state[..., 1:].
  */
 import { type GraphBuilder, InvalidArgumentError } from "@cobra-ts/core";
-import { silu, unsqueeze, zerosLike0 } from "./common.js";
+import { batchZeros, silu, unsqueeze } from "./common.js";
 
 export interface OnnxConvInputs {
   /** [batch, d, L] */
@@ -57,7 +57,7 @@ export function emitCausalConv1d(
     );
     return { out, finalState };
   }
-  const past = x.initialState ?? zerosLike0(g, x.x, [d, W - 1]);
+  const past = x.initialState ?? batchZeros(g, x.x, [d, W - 1]);
   const padded = g.op("Concat", [past, x.x], { axis: 2 }); // [batch, d, W-1+L]
   const convInputs = x.bias ? [padded, w3, x.bias] : [padded, w3];
   const conv = g.op("Conv", convInputs, { group: d, kernel_shape: [W] });

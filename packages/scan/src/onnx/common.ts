@@ -31,9 +31,10 @@ export function transpose(g: GraphBuilder, x: string, perm: number[]): string {
   return g.op("Transpose", [x], { perm });
 }
 
-/** Zeros of shape [dim 0 of `like`, ...rest] (a batch-sized initial state). */
-export function zerosLike0(g: GraphBuilder, like: string, rest: number[]): string {
-  const shape = g.op("Concat", [g.op("Shape", [like], { start: 0, end: 1 }), g.constInt64(rest)], {
+/** Zeros of shape [dim `batchAxis` of `like`, ...rest] (a batch-sized initial state). */
+export function batchZeros(g: GraphBuilder, like: string, rest: number[], batchAxis = 0): string {
+  const batch = g.op("Shape", [like], { start: batchAxis, end: batchAxis + 1 });
+  const shape = g.op("Concat", [batch, g.constInt64(rest)], {
     axis: 0,
   });
   return g.op("ConstantOfShape", [shape]);

@@ -38,7 +38,7 @@ export interface OnnxKernelOptions {
   threads?: number;
   /**
    * The layout the graph hands emitSelectiveScan (default "channels-first", the kernel's own). With
-   * "channels-last" the graph transposes u, delta, z, B, C and the output around it: to verify that path.
+   * another the graph transposes u, delta, z, B, C and the output around it: to verify that path.
    */
   scanLayout?: ScanLayout;
   /** The standard form's schedule (see ScanSchedule). */
@@ -102,10 +102,11 @@ class OnnxKernel implements ScanKernel {
       `scan sp${sp} ${layout} ${schedule}`,
       { u, delta, A, B, C, D: o.D, z: o.z, deltaBias: o.deltaBias, h0: o.initialState },
       (g, i) => {
-        // [batch, X, L] <-> [batch, L, X] when the emitter is to see channels-last tensors.
-        const swap = (v: string) =>
-          layout === "channels-last" ? g.op("Transpose", [v], { perm: [0, 2, 1] }) : v;
-        const req = (k: string) => swap(i(k) as string);
+        // [batch, X, L] -> the layout the emitter is to see, and its output back.
+        const perm = { "channels-first": null, "channels-last": [0, 2, 1], "time-major": [2, 0, 1] }[layout];
+        const back = { "channels-first": null, "channels-last": [0, 2, 1], "time-major": [1, 2, 0] }[layout];
+        const to = (v: string) => (perm ? g.op("Transpose", [v], { perm }) : v);
+        const req = (k: string) => to(i(k) as string);
         const z = i("z");
         const e = emitSelectiveScan(
           g,
@@ -116,13 +117,13 @@ class OnnxKernel implements ScanKernel {
             B: req("B"),
             C: req("C"),
             D: i("D"),
-            z: z && swap(z),
+            z: z && to(z),
             deltaBias: i("deltaBias"),
             initialState: i("h0"),
           },
           { d, N, deltaSoftplus: sp, layout, schedule, via: this.contrib ? "linear-attention" : "scan" },
         );
-        return { y: swap(e.out), h: e.lastState };
+        return { y: back ? g.op("Transpose", [e.out], { perm: back }) : e.out, h: e.lastState };
       },
     );
     return { out: f32([batch, d, L], r.y), lastState: f32([batch, d, N], r.h) };

@@ -7,7 +7,7 @@
  * ("channels-first", the default) or a model's [batch, L, d] / [batch, L, N] ("channels-last").
  */
 import type { GraphBuilder } from "@cobra-ts/core";
-import { silu, softplusTorch, transpose, unsqueeze, zerosLike0 } from "./common.js";
+import { batchZeros, silu, softplusTorch, transpose, unsqueeze } from "./common.js";
 import { emitLinearAttentionScan } from "./linear-attention.js";
 import { advance, discretize, readOut } from "./recurrence.js";
 import {
@@ -86,7 +86,7 @@ export function emitSelectiveScan(
 ): { out: string; lastState: string } {
   const layout = cfg.layout ?? "channels-first";
   const dt = prepareDt(g, x.delta, x.deltaBias, cfg.deltaSoftplus ?? false, layout);
-  const h0 = x.initialState ?? zerosLike0(g, x.u, [cfg.d, cfg.N]);
+  const h0 = x.initialState ?? batchZeros(g, x.u, [cfg.d, cfg.N], layout === "time-major" ? 1 : 0);
   let y: string;
   let lastState: string;
   if (cfg.via === "linear-attention") {

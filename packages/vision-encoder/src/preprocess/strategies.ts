@@ -7,12 +7,7 @@
  */
 import { InvalidArgumentError, type Tensor } from "@cobra-ts/core";
 import { assertRgbImage, type RgbImage } from "../image.js";
-import {
-  COBRA_IMAGE_SIZE,
-  ENCODER_NORMALIZATION,
-  type EncoderSpec,
-  normalizationOf,
-} from "./encoders.js";
+import { COBRA_IMAGE_SIZE, ENCODER_NORMALIZATION, type EncoderSpec, normalizationOf } from "./encoders.js";
 import { centerCrop, letterboxPad, resizeShortSide } from "./geometry.js";
 import { toChwU8, toNormalizedChw } from "./normalize.js";
 import { resizeBicubicPil } from "./pil-resample.js";
