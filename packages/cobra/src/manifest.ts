@@ -1,7 +1,7 @@
 import { ModelFormatError } from "@cobra-ts/core";
 
 /** Bumped whenever a converted folder written by an older version can no longer be loaded as is. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const MANIFEST_FILE = "cobra.json";
 
 export interface ManifestFile {

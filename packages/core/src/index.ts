@@ -3,6 +3,7 @@ export * from "./onnx/builder.js";
 export * from "./onnx/dtypes.js";
 export * from "./onnx/external-data.js";
 export * from "./onnx/initializer-sink.js";
+export * from "./onnx/inspect.js";
 export * from "./onnx/write-model.js";
 export * from "./runtime/ort.js";
 export * from "./tensor.js";

@@ -83,7 +83,7 @@ export function manifestFor(files: Record<string, string>, modelId = "cobra-fake
     size: new TextEncoder().encode(body).byteLength,
     sha256: `sha-of-${body}`,
   }));
-  return JSON.stringify({ format: "cobra-ts", formatVersion: 1, modelId, files: list });
+  return JSON.stringify({ format: "cobra-ts", formatVersion: 2, modelId, files: list });
 }
 
 /** A Cobra that reads every file like the real one and answers with scripted chunks. */

@@ -14,8 +14,11 @@ import { validateMambaWeights } from "../weights/validate.js";
 import { emitMambaLM, type MambaGraphOptions } from "./mamba-graph.js";
 import { type RuntimeTensor, runtimeTensors, transpose2d } from "./runtime-tensors.js";
 
-/** Bumped whenever the graph's inputs, outputs or initializer layout change. */
-export const LM_FORMAT_VERSION = 1;
+/**
+ * Bumped whenever the graph's inputs, outputs or initializer layout change. 2: `inputs_embeds` replaces
+ * `prefix_embeds` + `input_ids` (the embedding lookup moved out of the graph).
+ */
+export const LM_FORMAT_VERSION = 2;
 
 export interface ConversionProgress {
   /** The canonical tensor just converted. */

@@ -1,6 +1,6 @@
 /** Names of the LM graph's inputs and outputs: the contract between conversion and the runtime. */
-export const PREFIX_EMBEDS = "prefix_embeds";
-export const INPUT_IDS = "input_ids";
+/** [batch, positions, d_model]: every position's input row (image rows, then token embeddings). */
+export const INPUTS_EMBEDS = "inputs_embeds";
 /** [batch, vocab_padded]: logits at the last position. */
 export const LOGITS = "logits";
 /** [batch, positions, vocab_padded]: logits at every position (graphs built with `logits: "all"`). */

@@ -20,18 +20,17 @@ describe("the LM graph's interface", () => {
     await source.close();
   });
 
-  it("declares prefix_embeds, input_ids and per-layer states in; logits and new states out", async () => {
+  it("declares inputs_embeds and per-layer states in; logits and new states out", async () => {
     const session = await createSession(model);
     const inputs = Object.fromEntries(
       session.inputMetadata.map((m) => [m.name, m.isTensor ? [m.type, m.shape] : null]),
     );
     expect(inputs).toMatchObject({
-      prefix_embeds: ["float32", ["batch", "prefix_len", 16]],
-      input_ids: ["int64", ["batch", "seq_len"]],
+      inputs_embeds: ["float32", ["batch", "positions", 16]],
       "conv_state.0": ["float32", ["batch", 32, 3]],
       "ssm_state.3": ["float32", ["batch", 32, 16]],
     });
-    expect(session.inputNames).toHaveLength(2 + 2 * 4);
+    expect(session.inputNames).toHaveLength(1 + 2 * 4);
     expect(session.outputNames).toEqual([
       "conv_state_out.0",
       "ssm_state_out.0",

@@ -6,9 +6,8 @@ import {
   ALL_LOGITS,
   convStateIn,
   convStateOut,
-  INPUT_IDS,
+  INPUTS_EMBEDS,
   LOGITS,
-  PREFIX_EMBEDS,
   ssmStateIn,
   ssmStateOut,
 } from "./io-names.js";
@@ -29,22 +28,22 @@ export interface MambaGraphOptions {
 }
 
 /**
- * Emits the whole Mamba LM into `g`: one graph for prefill and decode. Inputs: `prefix_embeds` [batch, P, d_model]
- * (P may be 0) placed before the embedded `input_ids` [batch, T] (T may be 0; P + T >= 1), and per layer
+ * Emits the whole Mamba LM into `g`: one graph for prefill and decode. Inputs: `inputs_embeds`
+ * [batch, positions, d_model] (positions >= 1: the embedded tokens, after any prefix rows such as Cobra's
+ * image rows; the embedding lookup happens outside the graph, see EmbeddingTable) and per layer
  * `conv_state.{i}` [batch, d_inner, d_conv - 1] (the last inputs of the causal conv) and `ssm_state.{i}`
  * [batch, d_inner, d_state]. Outputs: logits (see MambaGraphOptions) and `conv_state_out.{i}`,
- * `ssm_state_out.{i}`. Initializers are expected under the names of `runtimeTensors(config)`.
+ * `ssm_state_out.{i}`. Initializers are expected under the names of `runtimeTensors(config)`; the embedding
+ * is one of them (the lookup reads it from the model's data, and the tied head uses it).
  * The residual stream is fp32 throughout (the whole graph is fp32).
  */
 export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: MambaGraphOptions = {}): void {
   const { dModel: d, dInner: di, dState: n, dConv: k, vocabSizePadded: v } = config;
-  const prefix = g.input(PREFIX_EMBEDS, "float32", ["batch", "prefix_len", d]);
-  const ids = g.input(INPUT_IDS, "int64", ["batch", "seq_len"]);
-  const tokens = g.op("Gather", [EMBEDDING, ids], { axis: 0 });
+  const embeds = g.input(INPUTS_EMBEDS, "float32", ["batch", "positions", d]);
   // The residual stream runs time-major, [L, B, d]: the projections do not mind, and the Scan walks axis 0,
   // so its inputs need no transposes (5 fewer nodes a layer than [B, L, d]; node count is much of a decode
   // step's cost).
-  let residual = g.op("Transpose", [g.op("Concat", [prefix, tokens], { axis: 1 })], { perm: [1, 0, 2] });
+  let residual = g.op("Transpose", [embeds], { perm: [1, 0, 2] });
 
   const norm = (x: string, prefixName: string) =>
     config.rmsNorm

@@ -38,7 +38,7 @@ describe("writeLanguageModel (Node)", () => {
     const descriptor = JSON.parse(await readFile(join(out, "lm.json"), "utf8"));
     expect(descriptor).toMatchObject({
       format: "mamba-lm",
-      formatVersion: 1,
+      formatVersion: 2,
       graph: { logits: "last", scanOutput: "per-token" },
       config: { tieEmbeddings: true },
     });

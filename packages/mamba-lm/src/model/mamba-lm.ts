@@ -5,23 +5,26 @@ import {
   getOrt,
   type InferenceSession,
   InvalidArgumentError,
+  inspectModel,
   ModelFormatError,
+  type ModelInspection,
   type OrtModule,
   type OrtTensor,
   type SessionOptions,
   type Tensor,
   throwIfAborted,
 } from "@cobra-ts/core";
+import { LM_FORMAT_VERSION } from "../graph/convert.js";
 import {
   ALL_LOGITS,
   convStateIn,
   convStateOut,
-  INPUT_IDS,
+  INPUTS_EMBEDS,
   LOGITS,
-  PREFIX_EMBEDS,
   ssmStateIn,
   ssmStateOut,
 } from "../graph/io-names.js";
+import { EmbeddingTable } from "./embedding-table.js";
 import { type CheckedInput, checkForwardInput, type ForwardInput, type TokenIds } from "./inputs.js";
 import { MambaState } from "./mamba-state.js";
 import { describeDims, type LanguageModelDims, sameDims } from "./state-dims.js";
@@ -67,7 +70,8 @@ export interface ForwardResult {
 
 /**
  * A Mamba LM in onnxruntime: one graph serves prefill (any number of positions, optionally after prefix
- * embeddings) and decode (one position), threading the recurrent state through.
+ * embeddings) and decode (one position), threading the recurrent state through. Token ids become rows here
+ * (EmbeddingTable), the graph takes rows.
  */
 export class MambaLM {
   private constructor(
@@ -76,6 +80,7 @@ export class MambaLM {
     readonly dims: LanguageModelDims,
     private readonly outputs: { last: boolean; all: boolean },
     private readonly chunkSize: number,
+    private readonly embeddings: EmbeddingTable,
   ) {}
 
   /**
@@ -90,24 +95,34 @@ export class MambaLM {
       throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
     throwIfAborted(options.signal);
     progress("reading", 0);
-    const model = typeof source === "string" ? await resolveGraphPath(source) : source.model;
-    throwIfAborted(options.signal);
-    progress("creating-session", 0.1);
-    const session = await createSession(model, {
-      backend: options.backend,
-      threads: options.threads,
-      externalData: typeof source === "string" ? undefined : source.externalData,
-    });
+    const what = typeof source === "string" ? source : "model bytes";
+    const graphPath = typeof source === "string" ? await resolveGraphPath(source) : null;
+    const bytes = graphPath === null ? (source as LanguageModelBytes).model : await readGraph(graphPath);
+    const inspection = inspectModel(bytes, what);
+    checkFormat(inspection, what);
+    const embeddings =
+      graphPath === null
+        ? EmbeddingTable.fromBytes(inspection, (source as LanguageModelBytes).externalData, what)
+        : await EmbeddingTable.fromFile(inspection, graphPath);
+    let session: InferenceSession | undefined;
     try {
       throwIfAborted(options.signal);
-      const { dims, outputs } = readGraphInterface(
-        session,
-        typeof source === "string" ? source : "model bytes",
-      );
+      progress("creating-session", 0.1);
+      session = await createSession(graphPath ?? bytes, {
+        backend: options.backend,
+        threads: options.threads,
+        externalData: typeof source === "string" ? undefined : source.externalData,
+      });
+      throwIfAborted(options.signal);
+      const { dims, outputs } = readGraphInterface(session, what);
+      if (embeddings.dModel !== dims.dModel || embeddings.vocab < dims.vocabSize)
+        throw new ModelFormatError(
+          `${what}: the embedding is [${embeddings.vocab}, ${embeddings.dModel}], the graph needs [>= ${dims.vocabSize}, ${dims.dModel}]`,
+        );
       progress("ready", 1);
-      return new MambaLM(session, await getOrt(), dims, outputs, chunkSize);
+      return new MambaLM(session, await getOrt(), dims, outputs, chunkSize, embeddings);
     } catch (e) {
-      await session.release();
+      await Promise.all([session?.release(), embeddings.close()]);
       throw e;
     }
   }
@@ -163,7 +178,7 @@ export class MambaLM {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await Promise.all([this.session.release(), this.embeddings.close()]);
   }
 
   private checkState(state: MambaState, batch: number): void {
@@ -178,14 +193,17 @@ export class MambaLM {
   }
 
   private async run(input: CheckedInput, state: MambaState, allLogits: boolean): Promise<ForwardResult> {
-    const { batch } = input;
+    const { batch, prefixLength: p, idCount: t } = input;
+    const d = this.dims.dModel;
+    // [prefix rows | embedded ids] per sequence.
+    const embeds = new Float32Array(batch * (p + t) * d);
+    for (let b = 0; b < batch; b++) {
+      const at = b * (p + t) * d;
+      embeds.set(input.prefix.subarray(b * p * d, (b + 1) * p * d), at);
+      await this.embeddings.lookup(input.ids.subarray(b * t, (b + 1) * t), embeds.subarray(at + p * d));
+    }
     const feeds: Record<string, OrtTensor> = {
-      [PREFIX_EMBEDS]: new this.ort.Tensor("float32", input.prefix, [
-        batch,
-        input.prefixLength,
-        this.dims.dModel,
-      ]),
-      [INPUT_IDS]: new this.ort.Tensor("int64", input.ids, [batch, input.idCount]),
+      [INPUTS_EMBEDS]: new this.ort.Tensor("float32", embeds, [batch, p + t, d]),
     };
     // A graph converted with logits "all" only has no last-position output: take it from all_logits.
     const fetchAll = allLogits || !this.outputs.last;
@@ -264,6 +282,24 @@ function lastRows(
   return f32([batch, vocab], out);
 }
 
+async function readGraph(path: string): Promise<Uint8Array> {
+  const { readFile } = await import("node:fs/promises");
+  return readFile(path).catch((e) => {
+    throw new ModelFormatError(`${path}: cannot read the model (${(e as Error).message})`, { cause: e });
+  });
+}
+
+/** Refuses graphs that are not a cobra-ts Mamba LM of this format version, before onnxruntime sees them. */
+function checkFormat(model: ModelInspection, what: string): void {
+  const { "cobra.format": format, "cobra.format_version": version } = model.metadata;
+  if (format !== "mamba-lm")
+    throw new ModelFormatError(`${what}: not a cobra-ts Mamba LM (convert it with writeLanguageModel)`);
+  if (version !== String(LM_FORMAT_VERSION))
+    throw new ModelFormatError(
+      `${what}: a Mamba LM of format version ${version}, this cobra-ts reads version ${LM_FORMAT_VERSION}: convert the model again`,
+    );
+}
+
 /** A folder (holding lm.json naming the graph) or an .onnx file. */
 async function resolveGraphPath(path: string): Promise<string> {
   const { readFile, stat } = await import("node:fs/promises");
@@ -308,8 +344,7 @@ function readGraphInterface(
     throw new ModelFormatError(`${what}: graph has no conv_state.0 input; not a cobra-ts Mamba LM`);
   const [, dInner, convWidth] = shapeOf(convStateIn(0));
   const [, , dState] = shapeOf(ssmStateIn(0));
-  const [, , dModel] = shapeOf(PREFIX_EMBEDS);
-  shapeOf(INPUT_IDS);
+  const [, , dModel] = shapeOf(INPUTS_EMBEDS);
   const outMeta = new Map(session.outputMetadata.map((m) => [m.name, m]));
   const logits = outMeta.get(LOGITS) ?? outMeta.get(ALL_LOGITS);
   const vocabSize = logits?.isTensor ? logits.shape[logits.shape.length - 1] : undefined;

@@ -1,0 +1,124 @@
+import { type InitializerBytes, ModelFormatError, type ModelInspection } from "@cobra-ts/core";
+import { EMBEDDING } from "../weights/mamba-weights.js";
+
+/** Where the graph's external data lives, for a model given as bytes (see LanguageModelBytes). */
+export type ExternalDataFiles = readonly { path: string; data: Uint8Array | string }[];
+
+/**
+ * The token embedding, read outside onnxruntime: a lookup is a few KB of row copies, and keeping it out of
+ * the graph lets onnxruntime drop the tied embedding's original once the head has prepacked it (one copy of
+ * the largest tensor instead of two: 0.41 GB at Mamba-1.4B). Rows come from the model's own bytes, from
+ * the external data given with them, or (Node) straight from the external data file by positional reads.
+ */
+export class EmbeddingTable {
+  private constructor(
+    readonly vocab: number,
+    readonly dModel: number,
+    /** Copies row `id` into `out` (dModel floats). */
+    private readonly readRow: (id: number, out: Float32Array) => Promise<void> | void,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  /** From a model given as bytes, with its external data (if any) as bytes too. */
+  static fromBytes(
+    model: ModelInspection,
+    externalData: ExternalDataFiles | undefined,
+    what: string,
+  ): EmbeddingTable {
+    const t = embeddingOf(model, what);
+    const dModel = t.dims[1];
+    let bytes = t.raw;
+    if (t.external) {
+      const { location, offset, length } = t.external;
+      const file = externalData?.find((f) => f.path === location);
+      if (!file) throw new ModelFormatError(`${what}: external data file "${location}" was not given`);
+      if (typeof file.data === "string")
+        throw new ModelFormatError(`${what}: give external data file "${location}" as bytes, not as a path`);
+      if (offset + length > file.data.byteLength)
+        throw new ModelFormatError(
+          `${what}: "${location}" holds ${file.data.byteLength} bytes, the embedding ends at ${offset + length}`,
+        );
+      bytes = file.data.subarray(offset, offset + length);
+    }
+    const table = checkedBytes(bytes!, t, what);
+    const rowBytes = dModel * 4;
+    return new EmbeddingTable(
+      t.dims[0],
+      dModel,
+      (id, out) => {
+        new Uint8Array(out.buffer, out.byteOffset, rowBytes).set(
+          table.subarray(id * rowBytes, (id + 1) * rowBytes),
+        );
+      },
+      async () => {},
+    );
+  }
+
+  /** Node: from the graph file at `graphPath`; external rows are read from their file on demand. */
+  static async fromFile(model: ModelInspection, graphPath: string): Promise<EmbeddingTable> {
+    const t = embeddingOf(model, graphPath);
+    if (!t.external) return EmbeddingTable.fromBytes(model, undefined, graphPath);
+    const dModel = t.dims[1];
+    const { open } = await import("node:fs/promises");
+    const { dirname, join } = await import("node:path");
+    const { location, offset, length } = t.external;
+    const path = join(dirname(graphPath), location);
+    const handle = await open(path, "r").catch((e) => {
+      throw new ModelFormatError(`${path}: cannot open the model's external data (${(e as Error).message})`, {
+        cause: e,
+      });
+    });
+    try {
+      expectLength(t, length, graphPath);
+      const size = (await handle.stat()).size;
+      if (offset + length > size)
+        throw new ModelFormatError(`${path}: holds ${size} bytes, the embedding ends at ${offset + length}`);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+    const rowBytes = dModel * 4;
+    return new EmbeddingTable(
+      t.dims[0],
+      dModel,
+      async (id, out) => {
+        const target = new Uint8Array(out.buffer, out.byteOffset, rowBytes);
+        const { bytesRead } = await handle.read(target, 0, rowBytes, offset + id * rowBytes);
+        if (bytesRead !== rowBytes) throw new ModelFormatError(`${path}: short read of embedding row ${id}`);
+      },
+      () => handle.close(),
+    );
+  }
+
+  /** The rows of `ids`, one after another, into `out` (ids.length x dModel floats). */
+  async lookup(ids: BigInt64Array, out: Float32Array): Promise<void> {
+    const d = this.dModel;
+    await Promise.all(Array.from(ids, (id, i) => this.readRow(Number(id), out.subarray(i * d, (i + 1) * d))));
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+function embeddingOf(model: ModelInspection, what: string): InitializerBytes {
+  const t = model.initializer(EMBEDDING);
+  if (!t) throw new ModelFormatError(`${what}: no "${EMBEDDING}" initializer; not a cobra-ts Mamba LM`);
+  if (t.type !== "float32" || t.dims.length !== 2)
+    throw new ModelFormatError(
+      `${what}: "${EMBEDDING}" must be float32 [vocab, d_model], got ${t.type} [${t.dims}]`,
+    );
+  return t;
+}
+
+function expectLength(t: InitializerBytes, length: number, what: string): void {
+  if (length !== t.dims[0] * t.dims[1] * 4)
+    throw new ModelFormatError(
+      `${what}: "${EMBEDDING}" is stored as ${length} bytes, [${t.dims}] needs ${t.dims[0] * t.dims[1] * 4}`,
+    );
+}
+
+function checkedBytes(bytes: Uint8Array, t: InitializerBytes, what: string): Uint8Array {
+  expectLength(t, bytes.byteLength, what);
+  return bytes;
+}
