@@ -44,6 +44,8 @@ export interface SessionOptions {
   externalData?: { path: string; data: Uint8Array | string }[];
   /** Free dimension overrides let onnxruntime plan memory for fixed sizes (e.g. batch 1). */
   freeDimensionOverrides?: Record<string, number>;
+  /** onnxruntime's log level for this session (0 verbose .. 4 fatal); its default (2, warnings) when absent. */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 function executionProviders(backend: Backend): string[] {
@@ -72,6 +74,7 @@ export async function createSession(
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
     ...(options.externalData ? { externalData: options.externalData } : {}),
     ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
+    ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
   };
   return typeof model === "string"
     ? ort.InferenceSession.create(model, sessionOptions)

@@ -24,6 +24,7 @@ import {
   ssmStateIn,
   ssmStateOut,
 } from "../graph/io-names.js";
+import { LM_HEAD } from "../weights/mamba-weights.js";
 import { EmbeddingTable } from "./embedding-table.js";
 import { type CheckedInput, checkForwardInput, type ForwardInput, type TokenIds } from "./inputs.js";
 import { MambaState } from "./mamba-state.js";
@@ -112,6 +113,9 @@ export class MambaLM {
         backend: options.backend,
         threads: options.threads,
         externalData: typeof source === "string" ? undefined : source.externalData,
+        // With an untied head no node reads the embedding (the lookup does), and onnxruntime would warn on
+        // every load that it drops that initializer; errors still show.
+        logSeverityLevel: inspection.initializer(LM_HEAD) ? 3 : undefined,
       });
       throwIfAborted(options.signal);
       const { dims, outputs } = readGraphInterface(session, what);
