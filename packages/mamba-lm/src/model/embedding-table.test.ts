@@ -27,7 +27,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 const ids = BigInt64Array.from([0n, 7n, 3n, 7n, BigInt(fixtureConfig().vocabSizePadded - 1)]);
 const expectedRows = () => {
   const out = new Float32Array(ids.length * d);
-  ids.forEach((id, i) => out.set(embedding.subarray(Number(id) * d, (Number(id) + 1) * d), i * d));
+  for (const [i, id] of ids.entries())
+    out.set(embedding.subarray(Number(id) * d, (Number(id) + 1) * d), i * d);
   return out;
 };
 
