@@ -1,8 +1,10 @@
-import { type InitializerBytes, ModelFormatError, type ModelInspection } from "@cobra-ts/core";
+import {
+  type InitializerBytes,
+  ModelFormatError,
+  type ModelInspection,
+  type SessionOptions,
+} from "@cobra-ts/core";
 import { EMBEDDING } from "../weights/mamba-weights.js";
-
-/** Where the graph's external data lives, for a model given as bytes (see LanguageModelBytes). */
-export type ExternalDataFiles = readonly { path: string; data: Uint8Array | string }[];
 
 /**
  * The token embedding, read outside onnxruntime: a lookup is a few KB of row copies, and keeping it out of
@@ -22,25 +24,13 @@ export class EmbeddingTable {
   /** From a model given as bytes, with its external data (if any) as bytes too. */
   static fromBytes(
     model: ModelInspection,
-    externalData: ExternalDataFiles | undefined,
+    externalData: SessionOptions["externalData"],
     what: string,
   ): EmbeddingTable {
     const t = embeddingOf(model, what);
     const dModel = t.dims[1];
-    let bytes = t.raw;
-    if (t.external) {
-      const { location, offset, length } = t.external;
-      const file = externalData?.find((f) => f.path === location);
-      if (!file) throw new ModelFormatError(`${what}: external data file "${location}" was not given`);
-      if (typeof file.data === "string")
-        throw new ModelFormatError(`${what}: give external data file "${location}" as bytes, not as a path`);
-      if (offset + length > file.data.byteLength)
-        throw new ModelFormatError(
-          `${what}: "${location}" holds ${file.data.byteLength} bytes, the embedding ends at ${offset + length}`,
-        );
-      bytes = file.data.subarray(offset, offset + length);
-    }
-    const table = checkedBytes(bytes!, t, what);
+    const table = t.external ? externalBytes(t.external, externalData, what) : t.raw!;
+    expectLength(t, table.byteLength, what);
     const rowBytes = dModel * 4;
     return new EmbeddingTable(
       t.dims[0],
@@ -118,7 +108,19 @@ function expectLength(t: InitializerBytes, length: number, what: string): void {
     );
 }
 
-function checkedBytes(bytes: Uint8Array, t: InitializerBytes, what: string): Uint8Array {
-  expectLength(t, bytes.byteLength, what);
-  return bytes;
+/** The embedding's byte range out of the external data given as bytes. */
+function externalBytes(
+  { location, offset, length }: NonNullable<InitializerBytes["external"]>,
+  externalData: SessionOptions["externalData"],
+  what: string,
+): Uint8Array {
+  const file = externalData?.find((f) => f.path === location);
+  if (!file) throw new ModelFormatError(`${what}: external data file "${location}" was not given`);
+  if (typeof file.data === "string")
+    throw new ModelFormatError(`${what}: give external data file "${location}" as bytes, not as a path`);
+  if (offset + length > file.data.byteLength)
+    throw new ModelFormatError(
+      `${what}: "${location}" holds ${file.data.byteLength} bytes, the embedding ends at ${offset + length}`,
+    );
+  return file.data.subarray(offset, offset + length);
 }
