@@ -1,6 +1,7 @@
 import { createSession } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MambaLM } from "../model/mamba-lm.js";
+import { type MambaConfigInput, resolveMambaConfig } from "../config/mamba-config.js";
+import { MambaLM } from "../model/mamba-lm.js";
 import {
   CASES,
   fixtureConfig,
@@ -9,6 +10,8 @@ import {
   openCheckpoint,
   prefixOf,
 } from "../test-support/fixture.js";
+import { syntheticMambaSource } from "../test-support/memory-source.js";
+import { referenceLogits } from "../test-support/reference-forward.js";
 import { buildLanguageModel } from "./convert.js";
 import { runtimeTensors } from "./runtime-tensors.js";
 
@@ -99,4 +102,50 @@ describe("the scan schedules (@cobra-ts/scan ScanSchedule) in the LM graph", () 
       expect(diff, schedule).toBeLessThanOrEqual(1e-6);
     }
   });
+});
+
+describe("the LM graph on configs the oracle fixtures do not cover, against a plain TS forward", () => {
+  const variants: [string, Partial<MambaConfigInput>][] = [
+    [
+      "LayerNorm, biased projections, no conv bias, d_conv 3, untied head",
+      { rmsNorm: false, bias: true, convBias: false, dConv: 3, tieEmbeddings: false },
+    ],
+    [
+      "RMSNorm, d_conv 2, d_state 4, dt_rank 3, expand 1.5, tied head",
+      { dConv: 2, dState: 4, dtRank: 3, expand: 1.5 },
+    ],
+  ];
+  for (const [name, variant] of variants)
+    it(name, async () => {
+      const config = resolveMambaConfig({
+        dModel: 24,
+        nLayer: 2,
+        vocabSize: 90,
+        padVocabSizeMultiple: 8,
+        ...variant,
+      });
+      const source = syntheticMambaSource(config, { seed: 11 });
+      const ids = [3, 17, 0, 89, 42, 42, 7, 64, 5, 30, 11];
+      const lm = await MambaLM.load({
+        model: (await buildLanguageModel(source, config, { logits: "both" })).model,
+      });
+      try {
+        const { allLogits, state } = await lm.prefill({ ids: ids.slice(0, -1) }, undefined, {
+          allLogits: true,
+        });
+        const step = await lm.step(ids.at(-1)!, state);
+        const expected = await referenceLogits(source, config, ids);
+        const v = config.vocabSizePadded;
+        const got = new Float32Array(ids.length * v);
+        got.set(allLogits!.data);
+        got.set(step.logits.data, (ids.length - 1) * v);
+        const scale = Math.max(1, ...expected.map(Math.abs));
+        console.log(
+          `${name}: max abs diff ${maxAbsDiff(got, expected).toExponential(2)} (logits up to ${scale.toFixed(2)})`,
+        );
+        expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-5 * scale);
+      } finally {
+        await lm.release();
+      }
+    });
 });
