@@ -35,3 +35,25 @@ export function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
   }
   return out;
 }
+
+/** erf in float64 to ~1e-15: Taylor series near 0, continued fraction for erfc further out. */
+export function erf(x: number): number {
+  const t = Math.abs(x);
+  if (t < 2.5) {
+    let sum = t;
+    let term = t;
+    for (let k = 1; k < 80; k++) {
+      term *= (-t * t) / k;
+      sum += term / (2 * k + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = 0;
+  for (let k = 80; k >= 1; k--) f = k / 2 / (t + f);
+  return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f));
+}
+
+/** torch's exact GELU, x * Phi(x), in float64: what an Erf-based graph must reproduce. */
+export function gelu(x: number): number {
+  return 0.5 * x * (1 + erf(x / Math.SQRT2));
+}

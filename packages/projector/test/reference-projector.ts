@@ -2,6 +2,7 @@
  * A plain TypeScript projector, written straight from the official `cobra/util/nn_utils.py` modules (float64
  * accumulation), as the oracle for the variants the fixture has no weights for. Test-only.
  */
+import { gelu as geluScalar } from "@cobra-ts/core/testing";
 import type { ProjectorVariant } from "../src/variants.js";
 
 type Weights = Record<string, Float32Array>;
@@ -66,7 +67,7 @@ function linear(x: Tokens, weight: Float32Array, bias: Float32Array): Tokens {
 }
 
 function gelu(x: Tokens): Tokens {
-  return { ...x, data: x.data.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))) };
+  return { ...x, data: x.data.map(geluScalar) };
 }
 
 /** AdaptiveAvgPool2d on the sqrt(N) x sqrt(N) grid: bin i = [floor(i*n/m), ceil((i+1)*n/m)). */
@@ -108,21 +109,4 @@ function posInject(x: Tokens, weight: Float32Array, bias: Float32Array): Tokens 
         data[(y * n + xx) * c + ch] = s + x.data[(y * n + xx) * c + ch];
       }
   return { data, tokens: x.tokens, channels: c };
-}
-
-/** erf to ~1e-15: Taylor series near 0, continued fraction for erfc further out. */
-export function erf(x: number): number {
-  const t = Math.abs(x);
-  if (t < 2.5) {
-    let sum = t;
-    let term = t;
-    for (let k = 1; k < 80; k++) {
-      term *= (-t * t) / k;
-      sum += term / (2 * k + 1);
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  let f = 0;
-  for (let k = 80; k >= 1; k--) f = k / 2 / (t + f);
-  return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f));
 }

@@ -1,25 +1,9 @@
 // Test support: timm's ViT forward written plainly in float64, to check the ONNX graph against (not exported).
+import { gelu } from "@cobra-ts/core/testing";
 import type { VitConfig } from "./config.js";
 import { resampleAbsPosEmbed } from "./resample-pos-embed.js";
 import { pseudoRandom } from "./test-helpers.js";
 import { expectedVitTensors, posEmbedPrefixRows } from "./weights.js";
-
-/** erf to ~1e-12 (series near 0, continued fraction for erfc further out). */
-function erf(x: number): number {
-  const t = Math.abs(x);
-  if (t < 2.5) {
-    let sum = t;
-    let term = t;
-    for (let n = 1; n < 60; n++) {
-      term *= (-t * t) / n;
-      sum += term / (2 * n + 1);
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  let fr = 0;
-  for (let n = 60; n >= 1; n--) fr = n / 2 / (t + fr);
-  return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + fr));
-}
 
 export type W = Record<string, Float32Array>;
 
@@ -95,7 +79,7 @@ export function referenceFeatures(c: VitConfig, w: W, pixels: Float32Array): num
       k("mlp.fc1.weight"),
       k("mlp.fc1.bias"),
       c.mlpHidden,
-    ).map((r) => r.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))));
+    ).map((r) => r.map(gelu));
     const mlp = linear(hidden, k("mlp.fc2.weight"), k("mlp.fc2.bias"), d);
     x = x.map((row, t) => row.map((v, i) => v + ls("ls2.gamma", i) * mlp[t][i]));
   }
