@@ -4,7 +4,7 @@ import { ModelFormatError } from "@cobra-ts/core";
 import { type LanguageModelDescriptor, LM_CONFIG_FILE, type MambaConfig } from "@cobra-ts/mamba-lm";
 import { MANIFEST_FILE } from "../manifest.js";
 import { readManifest } from "../runtime/load-node.js";
-import { SYNTH_MARKER_FILE } from "../synth/out-folder.js";
+import { SYNTH_MARKER_FILE } from "../synth/out-policy.js";
 
 /** What the bench needs to know about a model folder before loading it. */
 export interface BenchModelInfo {

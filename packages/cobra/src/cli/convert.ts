@@ -19,7 +19,10 @@ export function convertCommand(program: Command, io: CliIO): void {
     .option("--llm <dir|hub-id>", "Mamba LM folder with config.json and tokenizer.json")
     .requiredOption("--out <dir>", "output folder (written atomically)")
     .option("--dtype <dtype>", "weight dtype of the runtime model", "fp32")
-    .option("--force", "convert again even if --out holds this conversion")
+    .option(
+      "--force",
+      "convert again even if --out holds this conversion; replace an --out folder that is not a converted model",
+    )
     .action(async (opts) => {
       if (opts.dtype !== "fp32")
         throw new InvalidArgumentError(`--dtype ${opts.dtype} is not supported yet; use fp32`);

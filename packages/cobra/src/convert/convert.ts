@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { chmod, copyFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, openWeights, throwIfAborted, withPrefix } from "@cobra-ts/core";
+import { ConfigError, InvalidArgumentError, openWeights, throwIfAborted, withPrefix } from "@cobra-ts/core";
 import { parseMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
@@ -15,6 +15,7 @@ import { openVitRelease, writeVitModel } from "@cobra-ts/vision-encoder/node";
 import { type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from "../manifest.js";
 import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
+import { inspectOutFolder, outIsFileError, someNames } from "./out-folder.js";
 import { readCobraConfig, visionBackboneTowers } from "./release-config.js";
 
 export interface ConvertSources {
@@ -39,7 +40,10 @@ export interface ConvertProgress {
 export interface ConvertOptions {
   out: string;
   dtype?: "fp32";
-  /** Convert again even if `out` holds a conversion of the same sources. */
+  /**
+   * Convert again even if `out` holds a conversion of the same sources, and replace an `out` folder that is not a
+   * conversion (its contents are deleted). A file is never replaced.
+   */
   force?: boolean;
   onProgress?: (p: ConvertProgress) => void;
   signal?: AbortSignal;
@@ -77,6 +81,7 @@ export async function convertRelease(
     ],
     dtype,
   );
+  await checkConvertOut(options.out, !!options.force);
   if (!options.force) {
     const existing = await readExistingManifest(options.out);
     if (existing?.source.fingerprint === fingerprint)
@@ -185,6 +190,20 @@ export async function convertRelease(
     return m;
   });
   return { out: options.out, manifest, converted: true };
+}
+
+/**
+ * Conversion replaces only a folder that is itself a conversion (it holds cobra.json), or an empty one; any
+ * other folder is the user's and needs --force; a file is never replaced.
+ */
+async function checkConvertOut(out: string, force: boolean): Promise<void> {
+  const state = await inspectOutFolder(out);
+  if (state.kind === "file") throw outIsFileError(out);
+  if (state.kind !== "folder" || state.names.includes(MANIFEST_FILE) || force) return;
+  throw new InvalidArgumentError(
+    `--out ${out} exists and is not a converted model (it holds ${someNames(state.names)}); ` +
+      "choose a new or empty folder, or pass --force to delete what it holds and write the model there",
+  );
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -6,11 +6,12 @@ import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import { projectedTokens, projectorSpecFromArchSpecifier, writeProjectorModel } from "@cobra-ts/projector";
 import { resolveVitConfig, type VitConfig, writeVitModel } from "@cobra-ts/vision-encoder/node";
 import { writeFolderAtomically } from "../convert/atomic-dir.js";
+import { checkFreeSpace } from "../convert/out-folder.js";
 import type { CobraManifest } from "../manifest.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "./byte-tokenizer.js";
 import { type SynthManifestParts, writeSynthManifest } from "./cobra-manifest.js";
 import { syntheticMambaTensors } from "./mamba-tensors.js";
-import { checkFreeSpace, checkOutFolder, SYNTH_MARKER_FILE } from "./out-folder.js";
+import { checkSynthOut, SYNTH_MARKER_FILE } from "./out-policy.js";
 import { type CobraPreset, findPreset, type SynthPreset } from "./presets.js";
 import { syntheticProjectorTensors } from "./projector-tensors.js";
 import { elementCount, type SyntheticTensor } from "./random-tensor.js";
@@ -64,7 +65,7 @@ interface PartPlan {
 export async function synthesizeModel(presetName: string, options: SynthOptions): Promise<SynthResult> {
   const preset = findPreset(presetName);
   const seed = options.seed ?? DEFAULT_SEED;
-  await checkOutFolder(options.out, options.force ?? false);
+  await checkSynthOut(options.out, options.force ?? false);
   const lmConfig = resolveMambaConfig(preset.lm);
   const plans = preset.kind === "lm" ? [lmPlan(lmConfig, options)] : cobraPlans(preset, lmConfig, options);
   const bytesTotal = plans.reduce((s, p) => s + tensorBytes(p.tensors), 0);
