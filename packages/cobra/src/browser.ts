@@ -9,15 +9,17 @@ import {
   type BrowserImageSource,
   decodeImageBrowser,
   FusedEncoder,
+  ImageEncoder,
   type VitConfig,
   VitEncoder,
 } from "@cobra-ts/vision-encoder/browser";
 import { type CobraManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
-import { CobraEngine, type CobraParts } from "./runtime/cobra.js";
+import { CobraEngine, type CobraParts, type CobraSettings } from "./runtime/cobra.js";
 import { type FileProgress, type ModelSource, readModelFile } from "./runtime/fetch-files.js";
 import { checkFileSizes } from "./runtime/verify-files.js";
 
 export * from "./manifest.js";
+export * from "./prompt/index.js";
 export * from "./runtime/cobra.js";
 export * from "./runtime/request.js";
 export type { FileProgress, ModelSource };
@@ -63,19 +65,15 @@ export class Cobra extends CobraEngine<BrowserImageSource> {
     if (typeof source === "string")
       await checkFileSizes(manifest.files, async (p) => files.get(p)?.length ?? null, MANIFEST_FILE);
     const parts = await createParts(manifest, files, backend, options.parts ?? {});
-    const cobra = new Cobra(
-      parts,
-      {
-        strategy: manifest.vision.strategy,
-        imageSize: manifest.vision.imageSize,
-        llmBackboneId: manifest.llmBackboneId,
-        maxPromptLength: manifest.lm.maxLength,
-      },
-      decodeImageBrowser,
-      manifest,
-    );
+    const settings = { llmBackboneId: manifest.llmBackboneId, maxPromptLength: manifest.lm.maxLength };
+    const cobra = new Cobra(parts, settings, decodeImageBrowser, manifest);
     cobra.backend = backend;
     return cobra;
+  }
+
+  /** Composes any implementations of the four contracts (settings default to the released Cobra's). */
+  static fromParts(parts: CobraParts, settings: Partial<CobraSettings> = {}): Cobra {
+    return new Cobra(parts, settings, decodeImageBrowser);
   }
 }
 
@@ -106,7 +104,10 @@ async function createParts(
         }),
       );
     }
-    encoder = encoders.length === 1 ? encoders[0] : new FusedEncoder(encoders);
+    encoder = new ImageEncoder(encoders.length === 1 ? encoders[0] : new FusedEncoder(encoders), {
+      strategy: manifest.vision.strategy,
+      imageSize: manifest.vision.imageSize,
+    });
   }
   const p = graphWithData(manifest, files, manifest.projector.graph);
   const projector =

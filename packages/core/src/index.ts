@@ -1,3 +1,4 @@
+export * from "./contracts.js";
 export * from "./errors.js";
 export * from "./onnx/builder.js";
 export * from "./onnx/dtypes.js";

@@ -46,11 +46,7 @@ export {
 } from "./model/mamba-lm.js";
 export { MambaState } from "./model/mamba-state.js";
 export type { LanguageModelDims } from "./model/state-dims.js";
-export { createPromptBuilder } from "./prompt/for-backbone.js";
-export { MambaPromptBuilder, PurePromptBuilder } from "./prompt/in-out.js";
-export { buildPrompt, type PromptBuilder, type Role, type Turn } from "./prompt/prompt-builder.js";
 export { pythonRstrip, pythonStrip } from "./prompt/python-strip.js";
-export { ZephyrChatPromptBuilder } from "./prompt/zephyr-chat.js";
 export {
   applyRepetitionPenalty,
   applyTemperature,
@@ -74,6 +70,7 @@ export {
   stopStringPrefixLength,
 } from "./stop.js";
 export { cleanUpTokenizationSpaces, stableCleanUpCut } from "./tokenizer/clean-up.js";
+export { DecodeStream } from "./tokenizer/decode-stream.js";
 export {
   type DecodeOptions,
   MambaTokenizer,

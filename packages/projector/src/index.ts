@@ -16,7 +16,7 @@ export {
   projectedTokens,
   projectorLayers,
 } from "./layers.js";
-export { OnnxProjector, type ProjectedFeatures, type Projector } from "./onnx-projector.js";
+export { OnnxProjector } from "./onnx-projector.js";
 export { adaptiveAvgPoolMatrix, adaptiveBins } from "./pooling.js";
 export { inferProjectorDims, validateProjectorWeights } from "./validate.js";
 export {

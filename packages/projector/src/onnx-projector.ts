@@ -1,9 +1,12 @@
 import {
   createSession,
+  type FloatTensor,
+  f32,
   floatTensor,
   type InferenceSession,
   InvalidArgumentError,
   ModelFormatError,
+  type Projector,
   type SessionOptions,
   type WeightSource,
 } from "@cobra-ts/core";
@@ -11,25 +14,9 @@ import { PROJECTOR_INPUT, PROJECTOR_OUTPUT, projectorModelBytes } from "./graph.
 import type { ProjectorDims } from "./layers.js";
 import type { ProjectorVariant } from "./variants.js";
 
-/** Row-major projected embeddings with their shape [batch, P, d_model]. */
-export interface ProjectedFeatures {
-  data: Float32Array;
-  dims: [batch: number, tokens: number, llmDim: number];
-}
-
-/** Maps fused patch features [batch, N, D] to LM input embeddings [batch, P, d_model]. */
-export interface Projector {
-  readonly numPatches: number;
-  readonly visionDim: number;
-  readonly outputTokens: number;
-  readonly llmDim: number;
-  /** `features` is row-major [batch, numPatches, visionDim]. */
-  project(features: Float32Array, batch: number): Promise<ProjectedFeatures>;
-  release(): Promise<void>;
-}
-
 /** A projector graph running in onnxruntime (Node or web, whichever `useOrt` configured). */
 export class OnnxProjector implements Projector {
+  /** [numPatches, visionDim] in, [outputTokens, llmDim] out, per image. */
   private constructor(
     private readonly session: InferenceSession,
     readonly numPatches: number,
@@ -62,20 +49,25 @@ export class OnnxProjector implements Projector {
     return OnnxProjector.load(await projectorModelBytes(variant, weights, dims), options);
   }
 
-  async project(features: Float32Array, batch: number): Promise<ProjectedFeatures> {
-    if (!Number.isInteger(batch) || batch < 1)
-      throw new InvalidArgumentError(`project: batch must be a positive integer, got ${batch}`);
-    const expected = batch * this.numPatches * this.visionDim;
-    if (!(features instanceof Float32Array) || features.length !== expected)
+  async project(features: FloatTensor): Promise<FloatTensor> {
+    const [batch, patches, dim] = features?.shape ?? [];
+    if (
+      !(features?.data instanceof Float32Array) ||
+      features.shape.length !== 3 ||
+      patches !== this.numPatches ||
+      dim !== this.visionDim ||
+      !Number.isInteger(batch) ||
+      batch < 1 ||
+      features.data.length !== batch * patches * dim
+    )
       throw new InvalidArgumentError(
-        `project: features must be a Float32Array of batch x ${this.numPatches} x ${this.visionDim} = ${expected} ` +
-          `values, got ${features instanceof Float32Array ? features.length : typeof features}`,
+        `project: features must be float32 [batch, ${this.numPatches}, ${this.visionDim}], got ` +
+          `${features?.data instanceof Float32Array ? `[${features.shape}] with ${features.data.length} values` : typeof features}`,
       );
-    const input = await floatTensor(features, [batch, this.numPatches, this.visionDim]);
+    const input = await floatTensor(features.data, [batch, this.numPatches, this.visionDim]);
     const out = await this.session.run({ [PROJECTOR_INPUT]: input });
-    const projected = out[PROJECTOR_OUTPUT];
     // Outputs land in CPU memory (onnxruntime's default output location, on every backend).
-    return { data: projected.data as Float32Array, dims: [batch, this.outputTokens, this.llmDim] };
+    return f32([batch, this.outputTokens, this.llmDim], out[PROJECTOR_OUTPUT].data as Float32Array);
   }
 
   async release(): Promise<void> {

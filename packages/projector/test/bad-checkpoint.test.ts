@@ -1,4 +1,4 @@
-import { ConfigError, InvalidArgumentError, WeightsMismatchError } from "@cobra-ts/core";
+import { ConfigError, f32, InvalidArgumentError, WeightsMismatchError } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
 import {
   buildProjectorGraph,
@@ -89,9 +89,15 @@ describe("bad project() input", () => {
   it("wrong feature count or batch is an InvalidArgumentError", async () => {
     const projector = await OnnxProjector.fromWeights("fused-gelu-mlp", memoryWeights(released()));
     try {
-      await expect(projector.project(new Float32Array(729 * 8 - 1), 1)).rejects.toThrow(InvalidArgumentError);
-      await expect(projector.project(new Float32Array(729 * 8), 0)).rejects.toThrow(InvalidArgumentError);
-      await expect(projector.project(new Float32Array(729 * 8), 2)).rejects.toThrow(InvalidArgumentError);
+      await expect(
+        projector.project(f32([1, projector.numPatches, projector.visionDim], new Float32Array(729 * 8 - 1))),
+      ).rejects.toThrow(InvalidArgumentError);
+      await expect(
+        projector.project(f32([0, projector.numPatches, projector.visionDim], new Float32Array(729 * 8))),
+      ).rejects.toThrow(InvalidArgumentError);
+      await expect(
+        projector.project(f32([2, projector.numPatches, projector.visionDim], new Float32Array(729 * 8))),
+      ).rejects.toThrow(InvalidArgumentError);
     } finally {
       await projector.release();
     }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core";
+import { f32, openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxProjector, type ProjectorSpec, projectorSpecFromArchSpecifier } from "../src/index.js";
@@ -67,7 +67,7 @@ describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", ()
 
   it.each(IMAGES)("%s within 1e-5", async (image) => {
     const features = await fusedFeatures(expected, image);
-    const out = await projector.project(features, 1);
+    const out = await projector.project(f32([1, projector.numPatches, projector.visionDim], features));
     const want = (await expected.read(`projected/${image}`)).data as Float32Array;
     const diff = maxAbsDiff(out.data, want);
     console.log(
@@ -84,8 +84,10 @@ describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", ()
       ),
     );
 
-    const out = await projector.project(batch, IMAGES.length);
-    expect(out.dims).toEqual([IMAGES.length, projector.outputTokens, projector.llmDim]);
+    const out = await projector.project(
+      f32([IMAGES.length, projector.numPatches, projector.visionDim], batch),
+    );
+    expect(out.shape).toEqual([IMAGES.length, projector.outputTokens, projector.llmDim]);
     const onnxDiff = maxAbsDiff(out.data, wantAll);
 
     const weights = withPrefix(checkpoint, "model.projector.");

@@ -1,3 +1,4 @@
+import { f32 } from "@cobra-ts/core";
 import { pseudoRandom } from "@cobra-ts/core/testing";
 import { describe, expect, it } from "vitest";
 import {
@@ -22,9 +23,11 @@ describe("ONNX projector vs the plain TS reference, random weights", () => {
       try {
         // Inputs of a few units, like real features, so GELU sees both tails.
         const features = pseudoRandom(batch * 729 * dims.visionDim, 11, 3);
-        const out = await projector.project(features, batch);
+        const out = await projector.project(
+          f32([batch, projector.numPatches, projector.visionDim], features),
+        );
         const tokens = variant.endsWith("ldpnet") ? 196 : 729;
-        expect(out.dims).toEqual([batch, tokens, dims.llmDim]);
+        expect(out.shape).toEqual([batch, tokens, dims.llmDim]);
         const plain = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.data]));
         const ref = referenceProject(variant, plain, features, batch, 729);
         const diff = maxAbsDiff(out.data, ref);
@@ -44,8 +47,10 @@ describe("ONNX projector vs the plain TS reference, random weights", () => {
     try {
       const n = 729 * dims.visionDim;
       const features = pseudoRandom(2 * n, 5, 3);
-      const both = await projector.project(features, 2);
-      const second = await projector.project(features.slice(n), 1);
+      const both = await projector.project(f32([2, projector.numPatches, projector.visionDim], features));
+      const second = await projector.project(
+        f32([1, projector.numPatches, projector.visionDim], features.slice(n)),
+      );
       expect(maxAbsDiff(both.data.subarray(both.data.length / 2), second.data)).toBeLessThanOrEqual(1e-6);
     } finally {
       await projector.release();

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { WeightSource } from "@cobra-ts/core";
-import { WeightsMismatchError } from "@cobra-ts/core";
+import { f32, WeightsMismatchError } from "@cobra-ts/core";
 import { pseudoRandom } from "@cobra-ts/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { expectedProjectorTensors, OnnxProjector, writeProjectorModel } from "../src/index.js";
@@ -32,8 +32,8 @@ describe("writeProjectorModel (external data)", () => {
         729, 8, 196, 6,
       ]);
       const features = pseudoRandom(729 * 8, 9, 2);
-      const a = await fromFile.project(features, 1);
-      const b = await inline.project(features, 1);
+      const a = await fromFile.project(f32([1, fromFile.numPatches, fromFile.visionDim], features));
+      const b = await inline.project(f32([1, inline.numPatches, inline.visionDim], features));
       expect(a.data).toEqual(b.data);
     } finally {
       await fromFile.release();

@@ -1,15 +1,6 @@
-import { InvalidArgumentError } from "@cobra-ts/core";
+import { InvalidArgumentError, type RgbImage } from "@cobra-ts/core";
 
-/**
- * An 8-bit RGB image, rows top to bottom, pixels interleaved R,G,B: what PIL's `Image.convert("RGB")`
- * holds. Every decoder produces this and every preprocessing step consumes it.
- */
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** width * height * 3 bytes. */
-  data: Uint8Array;
-}
+export type { RgbImage } from "@cobra-ts/core";
 
 /** Allocates an image; `fill` is an RGB triple (PIL's `Image.new("RGB", size, fill)`). */
 export function createRgbImage(

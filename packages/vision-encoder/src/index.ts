@@ -51,6 +51,7 @@ export {
   resizeForEncoder,
 } from "./preprocess/strategies.js";
 
-// ViT backbones from timm weights as ONNX graphs and the VisionEncoder interface (normalized pixels -> features).
+// ViT backbones from timm weights as ONNX graphs, pixel encoders (normalized pixels -> features) and the
+// ImageEncoder that implements the core VisionEncoder contract (decoded image -> features).
 // Node-only conversion helpers (openVitRelease, writeVitModel) are in ./vit/node.ts.
 export * from "./vit/api.js";

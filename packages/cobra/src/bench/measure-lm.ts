@@ -1,15 +1,13 @@
-import { argmax, type MambaLM, type MambaState } from "@cobra-ts/mamba-lm";
+import type { FloatRows, LanguageModel, LanguageModelState } from "@cobra-ts/core";
+import { argmax } from "@cobra-ts/mamba-lm";
 
-export interface PrefixRows {
-  data: Float32Array;
-  shape: readonly number[];
-}
+export type PrefixRows = FloatRows;
 
 export interface PrefillTiming {
   ms: number;
   positions: number;
   firstToken: number;
-  state: MambaState;
+  state: LanguageModelState;
 }
 
 export interface DecodeTiming {
@@ -30,7 +28,7 @@ export interface DecodeTiming {
 
 /** Prefill of [prefix rows | prompt ids] and the greedy pick of the first new token, timed together. */
 export async function timePrefill(
-  lm: MambaLM,
+  lm: LanguageModel,
   prefix: PrefixRows | null,
   ids: number[],
 ): Promise<PrefillTiming> {
@@ -58,8 +56,8 @@ function rssWindows(tokens: number): { first: Set<number>; last: Set<number> } |
  * full count). Each step is timed on its own so RSS probes and forced GCs between steps are not counted.
  */
 export async function timeDecode(
-  lm: MambaLM,
-  state: MambaState,
+  lm: LanguageModel,
+  state: LanguageModelState,
   firstToken: number,
   tokens: number,
   collectGarbage: (() => void) | null,

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
-import { type Backend, InvalidArgumentError } from "@cobra-ts/core";
+import { type Backend, InvalidArgumentError, type LanguageModel } from "@cobra-ts/core";
 import { MambaLM } from "@cobra-ts/mamba-lm";
 import { createRgbImage, type RgbImage } from "@cobra-ts/vision-encoder";
 import { Cobra } from "../runtime/load-node.js";
@@ -57,19 +57,19 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
   stage("load");
   const t0 = performance.now();
   const cobra = info.kind === "cobra" ? await Cobra.load(dir, session) : null;
-  const lm = cobra ? cobra.parts.lm : await MambaLM.load(dir, session);
+  const lm: LanguageModel = cobra ? cobra.parts.lm : await MambaLM.load(dir, session);
   const loadMs = performance.now() - t0;
-  const ids = promptIds(promptTokens, lm.dims.vocabSize);
+  const ids = promptIds(promptTokens, lm.vocabSize);
   const gc = await findGarbageCollector();
   let run: Awaited<ReturnType<typeof runModel>>;
   try {
     // Warm-up: first-run costs (kernel selection, arena set-up) are not what a prefill or a step costs.
     stage("warm-up");
-    const warm = await timePrefill(lm, null, promptIds(8, lm.dims.vocabSize));
+    const warm = await timePrefill(lm, null, promptIds(8, lm.vocabSize));
     await timeDecode(lm, warm.state, warm.firstToken, 2, null);
     run = await runModel(lm, cobra, ids, newTokens, options, gc, stage);
   } finally {
-    await (cobra ? cobra.release() : lm.release());
+    await (cobra ? cobra.release() : lm.release?.());
   }
   const peakRss = process.resourceUsage().maxRSS * 1024;
 
@@ -133,7 +133,7 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
 
 /** One timed request: [encode image] -> prefill -> first token (TTFT), then the decode. */
 async function runModel(
-  lm: MambaLM,
+  lm: LanguageModel,
   cobra: Cobra | null,
   ids: number[],
   newTokens: number,
@@ -147,14 +147,14 @@ async function runModel(
   const rows = cobra ? 0 : positive("imageRows", options.imageRows ?? 729, true);
   if (rows + ids.length === 0)
     throw new InvalidArgumentError("nothing to prefill: give image rows or prompt tokens");
-  const fakeRows = cobra ? null : randomRows(rows, lm.dims.dModel);
+  const fakeRows = cobra ? null : randomRows(rows, lm.dModel);
   const image = cobra ? await benchImage(options.image) : null;
   stage(cobra ? "image encode + prefill" : "prefill");
   const t0 = performance.now();
   if (cobra && image) {
     const encoded = await cobra.encodeImage(image);
     imageEncodeMs = performance.now() - t0;
-    prefix = { data: encoded.projected.data, shape: encoded.projected.dims };
+    prefix = encoded.projected;
   } else prefix = fakeRows!;
   const prefill = await timePrefill(lm, prefix.shape[1] > 0 ? prefix : null, ids);
   const ttftMs = performance.now() - t0;

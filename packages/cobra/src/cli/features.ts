@@ -23,14 +23,16 @@ export function featuresCommand(program: Command, io: CliIO, backend: () => Opti
       const cobra = await Cobra.load(opts.model, { backend: opts.backend });
       try {
         const e = await cobra.encodeImage(opts.image);
-        const size = cobra.settings.imageSize;
         const tensors: Record<string, TensorToWrite> = {};
-        for (const p of e.pixels) tensors[`pixels/${p.name}`] = f32(p.data, [1, 3, size, size]);
-        for (const t of e.towers) tensors[`features/${t.name}`] = f32(t.features.data, t.features.dims);
+        for (const p of e.pixels) {
+          const size = Math.sqrt(p.data.length / 3); // [1, 3, S, S]
+          tensors[`pixels/${p.name}`] = f32(p.data, [1, 3, size, size]);
+        }
+        for (const t of e.towers) tensors[`features/${t.name}`] = f32(t.features.data, t.features.shape);
         if (e.towers.length === 0)
-          tensors[`features/${e.pixels[0].name}`] = f32(e.features.data, e.features.dims);
-        tensors["features/fused"] = f32(e.features.data, e.features.dims);
-        tensors.projected = f32(e.projected.data, e.projected.dims);
+          tensors[`features/${e.pixels[0].name}`] = f32(e.features.data, e.features.shape);
+        tensors["features/fused"] = f32(e.features.data, e.features.shape);
+        tensors.projected = f32(e.projected.data, e.projected.shape);
         await writeSafetensors(opts.out, tensors);
         io.stderr(`wrote ${Object.keys(tensors).length} tensors to ${opts.out}\n`);
       } finally {

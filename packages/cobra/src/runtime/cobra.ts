@@ -1,54 +1,56 @@
-import { InvalidArgumentError, throwIfAborted } from "@cobra-ts/core";
 import {
-  type GenerateResult,
-  limitPromptIds,
-  type MambaLM,
-  type MambaState,
-  type MambaTokenizer,
-  type StreamChunk,
-  streamGenerate,
-} from "@cobra-ts/mamba-lm";
-import type { ProjectedFeatures, Projector } from "@cobra-ts/projector";
-import {
-  concatFeatures,
-  type EncodedFeatures,
-  encoderTensors,
-  FusedEncoder,
-  type ResizeStrategy,
+  type FloatTensor,
+  InvalidArgumentError,
+  type LanguageModel,
+  type LanguageModelState,
+  type Projector,
+  type PromptBuilder,
   type RgbImage,
-  resizeForEncoder,
+  type Tokenizer,
+  throwIfAborted,
   type VisionEncoder,
-} from "@cobra-ts/vision-encoder";
+} from "@cobra-ts/core";
+import { type GenerateResult, limitPromptIds, type StreamChunk, streamGenerate } from "@cobra-ts/mamba-lm";
 import type { CobraManifest } from "../manifest.js";
+import { createPromptBuilder } from "../prompt/for-backbone.js";
 import { type GenerationSettings, type PromptRequest, promptString } from "./request.js";
 
-/** The four swappable parts: any implementation of each interface will do (ablations need no fork). */
+/**
+ * The four swappable parts, plus how prompts are built: any object implementing each contract will do (nothing
+ * checks a class), so an ablation swaps one part: `Cobra.fromParts({ ...cobra.parts, lm: mine }, cobra.settings)`.
+ */
 export interface CobraParts {
   encoder: VisionEncoder;
   projector: Projector;
-  lm: MambaLM;
-  tokenizer: MambaTokenizer;
+  lm: LanguageModel;
+  tokenizer: Tokenizer;
+  /** A fresh prompt builder for each prompt; default: Cobra's builder for `settings.llmBackboneId`. */
+  prompt?: () => PromptBuilder;
 }
 
 export interface CobraSettings {
-  strategy: ResizeStrategy;
-  imageSize: number;
-  /** Chooses the prompt builder (zephyr chat for the released model). */
+  /** Chooses Cobra's prompt builder (zephyr chat for the released model) unless the parts bring their own. */
   llmBackboneId: string;
   /** Longest prompt in tokens (Cobra's llm_max_length). */
   maxPromptLength: number;
 }
 
+/** The released Cobra's settings (cobra+3b: mamba-2.8b-zephyr, llm_max_length 2048). */
+export const DEFAULT_COBRA_SETTINGS: CobraSettings = {
+  llmBackboneId: "mamba-2.8b-zephyr",
+  maxPromptLength: 2048,
+};
+
 /** Turns what the caller calls an image into decoded RGB (file paths, URLs, bytes, Blobs: platform-specific). */
 export type ImageDecoder<I> = (image: I) => Promise<RgbImage>;
 
 export interface EncodedImage {
-  /** Normalized float32 [1, 3, S, S] per encoder input, in the encoder's order. */
+  /** Normalized float32 [1, 3, S, S] per encoder input, in the encoder's order (when the encoder tells). */
   pixels: { name: string; data: Float32Array }[];
   /** Each tower's features when the encoder is fused (empty for a single encoder: `features` is its output). */
-  towers: { name: string; features: EncodedFeatures }[];
-  features: EncodedFeatures;
-  projected: ProjectedFeatures;
+  towers: { name: string; features: FloatTensor }[];
+  features: FloatTensor;
+  projected: FloatTensor;
 }
 
 export interface AskOptions extends GenerationSettings {
@@ -60,53 +62,44 @@ export type GenerateRequest<I> = PromptRequest & AskOptions & { image: I };
 export interface CobraResult extends GenerateResult {}
 
 /**
- * Cobra: vision encoder -> projector -> Mamba LM. Holds one of each part; `look` encodes an image once and
- * keeps the LM state after it, so every question about that image costs only its own tokens.
+ * Cobra: vision encoder -> projector -> language model. Holds one of each part; `look` encodes an image once
+ * and keeps the LM state after it, so every question about that image costs only its own tokens.
  */
 export class CobraEngine<I = RgbImage> {
+  readonly parts: Readonly<CobraParts>;
+  readonly settings: Readonly<CobraSettings>;
+
   constructor(
-    readonly parts: CobraParts,
-    readonly settings: CobraSettings,
+    parts: CobraParts,
+    settings: Partial<CobraSettings>,
     private readonly decodeImage: ImageDecoder<I>,
     readonly manifest: CobraManifest | null = null,
-  ) {}
+  ) {
+    for (const slot of ["encoder", "projector", "lm", "tokenizer"] as const)
+      if (!parts?.[slot]) throw new InvalidArgumentError(`Cobra needs a ${slot} part`);
+    this.parts = Object.freeze({ ...parts });
+    this.settings = Object.freeze({ ...DEFAULT_COBRA_SETTINGS, ...settings });
+  }
 
-  /** Preprocesses, encodes and projects one image. */
+  /** Decodes, encodes (the encoder does its own preprocessing) and projects one image. */
   async encodeImage(image: I, signal?: AbortSignal): Promise<EncodedImage> {
     const rgb = await this.decodeImage(image);
     throwIfAborted(signal);
-    const pixels = this.parts.encoder.inputs.map((spec) => {
-      if (spec.imageSize !== this.settings.imageSize)
-        throw new InvalidArgumentError(
-          `encoder ${spec.name} takes ${spec.imageSize} px, the model ${this.settings.imageSize} px`,
-        );
-      // The tower's own statistics (its timm data config) set the normalization and the letterbox fill.
-      const stats = { mean: spec.mean, std: spec.std };
-      const resized = resizeForEncoder(rgb, this.settings.strategy, stats, spec.imageSize);
-      return { name: spec.name, data: encoderTensors(resized, stats).normalized.data };
-    });
-    const encoder = this.parts.encoder;
-    const data = pixels.map((p) => p.data);
-    // A fused encoder's parts are kept too (features of each tower, for `cobra features` and ablations).
-    const partFeatures = encoder instanceof FusedEncoder ? await encoder.encodeParts(data) : null;
-    const features = partFeatures ? concatFeatures(partFeatures) : await encoder.encode(data);
+    const encoded = await this.parts.encoder.encode(rgb, { signal });
     throwIfAborted(signal);
-    const projected = await this.parts.projector.project(features.data, 1);
-    const names =
-      encoder instanceof FusedEncoder ? encoder.parts.map((p) => p.inputs.map((i) => i.name).join("+")) : [];
-    const towers = partFeatures ? partFeatures.map((f, i) => ({ name: names[i], features: f })) : [];
-    return { pixels, towers, features, projected };
+    const projected = await this.parts.projector.project(encoded.features, { signal });
+    return {
+      pixels: encoded.pixels ?? [],
+      towers: encoded.towers ?? [],
+      features: encoded.features,
+      projected,
+    };
   }
 
   /** Encodes the image and runs it through the LM once; ask questions about it with the returned session. */
   async look(image: I, options: { signal?: AbortSignal } = {}): Promise<ImageSession> {
     const encoded = await this.encodeImage(image, options.signal);
-    const { data, dims } = encoded.projected;
-    const { state } = await this.parts.lm.prefill(
-      { prefixEmbeds: { data, shape: dims } },
-      undefined,
-      options,
-    );
+    const { state } = await this.parts.lm.prefill({ prefixEmbeds: encoded.projected }, undefined, options);
     return new ImageSession(this as CobraEngine<never>, state, encoded);
   }
 
@@ -117,14 +110,21 @@ export class CobraEngine<I = RgbImage> {
 
   /** Streams the answer as {token, text delta}; the iterator's return value is the whole result. */
   async *stream(request: GenerateRequest<I>): AsyncGenerator<StreamChunk, CobraResult, undefined> {
-    const prompt = promptString(request, this.settings.llmBackboneId);
+    const prompt = this.promptString(request);
     const encoded = await this.encodeImage(request.image, request.signal);
-    const { data, dims } = encoded.projected;
     return yield* streamGenerate(this.parts.lm, this.parts.tokenizer, prompt, {
       ...this.generationDefaults(),
       ...request,
-      prefixEmbeds: { data, shape: dims },
+      prefixEmbeds: encoded.projected,
     });
+  }
+
+  /** The prompt string this model tokenizes for a request. */
+  promptString(request: PromptRequest): string {
+    return promptString(
+      request,
+      this.parts.prompt ?? (() => createPromptBuilder(this.settings.llmBackboneId)),
+    );
   }
 
   generationDefaults(): GenerationSettings {
@@ -133,9 +133,9 @@ export class CobraEngine<I = RgbImage> {
 
   async release(): Promise<void> {
     await Promise.all([
-      this.parts.encoder.release(),
+      this.parts.encoder.release?.(),
       this.parts.projector.release?.(),
-      this.parts.lm.release(),
+      this.parts.lm.release?.(),
     ]);
   }
 }
@@ -149,11 +149,11 @@ export class ImageSession {
   readonly history: { role: "user" | "assistant"; text: string }[] = [];
   /** Prompt ids consumed by `state` after the image, and that state. */
   private seenIds: number[] = [];
-  private state: MambaState;
+  private state: LanguageModelState;
 
   constructor(
     private readonly cobra: CobraEngine<never>,
-    private readonly imageState: MambaState,
+    private readonly imageState: LanguageModelState,
     readonly image: EncodedImage,
   ) {
     this.state = imageState;
@@ -174,10 +174,7 @@ export class ImageSession {
     const { lm, tokenizer } = this.cobra.parts;
     const settings = { ...this.cobra.generationDefaults(), ...options };
     // The length policy applies to the whole prompt, however much of it the kept state has already seen.
-    const promptIds = limitPromptIds(
-      tokenizer.encode(promptString({ messages }, this.cobra.settings.llmBackboneId)),
-      settings,
-    );
+    const promptIds = limitPromptIds(tokenizer.encode(this.cobra.promptString({ messages })), settings);
     const reuse = startsWith(promptIds, this.seenIds);
     const from = reuse ? this.state : this.imageState;
     const fed = reuse ? promptIds.slice(this.seenIds.length) : promptIds;

@@ -8,13 +8,14 @@ import {
   decodeImageBytes,
   decodeImageFile,
   FusedEncoder,
+  ImageEncoder,
   type RgbImage,
   type VitConfig,
   VitEncoder,
 } from "@cobra-ts/vision-encoder/node";
 import { sha256File } from "../convert/hash.js";
 import { type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
-import { CobraEngine, type CobraParts } from "./cobra.js";
+import { CobraEngine, type CobraParts, type CobraSettings } from "./cobra.js";
 import { checkFileSizes } from "./verify-files.js";
 
 /** An image as Node callers have it: a file path, an http(s) URL, encoded bytes, or decoded RGB. */
@@ -81,7 +82,12 @@ export async function loadNodeParts(
       );
       step(e.name);
     }
-  const encoder = given.encoder ?? (encoders.length === 1 ? encoders[0] : new FusedEncoder(encoders));
+  const encoder =
+    given.encoder ??
+    new ImageEncoder(encoders.length === 1 ? encoders[0] : new FusedEncoder(encoders), {
+      strategy: manifest.vision.strategy,
+      imageSize: manifest.vision.imageSize,
+    });
   const projector =
     given.projector ?? (await OnnxProjector.load(join(dir, manifest.projector.graph), session));
   step("projector");
@@ -107,20 +113,20 @@ export async function decodeNodeImage(image: NodeImage): Promise<RgbImage> {
   throw new ImageDecodeError("image must be a file path, an http(s) URL, bytes, or a decoded RgbImage");
 }
 
-/** Cobra in Node: `await Cobra.load(dir)`, then generate / stream / look. */
+/** The composer's settings a converted model's manifest gives. */
+export function settingsOf(manifest: CobraManifest): CobraSettings {
+  return { llmBackboneId: manifest.llmBackboneId, maxPromptLength: manifest.lm.maxLength };
+}
+
+/** Cobra in Node: `await Cobra.load(dir)` or `Cobra.fromParts(parts)`, then generate / stream / look. */
 export class Cobra extends CobraEngine<NodeImage> {
   static async load(dir: string, options: NodeLoadOptions = {}): Promise<Cobra> {
     const { manifest, parts } = await loadNodeParts(dir, options);
-    return new Cobra(
-      parts,
-      {
-        strategy: manifest.vision.strategy,
-        imageSize: manifest.vision.imageSize,
-        llmBackboneId: manifest.llmBackboneId,
-        maxPromptLength: manifest.lm.maxLength,
-      },
-      decodeNodeImage,
-      manifest,
-    );
+    return new Cobra(parts, settingsOf(manifest), decodeNodeImage, manifest);
+  }
+
+  /** Composes any implementations of the four contracts (settings default to the released Cobra's). */
+  static fromParts(parts: CobraParts, settings: Partial<CobraSettings> = {}): Cobra {
+    return new Cobra(parts, settings, decodeNodeImage);
   }
 }

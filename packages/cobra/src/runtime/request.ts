@@ -1,11 +1,6 @@
-import { InvalidArgumentError } from "@cobra-ts/core";
-import {
-  buildPrompt,
-  createPromptBuilder,
-  type GenerateOptions,
-  type Role,
-  type Turn,
-} from "@cobra-ts/mamba-lm";
+import { InvalidArgumentError, type PromptBuilder } from "@cobra-ts/core";
+import type { GenerateOptions } from "@cobra-ts/mamba-lm";
+import { buildPrompt, type Role, type Turn } from "../prompt/prompt-builder.js";
 
 /** A chat message; "human"/"gpt" (Cobra's names) and "user"/"assistant" are both accepted. */
 export interface ChatMessage {
@@ -41,8 +36,8 @@ export function toTurns(messages: readonly ChatMessage[]): Turn[] {
   });
 }
 
-/** The prompt string Cobra would tokenize for this request. */
-export function promptString(request: PromptRequest, llmBackboneId: string): string {
+/** The prompt string for this request, built by a fresh builder from `createBuilder`. */
+export function promptString(request: PromptRequest, createBuilder: () => PromptBuilder): string {
   const given = [request.prompt, request.messages, request.rawPrompt].filter((v) => v !== undefined).length;
   if (given !== 1) throw new InvalidArgumentError("give exactly one of prompt, messages or rawPrompt");
   if (request.rawPrompt !== undefined) {
@@ -55,7 +50,7 @@ export function promptString(request: PromptRequest, llmBackboneId: string): str
       : [{ role: "human" as const, message: checkString(request.prompt, "prompt") }];
   if (turns[turns.length - 1].role !== "human")
     throw new InvalidArgumentError("the last message must be the user's");
-  return buildPrompt(createPromptBuilder(llmBackboneId), turns);
+  return buildPrompt(createBuilder(), turns);
 }
 
 function checkString(v: unknown, name: string): string {

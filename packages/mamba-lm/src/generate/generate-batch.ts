@@ -1,7 +1,10 @@
-import { InvalidArgumentError, throwIfAborted } from "@cobra-ts/core";
-import type { FloatRows } from "../model/inputs.js";
-import type { MambaLM } from "../model/mamba-lm.js";
-import { MambaState } from "../model/mamba-state.js";
+import {
+  type FloatRows,
+  InvalidArgumentError,
+  type LanguageModel,
+  type LanguageModelState,
+  throwIfAborted,
+} from "@cobra-ts/core";
 import { createRng } from "../sampling/rng.js";
 import type { GenerateOptions, GenerateResult } from "./generate.js";
 import {
@@ -11,11 +14,12 @@ import {
   promptIdsOf,
 } from "./sequence.js";
 
-export interface GenerateBatchOptions extends Omit<GenerateOptions, "prefixEmbeds" | "state"> {
+export interface GenerateBatchOptions<S extends LanguageModelState = LanguageModelState>
+  extends Omit<GenerateOptions<S>, "prefixEmbeds" | "state"> {
   /** [n, P, d_model] (one prefix per prompt) or [1, P, d_model] (one prefix for all). */
   prefixEmbeds?: FloatRows;
   /** A starting state of batch n, or of batch 1 shared by every prompt (e.g. one image, many questions). */
-  state?: MambaState;
+  state?: S;
 }
 
 /**
@@ -24,12 +28,12 @@ export interface GenerateBatchOptions extends Omit<GenerateOptions, "prefixEmbed
  * finished rows are dropped as they stop. Results are exactly those of `generate` per prompt; with sampling,
  * one RNG serves the rows in order, so seeded results differ from one-by-one runs.
  */
-export async function generateBatch(
-  lm: MambaLM,
+export async function generateBatch<S extends LanguageModelState>(
+  lm: LanguageModel<S>,
   tokenizer: GenerationTokenizer,
   prompts: readonly (string | readonly number[])[],
-  options: GenerateBatchOptions = {},
-): Promise<GenerateResult[]> {
+  options: GenerateBatchOptions<S> = {},
+): Promise<GenerateResult<S>[]> {
   const stop = checkSequenceOptions(tokenizer, options);
   const n = prompts.length;
   if (!Array.isArray(prompts) || n === 0) throw new InvalidArgumentError("prompts must be a non-empty array");
@@ -50,10 +54,10 @@ export async function generateBatch(
   let t0 = performance.now();
   const logits: Float32Array[] = [];
   const prefillLogits: Float32Array[] = [];
-  const states: MambaState[] = [];
+  const states: S[] = [];
   for (const [row, sequence] of sequences.entries()) {
     throwIfAborted(options.signal);
-    const start = options.state?.select([options.state.batch === 1 ? 0 : row]);
+    const start = options.state && lm.selectRows(options.state, [options.state.batch === 1 ? 0 : row]);
     const input = { prefixEmbeds: prefixRow(options.prefixEmbeds, row), ids: sequence.promptIds };
     const r = await lm.prefill(input, start, { signal: options.signal });
     logits.push(r.logits.data);
@@ -63,8 +67,8 @@ export async function generateBatch(
   const prefillMs = performance.now() - t0;
   t0 = performance.now();
 
-  const results: GenerateResult[] = new Array(n);
-  const finish = (row: number, state: MambaState) => {
+  const results: GenerateResult<S>[] = new Array(n);
+  const finish = (row: number, state: S) => {
     const s = sequences[row];
     results[row] = {
       ids: s.ids,
@@ -78,16 +82,16 @@ export async function generateBatch(
   };
   // `active` maps batch rows of `state` to prompt indices.
   let active = sequences.map((_, row) => row);
-  let state = MambaState.stack(states);
+  let state = lm.stackStates(states);
   while (active.length > 0) {
     throwIfAborted(options.signal);
     const next = active.map((row, i) =>
       sequences[row].done ? -1 : sequences[row].next(logits[i], rng).token,
     );
     const keep = active.map((_, i) => i).filter((i) => !sequences[active[i]].done);
-    for (const [i, row] of active.entries()) if (sequences[row].done) finish(row, state.select([i]));
+    for (const [i, row] of active.entries()) if (sequences[row].done) finish(row, lm.selectRows(state, [i]));
     if (keep.length === 0) break;
-    if (keep.length < active.length) state = state.select(keep);
+    if (keep.length < active.length) state = lm.selectRows(state, keep);
     active = keep.map((i) => active[i]);
     const r = await lm.step(
       keep.map((i) => next[i]),

@@ -1,7 +1,10 @@
-import { throwIfAborted } from "@cobra-ts/core";
-import type { FloatRows } from "../model/inputs.js";
-import type { ForwardResult, MambaLM } from "../model/mamba-lm.js";
-import type { MambaState } from "../model/mamba-state.js";
+import {
+  type FloatRows,
+  type LanguageModel,
+  type LanguageModelOutput,
+  type LanguageModelState,
+  throwIfAborted,
+} from "@cobra-ts/core";
 import { createRng, type Rng } from "../sampling/rng.js";
 import type { StopReason } from "../stop.js";
 import {
@@ -12,7 +15,7 @@ import {
   type SequenceOptions,
 } from "./sequence.js";
 
-export interface GenerateOptions extends SequenceOptions {
+export interface GenerateOptions<S extends LanguageModelState = LanguageModelState> extends SequenceOptions {
   /** Seed of the sampler's RNG (only read when sampling). */
   seed?: number;
   /** Or the RNG itself. */
@@ -20,7 +23,7 @@ export interface GenerateOptions extends SequenceOptions {
   /** Embeddings run before the prompt ids, [1, P, d_model] (Cobra: the projected image). */
   prefixEmbeds?: FloatRows;
   /** Start from this state (e.g. saved after a system prompt or an image) instead of a zero state. */
-  state?: MambaState;
+  state?: S;
   signal?: AbortSignal;
 }
 
@@ -30,7 +33,7 @@ export interface StreamChunk {
   text: string;
 }
 
-export interface GenerateResult {
+export interface GenerateResult<S extends LanguageModelState = LanguageModelState> {
   /** Generated ids, the eos id included when generation stopped on it (mamba_ssm's sequences[prompt:]). */
   ids: number[];
   /** Decoded without special tokens, cleaned up, cut at a stop string, stripped: what Cobra's generate returns. */
@@ -42,7 +45,7 @@ export interface GenerateResult {
    * The state after the prefix, the prompt and every generated id but the last (the last was sampled from
    * this state's logits and never run): to continue a conversation, feed `ids.at(-1)` first.
    */
-  state: MambaState;
+  state: S;
   /** The logits the first new token was chosen from ([vocab] at the last prompt position). */
   prefillLogits: Float32Array;
   timings: { prefillMs: number; decodeMs: number };
@@ -54,12 +57,12 @@ export interface GenerateResult {
  * maxNewTokens. Streams {token, text delta}; the async iterator's return value is the GenerateResult.
  * Aborting `signal` rejects the next step with AbortError. Every option is checked before the model runs.
  */
-export async function* streamGenerate(
-  lm: MambaLM,
+export async function* streamGenerate<S extends LanguageModelState>(
+  lm: LanguageModel<S>,
   tokenizer: GenerationTokenizer,
   prompt: string | readonly number[],
-  options: GenerateOptions = {},
-): AsyncGenerator<StreamChunk, GenerateResult, undefined> {
+  options: GenerateOptions<S> = {},
+): AsyncGenerator<StreamChunk, GenerateResult<S>, undefined> {
   const stop = checkSequenceOptions(tokenizer, options);
   const sequence = new GeneratedSequence(promptIdsOf(tokenizer, prompt, options), tokenizer, stop, options);
   const rng = options.rng ?? createRng(options.seed);
@@ -67,7 +70,7 @@ export async function* streamGenerate(
 
   let t0 = performance.now();
   const input = { prefixEmbeds: options.prefixEmbeds, ids: sequence.promptIds };
-  let forward: ForwardResult = await lm.prefill(input, options.state, { signal: options.signal });
+  let forward: LanguageModelOutput<S> = await lm.prefill(input, options.state, { signal: options.signal });
   const prefillMs = performance.now() - t0;
   const prefillLogits = forward.logits.data;
   t0 = performance.now();
@@ -89,12 +92,12 @@ export async function* streamGenerate(
 }
 
 /** Runs streamGenerate to the end and returns its result. */
-export async function generate(
-  lm: MambaLM,
+export async function generate<S extends LanguageModelState>(
+  lm: LanguageModel<S>,
   tokenizer: GenerationTokenizer,
   prompt: string | readonly number[],
-  options: GenerateOptions = {},
-): Promise<GenerateResult> {
+  options: GenerateOptions<S> = {},
+): Promise<GenerateResult<S>> {
   const it = streamGenerate(lm, tokenizer, prompt, options);
   for (;;) {
     const next = await it.next();

@@ -1,15 +1,14 @@
-import { InvalidArgumentError } from "@cobra-ts/core";
+import { InvalidArgumentError, type Tokenizer, type TokenStream } from "@cobra-ts/core";
 import { pythonStrip } from "../prompt/python-strip.js";
 import { resolveSamplingOptions, type SamplingOptions } from "../sampling/options.js";
 import type { Rng } from "../sampling/rng.js";
 import { sampleNextToken } from "../sampling/sample.js";
 import { StopCriteria, type StopReason } from "../stop.js";
-import type { MambaTokenizer } from "../tokenizer/mamba-tokenizer.js";
-import type { TokenStreamDecoder } from "../tokenizer/stream-decoder.js";
+import { DecodeStream } from "../tokenizer/decode-stream.js";
 import { limitPromptIds, type PromptLengthOptions } from "./prompt-ids.js";
 
-/** What generation needs of a tokenizer (MambaTokenizer has it). */
-export type GenerationTokenizer = Pick<MambaTokenizer, "encode" | "createStreamDecoder" | "eosTokenId">;
+/** What generation needs of a tokenizer: the Tokenizer contract (encode is used for text prompts). */
+export type GenerationTokenizer = Tokenizer;
 
 export interface SequenceOptions extends SamplingOptions, PromptLengthOptions {
   /** Most tokens to generate (default 256). */
@@ -48,7 +47,7 @@ export class GeneratedSequence {
   readonly ids: number[] = [];
   stopReason: StopReason | null;
   private readonly seen: number[];
-  private readonly decoder: TokenStreamDecoder;
+  private readonly decoder: TokenStream;
   private emitted = 0;
   private text = "";
 
@@ -59,10 +58,11 @@ export class GeneratedSequence {
     private readonly options: SequenceOptions,
   ) {
     this.seen = [...promptIds];
-    this.decoder = tokenizer.createStreamDecoder({
-      skipSpecialTokens: true,
-      cleanUpTokenizationSpaces: options.cleanUpTokenizationSpaces,
-    });
+    this.decoder =
+      tokenizer.createStreamDecoder?.({
+        skipSpecialTokens: true,
+        cleanUpTokenizationSpaces: options.cleanUpTokenizationSpaces,
+      }) ?? new DecodeStream(tokenizer, true);
     this.stopReason = stop.canGenerate(0) ? null : "max_new_tokens";
   }
 

@@ -1,20 +1,7 @@
-import { InvalidArgumentError } from "@cobra-ts/core";
+import { type LanguageModelInput as ForwardInput, InvalidArgumentError, type TokenIds } from "@cobra-ts/core";
 import type { LanguageModelDims } from "./state-dims.js";
 
-/** Float rows given with their shape (a core Tensor fits). */
-export interface FloatRows {
-  data: Float32Array;
-  shape: readonly number[];
-}
-
-/** Token ids: one sequence, or one row per sequence of a batch (all rows the same length). */
-export type TokenIds = readonly number[] | readonly (readonly number[])[];
-
-export interface ForwardInput {
-  /** Embeddings placed before the tokens, [batch, P, d_model] (Cobra: the projected image rows). */
-  prefixEmbeds?: FloatRows;
-  ids?: TokenIds;
-}
+export type { FloatRows, LanguageModelInput as ForwardInput, TokenIds } from "@cobra-ts/core";
 
 export interface CheckedInput {
   batch: number;

@@ -6,6 +6,7 @@ import {
   type InferenceSession,
   InvalidArgumentError,
   inspectModel,
+  type LanguageModel,
   ModelFormatError,
   type ModelInspection,
   type OrtModule,
@@ -74,7 +75,7 @@ export interface ForwardResult {
  * embeddings) and decode (one position), threading the recurrent state through. Token ids become rows here
  * (EmbeddingTable), the graph takes rows.
  */
-export class MambaLM {
+export class MambaLM implements LanguageModel<MambaState> {
   private constructor(
     private readonly session: InferenceSession,
     private readonly ort: OrtModule,
@@ -131,9 +132,27 @@ export class MambaLM {
     }
   }
 
+  get vocabSize(): number {
+    return this.dims.vocabSize;
+  }
+
+  get dModel(): number {
+    return this.dims.dModel;
+  }
+
   /** A zero state for `batch` sequences. */
   newState(batch = 1): MambaState {
     return MambaState.zeros(this.ort, this.dims, batch);
+  }
+
+  stackStates(states: readonly MambaState[]): MambaState {
+    for (const s of states) this.checkState(s, s.batch);
+    return MambaState.stack(states);
+  }
+
+  selectRows(state: MambaState, rows: readonly number[]): MambaState {
+    this.checkState(state, state.batch);
+    return state.select(rows);
   }
 
   /** Restores a state saved with MambaState.toBytes (for this model). */

@@ -7,7 +7,6 @@ import { openWeights, SafetensorsFile, type WeightSource } from "@cobra-ts/core"
 import { fixtureSet } from "@cobra-ts/core/testing";
 import { parseMambaConfig } from "../config/from-json.js";
 import type { MambaConfig } from "../config/mamba-config.js";
-import type { Turn } from "../prompt/prompt-builder.js";
 
 /** The fixture set's folder, with a trailing slash. */
 export const FIXTURE = `${fixtureSet()}/`;
@@ -17,7 +16,7 @@ export const CHECKPOINT = join(FIXTURE, "release/cobra/checkpoints/latest-checkp
 export interface FixtureCase {
   id: string;
   image: string;
-  turns: Turn[];
+  turns: { role: "human" | "gpt"; message: string }[];
   prompt_string: string;
   greedy_text_no_cleanup: string;
   input_ids: number[];

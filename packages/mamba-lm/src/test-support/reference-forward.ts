@@ -31,16 +31,35 @@ function channelsFirst(x: Float64Array, rows: number, cols: number, from: number
   return { shape: [1, n, rows], data };
 }
 
+/** Every position's logits [L, vocab] for token ids. */
 export async function referenceLogits(
   source: WeightSource,
   config: MambaConfig,
   ids: readonly number[],
 ): Promise<Float64Array> {
   const weights = MambaWeights.from(source);
+  const embedding = (await weights.read(EMBEDDING)).data as Float32Array;
+  const d = config.dModel;
+  const rows = new Float64Array(ids.length * d);
+  for (const [t, id] of ids.entries()) rows.set(embedding.subarray(id * d, (id + 1) * d), t * d);
+  return referenceLogitsOfRows(source, config, rows);
+}
+
+/**
+ * Every position's logits [L, vocab] for input rows [L, d_model] (embedded ids, or any prefix rows); with
+ * `lastOnly`, the last position's [vocab] (the head is most of the work at a real vocabulary).
+ */
+export async function referenceLogitsOfRows(
+  source: WeightSource,
+  config: MambaConfig,
+  rows: Float64Array,
+  options: { lastOnly?: boolean } = {},
+): Promise<Float64Array> {
+  const weights = MambaWeights.from(source);
   const get = async (name: string) => (await weights.read(name)).data as Float32Array;
   const maybe = (name: string) => (weights.has(name) ? get(name) : Promise.resolve(undefined));
   const { dModel: d, dInner: di, dState: n, dConv: k, dtRank: r } = config;
-  const L = ids.length;
+  const L = rows.length / d;
   const norm = async (x: Float64Array, prefix: string) => {
     const w = await get(`${prefix}.weight`);
     const b = config.rmsNorm ? undefined : await get(`${prefix}.bias`);
@@ -55,9 +74,7 @@ export async function referenceLogits(
     return y;
   };
 
-  const embedding = await get(EMBEDDING);
-  let residual = new Float64Array(L * d);
-  for (const [t, id] of ids.entries()) residual.set(embedding.subarray(id * d, (id + 1) * d), t * d);
+  let residual = rows.slice();
   for (let layer = 0; layer < config.nLayer; layer++) {
     const m = `layers.${layer}.mixer`;
     const h = await norm(residual, `layers.${layer}.norm`);
@@ -95,5 +112,6 @@ export async function referenceLogits(
     residual = residual.map((v, i) => v + out[i]);
   }
   const head = await get(config.tieEmbeddings ? EMBEDDING : LM_HEAD);
-  return linear(await norm(residual, NORM_F), L, head, d);
+  const normed = await norm(residual, NORM_F);
+  return options.lastOnly ? linear(normed.subarray((L - 1) * d), 1, head, d) : linear(normed, L, head, d);
 }

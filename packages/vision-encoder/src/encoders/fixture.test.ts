@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GraphBuilder, ModelFormatError, SafetensorsFile, serializeModel } from "@cobra-ts/core";
+import { f32, GraphBuilder, ModelFormatError, SafetensorsFile, serializeModel } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ENCODERS,
@@ -101,7 +101,7 @@ describe("ViT encoders vs the oracle fixture set (timm v0.9.10, fp32)", () => {
     for (const name of BACKBONES)
       it(`features/${image}/${name}`, async () => {
         const got = await encoders[name].encode([pixels.get(`${image}/${name}`)!]);
-        expect(got.dims).toEqual([1, ...dims[name]]);
+        expect(got.shape).toEqual([1, ...dims[name]]);
         const ref = await want(`features/${image}/${name}`);
         const rel = relDiff(got.data, ref);
         console.log(
@@ -119,10 +119,10 @@ describe("ViT encoders vs the oracle fixture set (timm v0.9.10, fp32)", () => {
     expect(fused.featureDim).toBe(manifest().dims.fused_dim);
     for (const image of IMAGES) {
       const got = await fused.encode([pixels.get(`${image}/dino`)!, pixels.get(`${image}/siglip`)!]);
-      expect(got.dims).toEqual([1, patches, a + b]);
+      expect(got.shape).toEqual([1, patches, a + b]);
       const parts: EncodedFeatures[] = [
-        { data: await want(`features/${image}/dino`), dims: [1, patches, a] },
-        { data: await want(`features/${image}/siglip`), dims: [1, patches, b] },
+        f32([1, patches, a], await want(`features/${image}/dino`)),
+        f32([1, patches, b], await want(`features/${image}/siglip`)),
       ];
       const ref = concatFeatures(parts).data;
       const rel = relDiff(got.data, ref);
@@ -142,7 +142,7 @@ describe("ViT encoders vs the oracle fixture set (timm v0.9.10, fp32)", () => {
       batch.set(a);
       batch.set(b, a.length);
       const both = await encoders[name].encode([batch]);
-      expect(both.dims[0]).toBe(2);
+      expect(both.shape[0]).toBe(2);
       const singles = [(await encoders[name].encode([a])).data, (await encoders[name].encode([b])).data];
       const half = both.data.length / 2;
       const diff = Math.max(

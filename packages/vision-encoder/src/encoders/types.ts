@@ -1,3 +1,5 @@
+import type { FloatTensor } from "@cobra-ts/core";
+
 /** What one backbone needs of its input pixels; the image preprocessing (resize, crop) produces them. */
 export interface PixelSpec {
   /** The backbone these pixels feed, e.g. "dino" or "siglip". */
@@ -12,16 +14,13 @@ export interface PixelSpec {
 }
 
 /** Float32 [batch, numPatches, featureDim], row-major. */
-export interface EncodedFeatures {
-  data: Float32Array;
-  dims: [batch: number, patches: number, features: number];
-}
+export type EncodedFeatures = FloatTensor;
 
 /**
  * Normalized pixels -> patch features. Single backbones and the fused DINO+SigLIP encoder share this
- * interface, so an ablation swaps one for another without touching the caller.
+ * interface; an ImageEncoder puts the preprocessing in front of one (the `VisionEncoder` contract).
  */
-export interface VisionEncoder {
+export interface PixelEncoder {
   /** One entry per pixel tensor `encode` takes, in order. */
   readonly inputs: readonly PixelSpec[];
   readonly numPatches: number;
@@ -31,6 +30,8 @@ export interface VisionEncoder {
    * Returns the features of every image of the batch.
    */
   encode(pixels: readonly Float32Array[]): Promise<EncodedFeatures>;
+  /** A fused encoder's features per part, in order (what `encode` concatenates), with each part's name. */
+  encodeParts?(pixels: readonly Float32Array[]): Promise<{ name: string; features: EncodedFeatures }[]>;
   /** Frees the runtime sessions. */
   release(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import {
   createSession,
+  f32,
   getOrt,
   type InferenceSession,
   InvalidArgumentError,
@@ -10,7 +11,7 @@ import {
 import type { VitConfig } from "../vit/config.js";
 import { VIT_FEATURES_OUTPUT, VIT_PIXELS_INPUT } from "../vit/graph.js";
 import { buildVitModel } from "../vit/model.js";
-import type { EncodedFeatures, PixelSpec, VisionEncoder } from "./types.js";
+import type { EncodedFeatures, PixelEncoder, PixelSpec } from "./types.js";
 
 /** The pixels a ViT built from `config` expects, under the name `name`. */
 export function pixelSpecOf(config: VitConfig, name: string): PixelSpec {
@@ -35,7 +36,7 @@ export function batchOf(data: Float32Array, spec: PixelSpec): number {
 }
 
 /** One ViT backbone (an ONNX graph from buildVitModel / writeVitModel) in one onnxruntime session. */
-export class VitEncoder implements VisionEncoder {
+export class VitEncoder implements PixelEncoder {
   readonly inputs: readonly PixelSpec[];
   readonly numPatches: number;
   readonly featureDim: number;
@@ -89,7 +90,7 @@ export class VitEncoder implements VisionEncoder {
     const input = new ort.Tensor("float32", pixels[0], [batch, 3, spec.imageSize, spec.imageSize]);
     const out = await this.session.run({ [VIT_PIXELS_INPUT]: input });
     const features = out[VIT_FEATURES_OUTPUT];
-    return { data: features.data as Float32Array, dims: [batch, this.numPatches, this.featureDim] };
+    return f32([batch, this.numPatches, this.featureDim], features.data as Float32Array);
   }
 
   async release(): Promise<void> {

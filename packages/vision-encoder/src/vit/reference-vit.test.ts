@@ -37,7 +37,7 @@ describe("ViT graph vs a plain float64 reference of timm's forward", () => {
       batch.set(b, a.length);
       const got = await encoder.encode([batch]);
       await encoder.release();
-      expect(got.dims).toEqual([2, 16, 16]);
+      expect(got.shape).toEqual([2, 16, 16]);
       const ref = Float64Array.from([...referenceFeatures(c, w, a), ...referenceFeatures(c, w, b)].flat());
       const rel = maxAbsDiff(got.data, ref) / maxAbs(ref);
       console.log(`${arch}: rel ${rel.toExponential(3)}`);

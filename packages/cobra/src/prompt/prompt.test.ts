@@ -1,10 +1,10 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
+import { pythonRstrip, pythonStrip } from "@cobra-ts/mamba-lm";
 import { describe, expect, it } from "vitest";
-import { CASES } from "../test-support/fixture.js";
+import { CASES } from "../../test/fixture.js";
 import { createPromptBuilder } from "./for-backbone.js";
 import { MambaPromptBuilder, PurePromptBuilder } from "./in-out.js";
 import { buildPrompt } from "./prompt-builder.js";
-import { pythonRstrip, pythonStrip } from "./python-strip.js";
 import { ZephyrChatPromptBuilder } from "./zephyr-chat.js";
 
 const cases = CASES;

@@ -1,6 +1,6 @@
+import { pythonRstrip } from "@cobra-ts/mamba-lm";
 import { NewlineTurnsPromptBuilder } from "./newline-turns.js";
 import type { PromptBuilder, Role } from "./prompt-builder.js";
-import { pythonRstrip } from "./python-strip.js";
 import { checkTurnRole, cleanMessage, wrapAssistant } from "./turns.js";
 
 function wrapUser(message: string): string {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
+import { pythonStrip } from "@cobra-ts/mamba-lm";
 import type { Role } from "./prompt-builder.js";
-import { pythonStrip } from "./python-strip.js";
 
 /** Cobra asserts that turns alternate human, gpt, human, ... */
 export function checkTurnRole(role: Role, turnCount: number): void {
