@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SafetensorsFile } from "@cobra-ts/core";
+import { SafetensorsFile } from "@cobra-ts/core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli/run-cli.js";
 import { convertRelease } from "../src/convert/convert.js";

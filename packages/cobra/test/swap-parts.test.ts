@@ -10,13 +10,13 @@ import {
   type LanguageModelInput,
   type LanguageModelState,
   MemoryWeights,
-  openWeights,
   type Projector,
   type RgbImage,
   type Tokenizer,
   type VisionEncoder,
   withPrefix,
 } from "@cobra-ts/core";
+import { openWeights } from "@cobra-ts/core/node";
 import { pseudoRandom } from "@cobra-ts/core/testing";
 import { buildLanguageModel, MambaLM, parseMambaConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
 import { ReferenceLanguageModel, syntheticMambaSource } from "@cobra-ts/mamba-lm/testing";

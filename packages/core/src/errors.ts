@@ -80,3 +80,27 @@ export class AbortError extends CobraError {
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortError();
 }
+
+/** An optional peer dependency (onnxruntime-node, sharp...) that this call needs is not installed. */
+export class MissingDependencyError extends CobraError {
+  override name = "MissingDependencyError";
+  constructor(
+    readonly packageName: string,
+    neededFor: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${neededFor} needs the optional peer dependency ${packageName}: npm install ${packageName}`,
+      options,
+    );
+  }
+}
+
+/** Whether `e` is Node's "cannot find package/module" for the specifier `name`. */
+export function isModuleNotFound(e: unknown, name: string): boolean {
+  const err = e as { code?: string; message?: string };
+  return (
+    (err?.code === "ERR_MODULE_NOT_FOUND" || err?.code === "MODULE_NOT_FOUND") &&
+    (err.message ?? "").includes(`'${name}'`)
+  );
+}

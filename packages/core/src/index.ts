@@ -1,18 +1,14 @@
+// The platform-independent entry (browsers, workers, Node). What reads or writes files is in ./node.ts.
 export * from "./contracts.js";
 export * from "./errors.js";
 export * from "./onnx/builder.js";
 export * from "./onnx/dtypes.js";
-export * from "./onnx/external-data.js";
 export * from "./onnx/initializer-sink.js";
 export * from "./onnx/inspect.js";
-export * from "./onnx/write-model.js";
 export * from "./runtime/ort.js";
 export * from "./tensor.js";
 export * from "./weights/memory.js";
-export * from "./weights/open.js";
-export * from "./weights/safetensors.js";
 export * from "./weights/source.js";
+export * from "./weights/storage.js";
 export { type StorageRef, TensorRef } from "./weights/torch/allow-list.js";
-export { TorchCheckpoint, type TorchTensorLocation } from "./weights/torch/checkpoint.js";
 export { PyDict, PyGlobal, PySet, type UnpickleOptions, unpickle } from "./weights/torch/pickle.js";
-export { unsafeEntryName, ZipArchive, type ZipEntry } from "./weights/torch/zip.js";

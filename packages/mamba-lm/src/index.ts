@@ -1,4 +1,4 @@
-// Browser-safe entry point. Node-only helpers (loading files) are in ./node.ts.
+// The platform-independent entry (browsers, workers, Node). Reading and writing files is in ./node.ts.
 
 export { parseMambaConfig } from "./config/from-json.js";
 export { inferMambaConfig, inferTiedMambaConfig } from "./config/from-weights.js";
@@ -26,18 +26,18 @@ export {
   LM_FORMAT_VERSION,
 } from "./graph/convert.js";
 export * as lmGraphNames from "./graph/io-names.js";
-export { emitMambaLM, type MambaGraphOptions } from "./graph/mamba-graph.js";
-export { type RuntimeTensor, runtimeTensors } from "./graph/runtime-tensors.js";
 export {
   type LanguageModelDescriptor,
   LM_CONFIG_FILE,
   LM_DATA_FILE,
   LM_GRAPH_FILE,
-  writeLanguageModel,
-} from "./graph/write-language-model.js";
+} from "./graph/lm-files.js";
+export { emitMambaLM, type MambaGraphOptions } from "./graph/mamba-graph.js";
+export { type RuntimeTensor, runtimeTensors } from "./graph/runtime-tensors.js";
 export type { FloatRows, ForwardInput, TokenIds } from "./model/inputs.js";
 export {
   type ForwardResult,
+  type GraphToOpen,
   type LanguageModelBytes,
   type LoadOptions,
   type LoadProgress,

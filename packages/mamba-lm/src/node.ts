@@ -1,3 +1,7 @@
-// Node-only entry point: everything in index.ts plus helpers that read from the file system.
+// The Node entry: everything in index.ts plus what reads and writes files. Its MambaLM also loads a converted
+// folder or an .onnx path (an explicit export wins over the `export *` of the same name).
+
+export { writeLanguageModel } from "./graph/write-language-model.js";
 export * from "./index.js";
+export { MambaLM } from "./model/mamba-lm-node.js";
 export { loadMambaTokenizer } from "./tokenizer/load-node.js";

@@ -1,5 +1,8 @@
-/** Test support for other packages' suites (not for product code): the plain-TS float64 Mamba forward. */
+/**
+ * Reference implementations for checking other implementations (tests, ablations): the plain-TS float64 Mamba
+ * forward, the same behind the LanguageModel contract, and synthetic weights. Exact and slow: tiny models only.
+ */
 
-export { syntheticMambaSource } from "./test-support/memory-source.js";
-export { referenceLogits, referenceLogitsOfRows } from "./test-support/reference-forward.js";
-export { ReferenceLanguageModel, type ReferenceState } from "./test-support/reference-lm.js";
+export { referenceLogits, referenceLogitsOfRows } from "./reference/float64-forward.js";
+export { ReferenceLanguageModel, type ReferenceState } from "./reference/reference-lm.js";
+export { syntheticMambaSource } from "./reference/synthetic-weights.js";

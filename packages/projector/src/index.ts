@@ -1,3 +1,4 @@
+// The platform-independent entry (browsers, workers, Node). Writing a projector to disk is in ./node.ts.
 export {
   type BuildProjectorOptions,
   buildProjectorGraph,
@@ -26,4 +27,3 @@ export {
   type ProjectorVariant,
   projectorSpecFromArchSpecifier,
 } from "./variants.js";
-export { type WriteProjectorOptions, type WrittenProjector, writeProjectorModel } from "./write-model.js";

@@ -1,4 +1,4 @@
-import { type WeightSource, writeOnnxModel } from "@cobra-ts/core";
+import { type WeightSource, writeOnnxModel } from "@cobra-ts/core/node";
 import { buildProjectorGraph } from "./graph.js";
 import type { ProjectorDims } from "./layers.js";
 import type { ProjectorVariant } from "./variants.js";

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { f32, openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core";
+import { f32 } from "@cobra-ts/core";
+import { openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core/node";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxProjector, type ProjectorSpec, projectorSpecFromArchSpecifier } from "../src/index.js";

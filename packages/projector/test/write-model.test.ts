@@ -5,7 +5,7 @@ import type { WeightSource } from "@cobra-ts/core";
 import { f32, WeightsMismatchError } from "@cobra-ts/core";
 import { pseudoRandom } from "@cobra-ts/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectedProjectorTensors, OnnxProjector, writeProjectorModel } from "../src/index.js";
+import { expectedProjectorTensors, OnnxProjector, writeProjectorModel } from "../src/node.js";
 import { memoryWeights, randomWeights } from "./memory-weights.js";
 
 const dims = { visionDim: 8, llmDim: 6 };

@@ -2,7 +2,7 @@
 // @cobra-ts/core/testing ($COBRA_FIXTURES / $COBRA_FIXTURE_SET, default cobra-tiny).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SafetensorsFile } from "@cobra-ts/core";
+import { SafetensorsFile } from "@cobra-ts/core/node";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import type { ScanCase, Tensors } from "./cases.js";
 

@@ -8,8 +8,13 @@
  * palette to black, Pillow to its default grey ramp).
  */
 import { readFile } from "node:fs/promises";
-import { FileNotFoundError, ImageDecodeError } from "@cobra-ts/core";
-import sharp, { type Metadata, type OutputInfo } from "sharp";
+import {
+  FileNotFoundError,
+  ImageDecodeError,
+  isModuleNotFound,
+  MissingDependencyError,
+} from "@cobra-ts/core";
+import type { Metadata, OutputInfo, default as Sharp } from "sharp";
 import { decodeGifFirstFrame } from "./codecs/gif.js";
 import { type ColourModel, pilRgbFromSamples } from "./codecs/pil-convert.js";
 import { decodePng } from "./codecs/png.js";
@@ -63,12 +68,26 @@ export async function decodeImageBytes(bytes: Uint8Array, options?: DecodeOption
   return decodeWithSharp(bytes, format, source, maxPixels);
 }
 
+/** sharp is an optional peer: imported on the first decode that needs it, so the Node entry loads without it. */
+async function loadSharp(): Promise<typeof Sharp> {
+  try {
+    return (await import("sharp")).default;
+  } catch (e) {
+    if (isModuleNotFound(e, "sharp"))
+      throw new MissingDependencyError("sharp", "decoding JPEG, WebP and other non-PNG/GIF images in Node", {
+        cause: e,
+      });
+    throw e;
+  }
+}
+
 async function decodeWithSharp(
   bytes: Uint8Array,
   format: ImageFormat,
   source: string,
   maxPixels: number,
 ): Promise<RgbImage> {
+  const sharp = await loadSharp();
   // failOn "error": corrupt or truncated data fails, as Pillow's "image file is truncated" does; mere warnings
   // (e.g. stray bytes between JPEG markers) do not, as Pillow ignores them too.
   const open = (limitInputPixels: number | false) =>

@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { SafetensorsFile } from "@cobra-ts/core";
+import { SafetensorsFile } from "@cobra-ts/core/node";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import type { EncoderKind } from "../src/preprocess/encoders.js";
 import { RESIZE_STRATEGIES, type ResizeStrategy } from "../src/preprocess/strategies.js";

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { type Backend, InvalidArgumentError, type LanguageModel } from "@cobra-ts/core";
-import { MambaLM } from "@cobra-ts/mamba-lm";
+import { MambaLM } from "@cobra-ts/mamba-lm/node";
 import { createRgbImage, type RgbImage } from "@cobra-ts/vision-encoder";
 import { Cobra } from "../runtime/load-node.js";
 import { Xorshift32 } from "../synth/random-tensor.js";

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type TensorToWrite, writeSafetensors } from "@cobra-ts/core";
+import { InvalidArgumentError, type TensorToWrite, writeSafetensors } from "@cobra-ts/core/node";
 import type { Command, Option } from "commander";
 import { Cobra } from "../runtime/load-node.js";
 import type { CliIO } from "./io.js";

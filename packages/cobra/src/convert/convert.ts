@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import { chmod, copyFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, InvalidArgumentError, openWeights, throwIfAborted, withPrefix } from "@cobra-ts/core";
+import {
+  ConfigError,
+  InvalidArgumentError,
+  openWeights,
+  throwIfAborted,
+  withPrefix,
+} from "@cobra-ts/core/node";
 import { parseMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
@@ -10,7 +16,7 @@ import {
   projectorSpecFromArchSpecifier,
   validateProjectorWeights,
   writeProjectorModel,
-} from "@cobra-ts/projector";
+} from "@cobra-ts/projector/node";
 import { openVitRelease, writeVitModel } from "@cobra-ts/vision-encoder/node";
 import { type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from "../manifest.js";
 import { writeFolderAtomically } from "./atomic-dir.js";

@@ -1,8 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Backend, FileNotFoundError, ImageDecodeError, ModelFormatError } from "@cobra-ts/core";
-import { MambaLM } from "@cobra-ts/mamba-lm";
-import { loadMambaTokenizer } from "@cobra-ts/mamba-lm/node";
+import { loadMambaTokenizer, MambaLM } from "@cobra-ts/mamba-lm/node";
 import { OnnxProjector } from "@cobra-ts/projector";
 import {
   decodeImageBytes,

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MambaLM } from "@cobra-ts/mamba-lm";
+import { MambaLM } from "@cobra-ts/mamba-lm/node";
 import { createRgbImage } from "@cobra-ts/vision-encoder";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureIO } from "../../test/capture-io.js";

@@ -3,7 +3,11 @@ import { join } from "node:path";
 import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
 import { type MambaConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
-import { projectedTokens, projectorSpecFromArchSpecifier, writeProjectorModel } from "@cobra-ts/projector";
+import {
+  projectedTokens,
+  projectorSpecFromArchSpecifier,
+  writeProjectorModel,
+} from "@cobra-ts/projector/node";
 import { resolveVitConfig, type VitConfig, writeVitModel } from "@cobra-ts/vision-encoder/node";
 import { writeFolderAtomically } from "../convert/atomic-dir.js";
 import { checkFreeSpace } from "../convert/out-folder.js";

@@ -1,5 +1,5 @@
 import type * as Ort from "onnxruntime-common";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, isModuleNotFound, MissingDependencyError } from "../errors.js";
 
 export type OrtModule = typeof Ort;
 export type InferenceSession = Ort.InferenceSession;
@@ -30,8 +30,14 @@ export function getOrt(): Promise<OrtModule> {
       throw new InvalidArgumentError(
         "no onnxruntime configured: call useOrt(await import('onnxruntime-web')) first",
       );
+    // A computed specifier: bundlers for the browser leave it alone.
     const name = "onnxruntime-node";
-    ortModule = import(/* @vite-ignore */ name) as Promise<OrtModule>;
+    ortModule = (import(/* @vite-ignore */ name) as Promise<OrtModule>).catch((e) => {
+      ortModule = null; // installing it later in the same process works
+      if (isModuleNotFound(e, name))
+        throw new MissingDependencyError(name, "running ONNX models in Node (the cpu backend)", { cause: e });
+      throw e;
+    });
   }
   return ortModule;
 }

@@ -2,6 +2,8 @@ import { createSession } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MambaConfigInput, resolveMambaConfig } from "../config/mamba-config.js";
 import { MambaLM } from "../model/mamba-lm.js";
+import { referenceLogits } from "../reference/float64-forward.js";
+import { syntheticMambaSource } from "../reference/synthetic-weights.js";
 import {
   CASES,
   fixtureConfig,
@@ -10,8 +12,6 @@ import {
   openCheckpoint,
   prefixOf,
 } from "../test-support/fixture.js";
-import { syntheticMambaSource } from "../test-support/memory-source.js";
-import { referenceLogits } from "../test-support/reference-forward.js";
 import { buildLanguageModel } from "./convert.js";
 import { runtimeTensors } from "./runtime-tensors.js";
 

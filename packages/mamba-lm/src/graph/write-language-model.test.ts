@@ -1,9 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MemoryWeights, ModelFormatError, WeightsMismatchError } from "@cobra-ts/core";
+import { InvalidArgumentError, MemoryWeights, ModelFormatError, WeightsMismatchError } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LoadProgress, MambaLM } from "../model/mamba-lm.js";
+import { type LoadProgress, MambaLM as PortableMambaLM } from "../model/mamba-lm.js";
+import { MambaLM } from "../model/mamba-lm-node.js";
 import {
   CASES,
   fixtureConfig,
@@ -84,5 +85,18 @@ describe("writeLanguageModel (Node)", () => {
     await expect(MambaLM.load(empty)).rejects.toThrow(ModelFormatError);
     await writeFile(join(dir, "lm.json"), JSON.stringify({ format: "other" }));
     await expect(MambaLM.load(dir)).rejects.toThrow(/not a mamba-lm descriptor/);
+  });
+
+  it("only the Node entry's MambaLM loads from a path; the platform-independent one says where to go", async () => {
+    const out = join(dir, "by-path");
+    const source = await openCheckpoint();
+    await writeLanguageModel(out, source, fixtureConfig());
+    await source.close();
+    const lm = await MambaLM.load(out);
+    expect(lm).toBeInstanceOf(MambaLM);
+    await lm.release();
+    const portable = PortableMambaLM.load(out as never);
+    await expect(portable).rejects.toThrow(InvalidArgumentError);
+    await expect(portable).rejects.toThrow(/@cobra-ts\/mamba-lm\/node/);
   });
 });

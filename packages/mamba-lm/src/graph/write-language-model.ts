@@ -1,7 +1,8 @@
-import { GraphBuilder, type WeightSource, writeOnnxModel } from "@cobra-ts/core";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { GraphBuilder, type WeightSource, writeOnnxModel } from "@cobra-ts/core/node";
 import type { MambaConfig } from "../config/mamba-config.js";
 import {
-  type ConvertedLanguageModel,
   type ConvertOptions,
   convertTensors,
   graphOptions,
@@ -9,22 +10,11 @@ import {
   modelMetadata,
   prepareConversion,
 } from "./convert.js";
+import { type LanguageModelDescriptor, LM_CONFIG_FILE, LM_GRAPH_FILE } from "./lm-files.js";
 import { emitMambaLM } from "./mamba-graph.js";
 
-export const LM_GRAPH_FILE = "lm.onnx";
-export const LM_DATA_FILE = `${LM_GRAPH_FILE}.data`;
-export const LM_CONFIG_FILE = "lm.json";
-
-/** The content of lm.json: what a loader needs before it opens the graph. */
-export interface LanguageModelDescriptor extends ConvertedLanguageModel {
-  format: "mamba-lm";
-  formatVersion: number;
-  graphFile: string;
-  dataFiles: string[];
-}
-
 /**
- * Node only. Converts a Mamba LM into `dir` as `lm.onnx` (graph), `lm.onnx.data[.1...]` (weights, external,
+ * Converts a Mamba LM into `dir` as `lm.onnx` (graph), `lm.onnx.data[.1...]` (weights, external,
  * each file under 2 GB) and `lm.json` (config and layout). Every key and shape is validated from the headers
  * before the first byte is written; tensors are then streamed one at a time. On any failure the files this
  * call created are removed again.
@@ -35,9 +25,6 @@ export async function writeLanguageModel(
   config?: MambaConfig,
   options: ConvertOptions = {},
 ): Promise<LanguageModelDescriptor & { files: string[] }> {
-  // Imported here, not at the top: index.ts (which exports this) must load in browsers.
-  const { mkdir, rm, writeFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
   const prepared = await prepareConversion(source, config, options);
   await mkdir(dir, { recursive: true });
   const converted = { config: prepared.config, graph: graphOptions(options) };

@@ -7,8 +7,9 @@ import { buildLanguageModel } from "../graph/convert.js";
 import { writeLanguageModel } from "../graph/write-language-model.js";
 import { fixtureConfig, openCheckpoint } from "../test-support/fixture.js";
 import { EMBEDDING, MambaWeights } from "../weights/mamba-weights.js";
+import { embeddingFromFile } from "./embedding-file.js";
 import { EmbeddingTable } from "./embedding-table.js";
-import { MambaLM } from "./mamba-lm.js";
+import { MambaLM } from "./mamba-lm-node.js";
 
 let dir = "";
 let embedding: Float32Array;
@@ -36,7 +37,7 @@ describe("EmbeddingTable: token rows read outside onnxruntime", () => {
   it("gives the checkpoint's embedding rows from a model's bytes and from a converted folder's data file", async () => {
     const fromBytes = EmbeddingTable.fromBytes(inspectModel(inline), undefined, "inline");
     const graph = join(dir, "lm", "lm.onnx");
-    const fromFile = await EmbeddingTable.fromFile(inspectModel(await readFile(graph)), graph);
+    const fromFile = await embeddingFromFile(inspectModel(await readFile(graph)), graph);
     const dataFile = await readFile(join(dir, "lm", "lm.onnx.data"));
     const fromExternalBytes = EmbeddingTable.fromBytes(
       inspectModel(await readFile(graph)),

@@ -10,10 +10,10 @@ import { EMBEDDING } from "../weights/mamba-weights.js";
  * The token embedding, read outside onnxruntime: a lookup is a few KB of row copies, and keeping it out of
  * the graph lets onnxruntime drop the tied embedding's original once the head has prepacked it (one copy of
  * the largest tensor instead of two: 0.41 GB at Mamba-1.4B). Rows come from the model's own bytes, from
- * the external data given with them, or (Node) straight from the external data file by positional reads.
+ * the external data given with them, or (Node, ./embedding-file.ts) straight from the external data file.
  */
 export class EmbeddingTable {
-  private constructor(
+  constructor(
     readonly vocab: number,
     readonly dModel: number,
     /** Copies row `id` into `out` (dModel floats). */
@@ -44,42 +44,6 @@ export class EmbeddingTable {
     );
   }
 
-  /** Node: from the graph file at `graphPath`; external rows are read from their file on demand. */
-  static async fromFile(model: ModelInspection, graphPath: string): Promise<EmbeddingTable> {
-    const t = embeddingOf(model, graphPath);
-    if (!t.external) return EmbeddingTable.fromBytes(model, undefined, graphPath);
-    const dModel = t.dims[1];
-    const { open } = await import("node:fs/promises");
-    const { dirname, join } = await import("node:path");
-    const { location, offset, length } = t.external;
-    const path = join(dirname(graphPath), location);
-    const handle = await open(path, "r").catch((e) => {
-      throw new ModelFormatError(`${path}: cannot open the model's external data (${(e as Error).message})`, {
-        cause: e,
-      });
-    });
-    try {
-      expectLength(t, length, graphPath);
-      const size = (await handle.stat()).size;
-      if (offset + length > size)
-        throw new ModelFormatError(`${path}: holds ${size} bytes, the embedding ends at ${offset + length}`);
-    } catch (e) {
-      await handle.close();
-      throw e;
-    }
-    const rowBytes = dModel * 4;
-    return new EmbeddingTable(
-      t.dims[0],
-      dModel,
-      async (id, out) => {
-        const target = new Uint8Array(out.buffer, out.byteOffset, rowBytes);
-        const { bytesRead } = await handle.read(target, 0, rowBytes, offset + id * rowBytes);
-        if (bytesRead !== rowBytes) throw new ModelFormatError(`${path}: short read of embedding row ${id}`);
-      },
-      () => handle.close(),
-    );
-  }
-
   /** The rows of `ids`, one after another, into `out` (ids.length x dModel floats). */
   async lookup(ids: BigInt64Array, out: Float32Array): Promise<void> {
     const d = this.dModel;
@@ -91,7 +55,7 @@ export class EmbeddingTable {
   }
 }
 
-function embeddingOf(model: ModelInspection, what: string): InitializerBytes {
+export function embeddingOf(model: ModelInspection, what: string): InitializerBytes {
   const t = model.initializer(EMBEDDING);
   if (!t) throw new ModelFormatError(`${what}: no "${EMBEDDING}" initializer; not a cobra-ts Mamba LM`);
   if (t.type !== "float32" || t.dims.length !== 2)
@@ -101,7 +65,7 @@ function embeddingOf(model: ModelInspection, what: string): InitializerBytes {
   return t;
 }
 
-function expectLength(t: InitializerBytes, length: number, what: string): void {
+export function expectLength(t: InitializerBytes, length: number, what: string): void {
   if (length !== t.dims[0] * t.dims[1] * 4)
     throw new ModelFormatError(
       `${what}: "${EMBEDDING}" is stored as ${length} bytes, [${t.dims}] needs ${t.dims[0] * t.dims[1] * 4}`,

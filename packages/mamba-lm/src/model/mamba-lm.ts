@@ -37,6 +37,15 @@ export interface LanguageModelBytes {
   externalData?: SessionOptions["externalData"];
 }
 
+/** A graph as a loader hands it over: bytes to check, what onnxruntime opens, and its token embedding. */
+export interface GraphToOpen {
+  bytes: Uint8Array;
+  /** A path (Node: onnxruntime reads the external data beside it) or the bytes again. */
+  model: string | Uint8Array;
+  externalData?: SessionOptions["externalData"];
+  embeddings: (inspection: ModelInspection) => EmbeddingTable | Promise<EmbeddingTable>;
+}
+
 export interface LoadProgress {
   stage: "reading" | "creating-session" | "ready";
   /** 0..1 over the whole load. */
@@ -76,7 +85,7 @@ export interface ForwardResult {
  * (EmbeddingTable), the graph takes rows.
  */
 export class MambaLM implements LanguageModel<MambaState> {
-  private constructor(
+  protected constructor(
     private readonly session: InferenceSession,
     private readonly ort: OrtModule,
     readonly dims: LanguageModelDims,
@@ -86,10 +95,34 @@ export class MambaLM implements LanguageModel<MambaState> {
   ) {}
 
   /**
-   * Loads a converted model: a folder written by writeLanguageModel (Node; `lm.json` + `lm.onnx` + data), a
-   * path to an `.onnx` file (Node), or the bytes of one (any runtime; see useOrt for browsers).
+   * Loads a converted model from the bytes of its graph and external data files (any runtime; see useOrt for
+   * browsers). Folders and .onnx paths: MambaLM from "@cobra-ts/mamba-lm/node".
    */
-  static async load(source: string | LanguageModelBytes, options: LoadOptions = {}): Promise<MambaLM> {
+  static async load(source: LanguageModelBytes, options: LoadOptions = {}): Promise<MambaLM> {
+    if (typeof (source as unknown) === "string")
+      throw new InvalidArgumentError(
+        `MambaLM.load("${source as unknown as string}"): loading from a path needs Node; import { MambaLM } from "@cobra-ts/mamba-lm/node"`,
+      );
+    const what = "model bytes";
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the Node entry's subclass when called through it
+    return this.open(
+      what,
+      async () => ({
+        bytes: source.model,
+        model: source.model,
+        externalData: source.externalData,
+        embeddings: (inspection) => EmbeddingTable.fromBytes(inspection, source.externalData, what),
+      }),
+      options,
+    );
+  }
+
+  /** The load steps every source shares; `read` gets the graph once progress has said "reading". */
+  protected static async open(
+    what: string,
+    read: () => Promise<GraphToOpen>,
+    options: LoadOptions,
+  ): Promise<MambaLM> {
     const progress = (stage: LoadProgress["stage"], fraction: number) =>
       options.onProgress?.({ stage, fraction });
     const chunkSize = options.chunkSize ?? 512;
@@ -97,23 +130,18 @@ export class MambaLM implements LanguageModel<MambaState> {
       throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
     throwIfAborted(options.signal);
     progress("reading", 0);
-    const what = typeof source === "string" ? source : "model bytes";
-    const graphPath = typeof source === "string" ? await resolveGraphPath(source) : null;
-    const bytes = graphPath === null ? (source as LanguageModelBytes).model : await readGraph(graphPath);
-    const inspection = inspectModel(bytes, what);
+    const graph = await read();
+    const inspection = inspectModel(graph.bytes, what);
     checkFormat(inspection, what);
-    const embeddings =
-      graphPath === null
-        ? EmbeddingTable.fromBytes(inspection, (source as LanguageModelBytes).externalData, what)
-        : await EmbeddingTable.fromFile(inspection, graphPath);
+    const embeddings = await graph.embeddings(inspection);
     let session: InferenceSession | undefined;
     try {
       throwIfAborted(options.signal);
       progress("creating-session", 0.1);
-      session = await createSession(graphPath ?? bytes, {
+      session = await createSession(graph.model, {
         backend: options.backend,
         threads: options.threads,
-        externalData: typeof source === "string" ? undefined : source.externalData,
+        externalData: graph.externalData,
         // With an untied head no node reads the embedding (the lookup does), and onnxruntime would warn on
         // every load that it drops that initializer; errors still show.
         logSeverityLevel: inspection.initializer(LM_HEAD) ? 3 : undefined,
@@ -125,7 +153,8 @@ export class MambaLM implements LanguageModel<MambaState> {
           `${what}: the embedding is [${embeddings.vocab}, ${embeddings.dModel}], the graph needs [>= ${dims.vocabSize}, ${dims.dModel}]`,
         );
       progress("ready", 1);
-      return new MambaLM(session, await getOrt(), dims, outputs, chunkSize, embeddings);
+      // Instances of whichever class load was called on (the Node entry's subclass too).
+      return new this(session, await getOrt(), dims, outputs, chunkSize, embeddings);
     } catch (e) {
       await Promise.all([session?.release(), embeddings.close()]);
       throw e;
@@ -305,13 +334,6 @@ function lastRows(
   return f32([batch, vocab], out);
 }
 
-async function readGraph(path: string): Promise<Uint8Array> {
-  const { readFile } = await import("node:fs/promises");
-  return readFile(path).catch((e) => {
-    throw new ModelFormatError(`${path}: cannot read the model (${(e as Error).message})`, { cause: e });
-  });
-}
-
 /** Refuses graphs that are not a cobra-ts Mamba LM of this format version, before onnxruntime sees them. */
 function checkFormat(model: ModelInspection, what: string): void {
   const { "cobra.format": format, "cobra.format_version": version } = model.metadata;
@@ -321,32 +343,6 @@ function checkFormat(model: ModelInspection, what: string): void {
     throw new ModelFormatError(
       `${what}: a Mamba LM of format version ${version}, this cobra-ts reads version ${LM_FORMAT_VERSION}: convert the model again`,
     );
-}
-
-/** A folder (holding lm.json naming the graph) or an .onnx file. */
-async function resolveGraphPath(path: string): Promise<string> {
-  const { readFile, stat } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const info = await stat(path).catch(() => null);
-  if (!info) throw new ModelFormatError(`${path}: no such model folder or file`);
-  if (!info.isDirectory()) return path;
-  const descriptorPath = join(path, "lm.json");
-  let descriptor: { format?: string; graphFile?: string };
-  try {
-    descriptor = JSON.parse(await readFile(descriptorPath, "utf8"));
-  } catch (e) {
-    throw new ModelFormatError(
-      `${descriptorPath}: missing or not JSON; convert the model with writeLanguageModel first`,
-      { cause: e },
-    );
-  }
-  if (
-    descriptor.format !== "mamba-lm" ||
-    typeof descriptor.graphFile !== "string" ||
-    descriptor.graphFile.includes("/")
-  )
-    throw new ModelFormatError(`${descriptorPath}: not a mamba-lm descriptor`);
-  return join(path, descriptor.graphFile);
 }
 
 /** Reads the sizes off the graph's own input/output metadata, so bytes need no side-car config. */

@@ -3,7 +3,7 @@
 // read from the set's own files, never assumed.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { openWeights, SafetensorsFile, type WeightSource } from "@cobra-ts/core";
+import { openWeights, SafetensorsFile, type WeightSource } from "@cobra-ts/core/node";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import { parseMambaConfig } from "../config/from-json.js";
 import type { MambaConfig } from "../config/mamba-config.js";

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMambaConfig } from "../config/mamba-config.js";
 import { buildLanguageModel } from "../graph/convert.js";
 import { MambaLM } from "../model/mamba-lm.js";
+import { syntheticMambaSource } from "../reference/synthetic-weights.js";
 import { fixtureConfig, maxAbsDiff, openCheckpoint } from "../test-support/fixture.js";
-import { syntheticMambaSource } from "../test-support/memory-source.js";
 import { locateMambaWeights, MambaWeights } from "./mamba-weights.js";
 import { validateMambaWeights } from "./validate.js";
 

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { f32, GraphBuilder, ModelFormatError, SafetensorsFile, serializeModel } from "@cobra-ts/core";
+import { f32, GraphBuilder, ModelFormatError, SafetensorsFile, serializeModel } from "@cobra-ts/core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ENCODERS,

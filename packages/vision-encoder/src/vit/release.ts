@@ -1,6 +1,6 @@
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, FileNotFoundError, openWeights, type WeightSource } from "@cobra-ts/core";
+import { ConfigError, FileNotFoundError, openWeights, type WeightSource } from "@cobra-ts/core/node";
 import type { VitBuildOptions, VitConfig } from "./config.js";
 import { vitConfigFromOpenClipConfig, vitConfigFromTimmConfig } from "./config-files.js";
 import { timmTrunk, validateVitWeights } from "./weights.js";

@@ -1,4 +1,4 @@
-import { SafetensorsFile } from "@cobra-ts/core";
+import { SafetensorsFile } from "@cobra-ts/core/node";
 import { describe, expect, it } from "vitest";
 import { fixturePath, imageSize, manifest } from "../../test/fixtures.js";
 import { antialiasBicubicWeights, resampleAbsPosEmbed, resampleGrid } from "./resample-pos-embed.js";

@@ -1,7 +1,12 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SafetensorsFile, type TensorToWrite, WeightsMismatchError, writeSafetensors } from "@cobra-ts/core";
+import {
+  SafetensorsFile,
+  type TensorToWrite,
+  WeightsMismatchError,
+  writeSafetensors,
+} from "@cobra-ts/core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixturePath, imageSize, pixelImages } from "../../test/fixtures.js";
 import { VitEncoder } from "../encoders/vit-encoder.js";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type WeightSource, writeOnnxModel } from "@cobra-ts/core";
+import { type WeightSource, writeOnnxModel } from "@cobra-ts/core/node";
 import type { VitConfig } from "./config.js";
 import { buildVitGraph } from "./graph.js";
 import { vitModelOptions } from "./model.js";

@@ -1,8 +1,8 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { FileNotFoundError, WeightsFormatError } from "../../errors.js";
 import { DTYPE_BYTES, numel, type Tensor } from "../../tensor.js";
-import { decodeStorage, readDType } from "../safetensors.js";
 import type { TensorInfo, WeightSource } from "../source.js";
+import { decodeStorage, readDType } from "../storage.js";
 import { StorageHandle, type StorageRef, storageDType, TensorRef, torchGlobals } from "./allow-list.js";
 import { describe, PyDict, unpickle } from "./pickle.js";
 import { ZipArchive } from "./zip.js";

@@ -1,4 +1,4 @@
-// Synthetic Mamba weights in memory for tests.
+// Synthetic Mamba weights in memory (tests, benchmarks of shapes).
 import { f32, MemoryWeights, type Tensor } from "@cobra-ts/core";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { expectedMambaShapes } from "../weights/expected-shapes.js";

@@ -14,7 +14,7 @@ import {
 } from "@cobra-ts/core";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { EMBEDDING, MambaWeights } from "../weights/mamba-weights.js";
-import { referenceLogitsOfRows } from "./reference-forward.js";
+import { referenceLogitsOfRows } from "./float64-forward.js";
 
 export interface ReferenceState extends LanguageModelState {
   /** Per sequence: every row run so far, [positions, d_model]. */

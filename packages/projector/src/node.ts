@@ -1,0 +1,3 @@
+// The Node entry: everything in index.ts plus writing a converted projector to disk.
+export * from "./index.js";
+export { type WriteProjectorOptions, type WrittenProjector, writeProjectorModel } from "./write-model.js";
