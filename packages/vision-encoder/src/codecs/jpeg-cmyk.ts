@@ -29,7 +29,12 @@ const NATURAL_ORDER = new Uint8Array([
   53, 60, 61, 54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 ]);
 
+/** Codes up to this many bits are decoded with one table look-up (most are). */
+const LOOKAHEAD = 9;
+
 interface HuffmanTable {
+  /** Indexed by the next LOOKAHEAD bits: (code length << 8) | symbol, 0 when the code is longer. */
+  lookup: Uint16Array;
   /** maxCode[l]: largest code of length l (1..16), -1 when none. */
   maxCode: Int32Array;
   /** valOffset[l]: index into `values` of the code of length l minus its code value. */
@@ -135,8 +140,16 @@ class BitReader {
   }
 
   decode(table: HuffmanTable): number {
-    let code = 0;
-    for (let l = 1; l <= 16; l++) {
+    // Peeking may read past the scan's last code: zeros come after a marker, and a scan ends at one.
+    while (this.bits < LOOKAHEAD) this.fill();
+    let code = (this.acc >> (this.bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1);
+    const hit = table.lookup[code];
+    if (hit) {
+      this.bits -= hit >> 8;
+      return hit & 255;
+    }
+    this.bits -= LOOKAHEAD;
+    for (let l = LOOKAHEAD + 1; l <= 16; l++) {
       code = (code << 1) | this.bit();
       if (code <= table.maxCode[l]) return table.values[table.valOffset[l] + code];
     }
@@ -154,18 +167,26 @@ class BitReader {
 function buildHuffman(counts: Uint8Array, values: Uint8Array): HuffmanTable {
   const maxCode = new Int32Array(18).fill(-1);
   const valOffset = new Int32Array(18);
+  const lookup = new Uint16Array(1 << LOOKAHEAD);
   let code = 0;
   let k = 0;
   for (let l = 1; l <= 16; l++) {
     const n = counts[l - 1];
     valOffset[l] = k - code;
+    if (l <= LOOKAHEAD)
+      for (let i = 0; i < n; i++) {
+        const first = (code + i) << (LOOKAHEAD - l);
+        lookup.fill((l << 8) | values[k + i], first, first + (1 << (LOOKAHEAD - l)));
+      }
     code += n;
     k += n;
     if (n) maxCode[l] = code - 1;
-    if (code > 1 << l) throw new JpegDataError(`corrupt JPEG Huffman table`);
+    // libjpeg refuses a table whose codes of some length run out (the all-ones code is not allowed).
+    if (code >= 1 << l) throw new JpegDataError("corrupt JPEG Huffman table");
     code <<= 1;
   }
-  return { maxCode, valOffset, values };
+  if (k > values.length) throw new JpegDataError("corrupt JPEG Huffman table");
+  return { lookup, maxCode, valOffset, values };
 }
 
 /** Where the next marker starts at or after `o` (skipping entropy-coded bytes and stuffed 0xFF00). */
