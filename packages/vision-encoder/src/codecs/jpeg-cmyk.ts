@@ -77,13 +77,21 @@ interface Frame {
 const u16 = (b: Uint8Array, o: number) => (b[o] << 8) | b[o + 1];
 const clamp8 = (v: number) => Math.max(0, Math.min(255, v));
 
-/** Reads entropy-coded bits; a marker ends the segment and, as in libjpeg, zeros are supplied after it. */
+/**
+ * Reads entropy-coded bits. A marker ends the segment and zero bits are supplied after it, as libjpeg does;
+ * once one of them is consumed, the data ran out early ("premature end of data segment", a warning that the
+ * Node path accepts) and `insufficient` tells the scan to leave its remaining MCUs alone, as libjpeg does.
+ */
 class BitReader {
   pos: number;
   private acc = 0;
+  /** Bits in `acc` not consumed yet; the lowest `padding` of them are the zeros supplied after a marker. */
   private bits = 0;
+  private padding = 0;
   /** Set once a marker was reached inside the entropy-coded data. */
   marker = false;
+  /** Set once a bit past the marker was consumed; cleared at a restart or a new scan. */
+  insufficient = false;
 
   constructor(
     private readonly data: Uint8Array,
@@ -116,18 +124,24 @@ class BitReader {
     }
     this.acc = ((this.acc << 8) | byte) & 0xffffff;
     this.bits += 8;
+    if (this.marker) this.padding += 8;
+  }
+
+  private consume(n: number): void {
+    this.bits -= n;
+    if (this.bits < this.padding) this.insufficient = true;
   }
 
   bit(): number {
     if (this.bits === 0) this.fill();
-    this.bits--;
+    this.consume(1);
     return (this.acc >> this.bits) & 1;
   }
 
   /** `n` bits as an unsigned number (n <= 16). */
   receive(n: number): number {
     while (this.bits < n) this.fill();
-    this.bits -= n;
+    this.consume(n);
     return (this.acc >> this.bits) & ((1 << n) - 1);
   }
 
@@ -140,27 +154,31 @@ class BitReader {
   }
 
   decode(table: HuffmanTable): number {
-    // Peeking may read past the scan's last code: zeros come after a marker, and a scan ends at one.
     while (this.bits < LOOKAHEAD) this.fill();
     let code = (this.acc >> (this.bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1);
     const hit = table.lookup[code];
     if (hit) {
-      this.bits -= hit >> 8;
+      this.consume(hit >> 8);
       return hit & 255;
     }
-    this.bits -= LOOKAHEAD;
+    this.consume(LOOKAHEAD);
     for (let l = LOOKAHEAD + 1; l <= 16; l++) {
       code = (code << 1) | this.bit();
       if (code <= table.maxCode[l]) return table.values[table.valOffset[l] + code];
     }
-    throw new JpegDataError(`corrupt JPEG data (invalid Huffman code)`);
+    // No code matches: libjpeg consumes a 17th bit and carries on with symbol 0 (a zero DC difference, or
+    // end of block), and the Node path accepts its output, so the same happens here.
+    this.bit();
+    return 0;
   }
 
   /** Drops the bits left in the byte and moves to the next marker (restart or end of scan). */
   reset(): void {
     this.acc = 0;
     this.bits = 0;
+    this.padding = 0;
     this.marker = false;
+    this.insufficient = false;
   }
 }
 
@@ -214,14 +232,16 @@ const F_3_072 = 25172;
 /**
  * One 8-point pass of the accurate integer IDCT (Loeffler-Ligtenberg-Moschytz with libjpeg's 13-bit constants):
  * `x` in, `t` out, both in natural order, `t` still scaled by 2^CONST_BITS (each pass descales its own way).
+ * The sums that libjpeg-turbo's SIMD code forms in 16-bit lanes wrap as they do there; they only can for the
+ * wild coefficients of corrupt data, which the Node path decodes without complaint.
  */
 function idct8(x: Int32Array, t: Int32Array): void {
   // Even part.
   let z1 = (x[2] + x[6]) * F_0_541;
   const e2 = z1 - x[6] * F_1_847;
   const e3 = z1 + x[2] * F_0_765;
-  const e0 = (x[0] + x[4]) * 8192;
-  const e1 = (x[0] - x[4]) * 8192;
+  const e0 = wrap16(x[0] + x[4]) * 8192;
+  const e1 = wrap16(x[0] - x[4]) * 8192;
   const tmp10 = e0 + e3;
   const tmp13 = e0 - e3;
   const tmp11 = e1 + e2;
@@ -233,8 +253,8 @@ function idct8(x: Int32Array, t: Int32Array): void {
   let tmp3 = x[1];
   z1 = tmp0 + tmp3;
   let z2 = tmp1 + tmp2;
-  let z3 = tmp0 + tmp2;
-  let z4 = tmp1 + tmp3;
+  let z3 = wrap16(tmp0 + tmp2);
+  let z4 = wrap16(tmp1 + tmp3);
   const z5 = (z3 + z4) * F_1_175;
   tmp0 *= F_0_298;
   tmp1 *= F_2_053;
@@ -265,7 +285,9 @@ const IDCT_OUT = new Int32Array(8);
 /**
  * Dequantises one block and inverse-transforms it with libjpeg's rounding, so that output samples equal
  * libjpeg-turbo's default JDCT_ISLOW exactly: columns first, kept with PASS1_BITS extra bits in `ws`, then rows,
- * descaled, level-shifted by 128 and clamped.
+ * descaled, level-shifted by 128 and clamped. As in its SIMD versions (x86 and Arm), dequantised values wrap to
+ * 16 bits and the column results saturate to 16 bits; its plain C version differs from them (and from this)
+ * only on corrupt data.
  */
 function idctBlock(
   coefs: Int16Array,
@@ -280,9 +302,9 @@ function idctBlock(
   const t = IDCT_OUT;
   const shift1 = CONST_BITS - PASS1_BITS;
   for (let c = 0; c < 8; c++) {
-    for (let i = 0; i < 8; i++) x[i] = coefs[at + i * 8 + c] * quant[i * 8 + c];
+    for (let i = 0; i < 8; i++) x[i] = wrap16(coefs[at + i * 8 + c] * quant[i * 8 + c]);
     idct8(x, t);
-    for (let i = 0; i < 8; i++) ws[i * 8 + c] = (t[i] + (1 << (shift1 - 1))) >> shift1;
+    for (let i = 0; i < 8; i++) ws[i * 8 + c] = saturate16((t[i] + (1 << (shift1 - 1))) >> shift1);
   }
   const shift2 = CONST_BITS + PASS1_BITS + 3;
   for (let r = 0; r < 8; r++) {
@@ -293,7 +315,10 @@ function idctBlock(
   }
 }
 
-/** Level shift and saturate (libjpeg-turbo's SIMD IDCTs saturate; its C table only differs for |x| > 512). */
+const wrap16 = (v: number) => (v << 16) >> 16;
+const saturate16 = (v: number) => Math.max(-32768, Math.min(32767, v));
+
+/** Level shift and saturate (libjpeg-turbo's SIMD IDCTs saturate; its C table wraps, for |x| > 512 only). */
 function clampSample(x: number): number {
   return clamp8(x + 128);
 }
@@ -386,6 +411,7 @@ function decodeScan(
     const total = c.blocksWide * c.blocksHigh;
     for (let n = 0; n < total; n++) {
       if (restartInterval && n > 0 && n % restartInterval === 0) restart();
+      if (reader.insufficient) continue;
       const by = Math.floor(n / c.blocksWide);
       const bx = n % c.blocksWide;
       decodeBlock(c, (by * c.stride + bx) * 64);
@@ -394,6 +420,7 @@ function decodeScan(
     const total = frame.mcusWide * frame.mcusHigh;
     for (let n = 0; n < total; n++) {
       if (restartInterval && n > 0 && n % restartInterval === 0) restart();
+      if (reader.insufficient) continue; // libjpeg skips the rest of the interval after running out of data
       const my = Math.floor(n / frame.mcusWide);
       const mx = n % frame.mcusWide;
       for (const c of components)
