@@ -4,6 +4,8 @@
  * - PNG and GIF bytes go through the TypeScript decoders in codecs/: a 2D canvas stores premultiplied alpha, so
  *   reading a semi-transparent pixel back through one changes (or, at alpha 0, loses) its colour, which Pillow
  *   keeps; and browsers show transparent GIF pixels as transparent black, which Pillow does not.
+ * - Four-component (CMYK / YCCK) JPEGs go through codecs/jpeg-cmyk.ts, loaded only when one is met: browsers
+ *   convert CMYK to RGB with their own rounding and lose the ink values Pillow's conversion starts from.
  * - Other encoded formats (JPEG, WebP, AVIF) use the platform decoder: createImageBitmap without colour
  *   management, premultiplication or EXIF orientation, then an sRGB OffscreenCanvas. Alpha is dropped without
  *   compositing, but for semi-transparent WebP/AVIF the canvas premultiplication above still applies.
@@ -12,7 +14,8 @@
  */
 import { ImageDecodeError, InvalidArgumentError } from "@cobra-ts/core";
 import { decodeGifFirstFrame } from "./codecs/gif.js";
-import { readHeaderSize } from "./codecs/header-size.js";
+import { isFourComponentJpeg, readHeaderSize } from "./codecs/header-size.js";
+import { type DecodedSamples, pilRgbFromSamples } from "./codecs/pil-convert.js";
 import { decodePng } from "./codecs/png.js";
 import { describeUnknownBytes, SUPPORTED_FORMATS, sniffImageFormat } from "./codecs/sniff.js";
 import { checkPixelLimit, type DecodeOptions, describeBytes, resolveMaxPixels } from "./decode-options.js";
@@ -83,6 +86,7 @@ async function decodeEncoded(
   // only checked once the browser has decoded the bitmap, before any canvas is allocated.
   const size = readHeaderSize(bytes, format);
   if (size) checkPixelLimit(label, size.width, size.height, maxPixels);
+  if (format === "jpeg" && isFourComponentJpeg(bytes)) return decodeCmykJpeg(bytes, label);
   let bitmap: ImageBitmap;
   try {
     const blob = source instanceof Blob ? source : new Blob([bytes as Uint8Array<ArrayBuffer>]);
@@ -98,6 +102,20 @@ async function decodeEncoded(
   } finally {
     bitmap.close();
   }
+}
+
+/** A CMYK / YCCK JPEG through the TypeScript decoder, then Pillow's CMYK -> RGB (as decode-node.ts does). */
+async function decodeCmykJpeg(bytes: Uint8Array, label: string): Promise<RgbImage> {
+  // A separate chunk for bundlers: pages that never meet a CMYK JPEG do not download the decoder.
+  const { decodeJpegInks, JpegDataError } = await import("./codecs/jpeg-cmyk.js");
+  let inks: DecodedSamples;
+  try {
+    inks = decodeJpegInks(bytes);
+  } catch (e) {
+    if (e instanceof JpegDataError) throw new ImageDecodeError(`${label}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  return pilRgbFromSamples(inks, label);
 }
 
 /**

@@ -15,8 +15,8 @@ const u24le = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] <
 const u32be = (b: Uint8Array, o: number) =>
   ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
-/** The frame size in the first SOFn marker segment. */
-function jpegSize(b: Uint8Array): ImageSize | undefined {
+/** The frame size and component count in the first SOFn marker segment. */
+function jpegFrame(b: Uint8Array): (ImageSize & { components?: number }) | undefined {
   let o = 2;
   while (o + 4 <= b.length) {
     if (b[o] !== 0xff) return undefined;
@@ -31,10 +31,21 @@ function jpegSize(b: Uint8Array): ImageSize | undefined {
     }
     const length = u16be(b, o + 2);
     const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isFrame) return o + 9 <= b.length ? { height: u16be(b, o + 5), width: u16be(b, o + 7) } : undefined;
+    if (isFrame)
+      return o + 9 <= b.length
+        ? { height: u16be(b, o + 5), width: u16be(b, o + 7), components: b[o + 9] }
+        : undefined;
     o += 2 + length;
   }
   return undefined;
+}
+
+/**
+ * Whether a JPEG's frame has four components (CMYK or YCCK): read from the header only, so that every other
+ * JPEG goes to the platform decoder without further cost.
+ */
+export function isFourComponentJpeg(bytes: Uint8Array): boolean {
+  return jpegFrame(bytes)?.components === 4;
 }
 
 /** Canvas size of a WebP: VP8X extended header, else the VP8 / VP8L bitstream header. */
@@ -57,8 +68,10 @@ export function readHeaderSize(bytes: Uint8Array, format: ImageFormat): ImageSiz
       return bytes.length >= 24 ? { width: u32be(bytes, 16), height: u32be(bytes, 20) } : undefined;
     case "gif":
       return bytes.length >= 10 ? { width: u16le(bytes, 6), height: u16le(bytes, 8) } : undefined;
-    case "jpeg":
-      return jpegSize(bytes);
+    case "jpeg": {
+      const frame = jpegFrame(bytes);
+      return frame && { width: frame.width, height: frame.height };
+    }
     case "webp":
       return webpSize(bytes);
     default:

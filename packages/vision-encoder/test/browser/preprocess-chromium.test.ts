@@ -1,13 +1,14 @@
 /**
  * Runs decode-browser + preprocessing in a real Chromium page (bundled with esbuild, served from 127.0.0.1) and
- * checks the bytes against the Node path. Runs in the normal `vitest run`; skipped only when /usr/bin/chromium is
+ * checks the bytes against the Node path: the fixture set's images and one generated file of every image class
+ * (test/image-classes.ts, CMYK and YCCK JPEGs included), all byte-identical. Runs in the normal `vitest run`; skipped only when /usr/bin/chromium is
  * missing (Debian: `apt-get install -y chromium`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { isBuiltin } from "node:module";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { build, type Plugin, type StdinOptions } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 import sharp from "sharp";
@@ -25,6 +26,7 @@ import {
   pixelImages,
   resizeStrategy,
 } from "../fixtures.js";
+import { imageClasses } from "../image-classes.js";
 import { writeGif, writePng } from "../image-writers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -45,11 +47,16 @@ const externalizeDependencies: Plugin = {
 const PACKAGE = join(import.meta.dirname, "../..");
 const NODE_ONLY = ["sharp", "onnxruntime-node", "yauzl"];
 
-/** An ESM bundle for browsers of `stdin` or `entry`, workspace packages resolved to their sources. */
-function bundleForBrowser(stdin: StdinOptions | undefined, entry?: string) {
+/**
+ * An ESM bundle for browsers of `stdin` or `entry`, workspace packages resolved to their sources; with
+ * `splitting`, dynamic imports become chunks as an application's bundler would make them (never written out).
+ */
+function bundleForBrowser(stdin: StdinOptions | undefined, entry?: string, splitting = false) {
   return build({
     ...(stdin ? { stdin } : { entryPoints: [entry!] }),
     bundle: true,
+    splitting,
+    outdir: join(PACKAGE, "not-written"),
     format: "esm",
     platform: "browser",
     target: "es2022",
@@ -81,6 +88,9 @@ const IMAGES = fixtureImages();
 const WITH_PIXELS = new Set(pixelImages());
 /** The first JPEG of the set (its header feeds the pixel-limit error check); one is made if the set has none. */
 const JPEG: FixtureImage | undefined = IMAGES.find((i) => i.format === "JPEG");
+/** Every image class the decoders treat differently, CMYK and YCCK JPEGs included, as small generated files. */
+const CLASSES = await imageClasses();
+const CMYK_DECODER = "src/codecs/jpeg-cmyk.ts";
 /** A PNG of the set, for the <img> source check. */
 const PNG: FixtureImage | undefined = IMAGES.find((i) => i.format === "PNG");
 
@@ -103,9 +113,9 @@ async function nodeResult(bytes: Uint8Array): Promise<PageResult> {
 function diff(a: string, b: string): { count: number; max: number } {
   const x = Buffer.from(a, "base64");
   const y = Buffer.from(b, "base64");
-  let count = 0;
+  let count = Math.abs(x.length - y.length);
   let max = 0;
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
     const d = Math.abs(x[i] - y[i]);
     if (d) count++;
     max = Math.max(max, d);
@@ -115,24 +125,43 @@ function diff(a: string, b: string): { count: number; max: number } {
 
 describe.skipIf(!haveChromium || !haveFixtures)("browser (Chromium) decoding + preprocessing == Node", () => {
   const files = new Map<string, Uint8Array>();
+  /** Every URL the pages asked for, in order. */
+  const requested: string[] = [];
+  /** The URL of the chunk that holds the CMYK decoder (undefined if it was bundled into the entry). */
+  let cmykChunk: string | undefined;
   let server: Server;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
     // The page gets exactly what this test exercises; the whole browser entry is checked separately below.
-    const bundle = await bundleForBrowser({
-      contents: [
-        'export { decodeImageBrowser } from "./src/decode-browser.ts";',
-        'export { preprocessDinoSiglip } from "./src/preprocess/strategies.ts";',
-      ].join("\n"),
-      resolveDir: PACKAGE,
-      loader: "ts",
-    });
-    const output = Object.values(bundle.metafile.outputs)[0];
-    expect(output.imports, "decoding + preprocessing must bundle without any import").toEqual([]);
-
-    files.set("/bundle.js", bundle.outputFiles[0].contents);
+    // Split into chunks, so that the page loads the CMYK decoder the way an application's bundle would.
+    const bundle = await bundleForBrowser(
+      {
+        contents: [
+          'export { decodeImageBrowser } from "./src/decode-browser.ts";',
+          'export { preprocessDinoSiglip } from "./src/preprocess/strategies.ts";',
+        ].join("\n"),
+        resolveDir: PACKAGE,
+        loader: "ts",
+      },
+      undefined,
+      true,
+    );
+    const chunks = bundle.outputFiles.map((f) => `/${basename(f.path)}`);
+    const imports = Object.values(bundle.metafile.outputs).flatMap((o) =>
+      o.imports.map((i) => `/${basename(i.path)}`),
+    );
+    expect(
+      imports.filter((path) => !chunks.includes(path)),
+      "decoding + preprocessing must bundle without any import but its own chunks",
+    ).toEqual([]);
+    for (const f of bundle.outputFiles) files.set(`/${basename(f.path)}`, f.contents);
+    const outputs = Object.entries(bundle.metafile.outputs);
+    const entry = outputs.find(([, o]) => o.entryPoint)![0];
+    files.set("/bundle.js", files.get(`/${basename(entry)}`)!);
+    const decoder = outputs.find(([, o]) => Object.keys(o.inputs).some((i) => i.endsWith(CMYK_DECODER)));
+    cmykChunk = decoder && decoder[0] !== entry ? `/${basename(decoder[0])}` : undefined;
     files.set(
       "/",
       new TextEncoder().encode(
@@ -147,16 +176,7 @@ describe.skipIf(!haveChromium || !haveFixtures)("browser (Chromium) decoding + p
           .jpeg()
           .toBuffer(),
       );
-    const cmykSource = Buffer.alloc(64 * 32 * 3);
-    for (let i = 0; i < 64 * 32; i++)
-      cmykSource.set([(i * 7) & 255, (i >> 3) & 255, 255 - ((i * 3) & 255)], i * 3);
-    files.set(
-      "/img/made-cmyk.jpg",
-      await sharp(cmykSource, { raw: { width: 64, height: 32, channels: 3 } })
-        .toColourspace("cmyk")
-        .jpeg({ quality: 95 })
-        .toBuffer(),
-    );
+    for (const { name, bytes } of CLASSES) files.set(`/img/${name}`, bytes);
     files.set(
       "/img/made-grey16.png",
       writePng({
@@ -179,6 +199,7 @@ describe.skipIf(!haveChromium || !haveFixtures)("browser (Chromium) decoding + p
     );
 
     server = createServer((req, res) => {
+      requested.push(req.url ?? "");
       const body = files.get(req.url ?? "");
       if (!body) return void res.writeHead(404).end();
       const type =
@@ -246,22 +267,45 @@ describe.skipIf(!haveChromium || !haveFixtures)("browser (Chromium) decoding + p
     );
   }
 
-  /** CMYK JPEGs: Chromium converts CMYK itself, not by Pillow's rules (bounded below, not exact). */
-  const isCmyk = async (bytes: Uint8Array) => (await sharp(bytes).metadata()).space === "cmyk";
+  it("the CMYK decoder is a chunk of its own, fetched only once a CMYK JPEG is decoded", async () => {
+    expect(cmykChunk, `${CMYK_DECODER} must not be bundled into the entry`).toBeDefined();
+    const fresh = await browser.newPage();
+    try {
+      await fresh.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await fresh.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+      const decode = (file: string) =>
+        fresh.evaluate(async (f) => {
+          const v = (window as unknown as { cobraVision: typeof import("../../src/browser.js") }).cobraVision;
+          return (await v.decodeImageBrowser(await (await fetch(f)).blob())).width;
+        }, file);
+      const from = requested.length;
+      await decode("/img/jpeg-420-33x17.jpg");
+      await decode("/img/palette-4bit-trns-7x5.png");
+      expect(requested.slice(from)).not.toContain(cmykChunk);
+      await decode("/img/cmyk-sharp-odd-33x17.jpg");
+      expect(requested.slice(from)).toContain(cmykChunk);
+    } finally {
+      await fresh.close();
+    }
+  });
 
-  for (const name of [...IMAGES.map((i) => i.file), "made-grey16.png", "made-transparent.gif"]) {
+  for (const name of [
+    ...IMAGES.map((i) => i.file),
+    "made-grey16.png",
+    "made-transparent.gif",
+    ...CLASSES.map((c) => c.name),
+  ]) {
     it(`${name}: identical RGB, uint8 pixels and float32 input`, async () => {
       const bytes = files.get(`/img/${name}`)!;
       const [browserSide, nodeSide] = await Promise.all([inPage(name), nodeResult(bytes)]);
-      if (await isCmyk(bytes)) {
-        const figures = diff(browserSide.rgb, nodeSide.rgb);
-        console.log(`${name} (CMYK), Chromium vs Node (Pillow rules):`, JSON.stringify(figures));
-        expect(figures.max).toBeLessThanOrEqual(1);
-        return;
-      }
-      expect({ ...browserSide, rgb: diff(browserSide.rgb, nodeSide.rgb) }).toEqual({
-        ...nodeSide,
-        rgb: { count: 0, max: 0 },
+      // Differences counted per output, so that a failure says how much differs without dumping the bytes.
+      const same = { count: 0, max: 0 };
+      const outputs = ["rgb", "dino", "siglip", "dinoNormalized"] as const;
+      const figures = Object.fromEntries(outputs.map((k) => [k, diff(browserSide[k], nodeSide[k])]));
+      expect({ width: browserSide.width, height: browserSide.height, ...figures }).toEqual({
+        width: nodeSide.width,
+        height: nodeSide.height,
+        ...Object.fromEntries(outputs.map((k) => [k, same])),
       });
     });
   }
@@ -269,7 +313,7 @@ describe.skipIf(!haveChromium || !haveFixtures)("browser (Chromium) decoding + p
   it("images with pixels/* in the set: the browser's pixels equal the oracle's (JPEGs through Chromium's decoder)", async () => {
     let compared = 0;
     for (const { name, file } of IMAGES) {
-      if (!WITH_PIXELS.has(name) || (await isCmyk(files.get(`/img/${file}`)!))) continue;
+      if (!WITH_PIXELS.has(name)) continue;
       const r = await inPage(file);
       const figures = {
         dino: diff(r.dino, b64(await expectedPixels(name, "dino"))),
@@ -346,15 +390,5 @@ describe.skipIf(!haveChromium || !haveFixtures)("browser (Chromium) decoding + p
       `ImageDecodeError: in.bin: image size ${width}x${height} (${width! * height!} pixels) exceeds the limit of ${width! * height! - 1} pixels (decompression-bomb guard; raise the maxPixels option if the image is trusted)`,
     );
     expect(errors[3]).toMatch(/^ImageDecodeError: in\.bin: the browser cannot decode this jpeg image/);
-  });
-
-  it("CMYK JPEG through Chromium's decoder (its CMYK -> RGB is not Pillow's; measured figures)", async () => {
-    const r = await inPage("made-cmyk.jpg");
-    const n = await nodeResult(files.get("/img/made-cmyk.jpg")!);
-    const figures = diff(r.rgb, n.rgb);
-    console.log("made-cmyk.jpg, Chromium vs Node (Pillow rules):", JSON.stringify(figures));
-    // Chromium 156 converts CMYK itself and rounds differently from Pillow's MULDIV255: measured 1552 of 6144
-    // values off by one. The count depends on the browser build; the bound is what browsers are held to.
-    expect(figures.max).toBeLessThanOrEqual(1);
   });
 });
