@@ -5,6 +5,13 @@ export interface CliIO {
   /** True when stderr is a terminal: progress bars are drawn only then. */
   isTTY: boolean;
   stdin: NodeJS.ReadableStream;
+  /**
+   * Where a line editor echoes and prompts, when stdin and stderr are a terminal (`chat` then reads Ctrl-C as a
+   * key, so it reaches only this process, not a wrapper such as npx).
+   */
+  terminal?: NodeJS.WritableStream;
+  /** Calls `handler` on each SIGINT instead of the default exit, until the returned function is called. */
+  onInterrupt?(handler: () => void): () => void;
 }
 
 export function processIO(): CliIO {
@@ -13,5 +20,10 @@ export function processIO(): CliIO {
     stderr: (t) => void process.stderr.write(t),
     isTTY: !!process.stderr.isTTY,
     stdin: process.stdin,
+    terminal: process.stdin.isTTY && process.stderr.isTTY ? process.stderr : undefined,
+    onInterrupt(handler) {
+      process.on("SIGINT", handler);
+      return () => void process.off("SIGINT", handler);
+    },
   };
 }
