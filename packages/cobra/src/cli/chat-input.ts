@@ -72,6 +72,8 @@ export class ChatInput {
     this.ended = true;
     const waiting = this.waiting;
     this.waiting = null;
+    // Ended at the prompt (Ctrl-D, Ctrl-C): the shell's prompt goes on a line of its own.
+    if (waiting && this.io.terminal) this.io.terminal.write("\n");
     waiting?.(null);
   }
 }
