@@ -90,6 +90,20 @@ async function cliGenerate(
   return JSON.parse(io.out);
 }
 
+describe("cobra generate (streamed text) on every fixture case", () => {
+  for (const c of CASES)
+    it(`${c.id}: prints exactly the answer's text and a newline`, async () => {
+      const io = captureIO();
+      const messages = await writeJson(
+        `${c.id}-stream.json`,
+        c.turns.map((t) => ({ role: t.role === "human" ? "user" : "assistant", content: t.message })),
+      );
+      const argv = ["generate", "--model", model, "--image", imagePath(c.image), "--messages", messages];
+      expect(await runCli([...argv, "--max-new-tokens", String(c.max_new_tokens)], io)).toBe(0);
+      expect(io.out).toBe(`${c.greedy_text}\n`);
+    });
+});
+
 async function writeJson(name: string, value: unknown): Promise<string> {
   const path = join(work, name);
   await writeFile(path, JSON.stringify(value));
@@ -208,24 +222,43 @@ describe("Node API", () => {
     }
   });
 
-  it("stream() yields deltas that add up to the answer, and returns the result", async () => {
+  it.each(CASES.map((c) => [c.id, c] as const))(
+    "%s: stream() yields deltas that add up to exactly the result's text, and returns the result",
+    async (_id, c) => {
+      const it = cobra.stream({
+        image: imagePath(c.image),
+        messages: c.turns.map((t) => ({ role: t.role, content: t.message })),
+        maxNewTokens: c.max_new_tokens,
+      });
+      const tokens: number[] = [];
+      let text = "";
+      let next = await it.next();
+      while (!next.done) {
+        tokens.push(next.value.token);
+        text += next.value.text;
+        next = await it.next();
+      }
+      expect(tokens).toEqual(c.greedy_ids);
+      expect(text).toBe(c.greedy_text);
+      expect(next.value.text).toBe(c.greedy_text);
+      expect(next.value.ids).toEqual(c.greedy_ids);
+    },
+  );
+
+  it("askStream() deltas add up to exactly each answer's text, first turn and continued turn", async () => {
     const c = single[0];
-    const it = cobra.stream({
-      image: imagePath(c.image),
-      prompt: c.user_message,
-      maxNewTokens: c.max_new_tokens,
-    });
-    const tokens: number[] = [];
-    let text = "";
-    let next = await it.next();
-    while (!next.done) {
-      tokens.push(next.value.token);
-      text += next.value.text;
-      next = await it.next();
+    const session = await cobra.look(imagePath(c.image));
+    for (const question of [c.user_message, "And what else?"]) {
+      const it = session.askStream(question, { maxNewTokens: c.max_new_tokens });
+      let text = "";
+      let next = await it.next();
+      while (!next.done) {
+        text += next.value.text;
+        next = await it.next();
+      }
+      expect(text).toBe(next.value.text);
+      if (question === c.user_message) expect(text).toBe(c.greedy_text);
     }
-    expect(tokens).toEqual(c.greedy_ids);
-    expect(text.trim()).toBe(c.greedy_text);
-    expect(next.value.ids).toEqual(c.greedy_ids);
   });
 
   it("look()/ask(): one vision pass serves many questions with the same answers", async () => {

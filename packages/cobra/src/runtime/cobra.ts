@@ -163,18 +163,44 @@ export class ImageSession {
     return drain(this.askStream(question, options));
   }
 
+  /** Forgets the conversation; the image stays encoded. */
+  reset(): void {
+    this.history.length = 0;
+    this.seenIds = [];
+    this.state = this.imageState;
+  }
+
+  /**
+   * Drops the oldest question/answer pairs until the prompt for `question` fits in maxPromptLength (a chat
+   * grows past Cobra's llm_max_length otherwise; the next answer then starts again from the image state).
+   * Returns how many pairs were dropped; throws InvalidArgumentError when the question alone does not fit.
+   */
+  dropOldestTurnsToFit(question: string, options: Pick<AskOptions, "maxPromptLength"> = {}): number {
+    const limit = options.maxPromptLength ?? this.cobra.generationDefaults().maxPromptLength;
+    if (limit === undefined) return 0;
+    let dropped = 0;
+    let length = this.promptIds(question).length;
+    while (length > limit && 2 * dropped < this.history.length) {
+      dropped++;
+      length = this.promptIds(question, this.history.slice(2 * dropped)).length;
+    }
+    // The history is left as it was when even the question alone does not fit.
+    if (length > limit)
+      throw new InvalidArgumentError(
+        `the question makes a prompt of ${length} tokens, over the model's limit of ${limit}: ask a shorter one`,
+      );
+    this.history.splice(0, 2 * dropped);
+    return dropped;
+  }
+
   async *askStream(
     question: string,
     options: AskOptions = {},
   ): AsyncGenerator<StreamChunk, CobraResult, undefined> {
-    const messages = [
-      ...this.history.map((h) => ({ role: h.role, content: h.text })),
-      { role: "user" as const, content: question },
-    ];
     const { lm, tokenizer } = this.cobra.parts;
     const settings = { ...this.cobra.generationDefaults(), ...options };
     // The length policy applies to the whole prompt, however much of it the kept state has already seen.
-    const promptIds = limitPromptIds(tokenizer.encode(this.cobra.promptString({ messages })), settings);
+    const promptIds = limitPromptIds(this.promptIds(question), settings);
     const reuse = startsWith(promptIds, this.seenIds);
     const from = reuse ? this.state : this.imageState;
     const fed = reuse ? promptIds.slice(this.seenIds.length) : promptIds;
@@ -188,6 +214,15 @@ export class ImageSession {
     this.seenIds = [...promptIds, ...result.ids.slice(0, -1)];
     this.state = result.state;
     return { ...result, promptIds };
+  }
+
+  /** The ids of the whole chat prompt: the history, then `question`. */
+  private promptIds(question: string, history = this.history): number[] {
+    const messages = [
+      ...history.map((h) => ({ role: h.role, content: h.text })),
+      { role: "user" as const, content: question },
+    ];
+    return this.cobra.parts.tokenizer.encode(this.cobra.promptString({ messages }));
   }
 }
 

@@ -27,7 +27,10 @@ export interface GenerateOptions<S extends LanguageModelState = LanguageModelSta
   signal?: AbortSignal;
 }
 
-/** One streamed token and the text that became final with it ("" while held back for UTF-8, clean-up or a stop string). */
+/**
+ * One streamed token and the text that became final with it ("" while held back for UTF-8, clean-up, a stop
+ * string or whitespace that the final strip may remove). The texts of all chunks add up to exactly the result's text.
+ */
 export interface StreamChunk {
   token: number;
   text: string;

@@ -48,6 +48,7 @@ export class GeneratedSequence {
   stopReason: StopReason | null;
   private readonly seen: number[];
   private readonly decoder: TokenStream;
+  /** Length of the stripped text streamed so far. */
   private emitted = 0;
   private text = "";
 
@@ -84,9 +85,14 @@ export class GeneratedSequence {
       check = this.stop.check(id, this.ids.length, this.decoder.text);
     }
     this.text = check.text;
-    const delta = check.text.slice(this.emitted, check.stableLength);
-    this.emitted = Math.max(this.emitted, check.stableLength);
     this.stopReason = check.reason;
+    // One rule for the stream and the result: emit the strip of the stable text. Leading whitespace (the
+    // first BPE token's space) is never shown; trailing whitespace waits until more text follows it, since
+    // the final strip would remove it. Each such strip extends the previous one, so the deltas add up to
+    // exactly `finalText`.
+    const shown = pythonStrip(check.text.slice(0, check.stableLength));
+    const delta = shown.slice(this.emitted);
+    this.emitted = Math.max(this.emitted, shown.length);
     return { token: id, text: delta };
   }
 

@@ -15,7 +15,7 @@ export interface StreamDecoderOptions {
  *   later text can change (a space within the last 3 characters may still be removed by " ." or " n't" etc.).
  *
  * So `push(id1) + push(id2) + ... + finish()` equals `tokenizer.decode(ids, sameOptions)` exactly. Cobra's final
- * `.strip()` is not applied: trailing whitespace cannot be known before the end.
+ * `.strip()` is not applied here: generation's GeneratedSequence applies it to what it streams.
  */
 export class TokenStreamDecoder {
   private readonly utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+
+/** The built CLI: these tests drive the real `cobra` process, as a user's shell would. */
+export const BIN = join(import.meta.dirname, "../dist/cli.js");
+
+/** A running `cobra` process with stdout and stderr merged in the order they were written. */
+export interface CliProcess {
+  child: ChildProcess;
+  /** Everything written so far; from a terminal without escape sequences and with "\r\n" read as "\n". */
+  readonly output: string;
+  write(text: string): void;
+  /** Resolves once `output` (from `from` on) matches, with the match; rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, from?: number, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** The exit code. */
+  exited: Promise<number>;
+}
+
+const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Starts `node dist/cli.js ...args` with stdin a pipe, or with stdin/stdout/stderr a pseudo-terminal made by
+ * util-linux `script` (no native module needed), whose input is then what this test writes.
+ */
+export function startCli(args: string[], how: "pipe" | "terminal" = "pipe"): CliProcess {
+  if (!statSync(BIN, { throwIfNoEntry: false }))
+    throw new Error("packages/cobra/dist/cli.js is missing: build the package first");
+  const command = [process.execPath, BIN, ...args].map(quote).join(" ");
+  const child =
+    how === "pipe"
+      ? spawn("sh", ["-c", `exec ${command} 2>&1`], { stdio: ["pipe", "pipe", "inherit"] })
+      : spawn("script", ["-q", "-e", "-c", command, "/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
+  let raw = "";
+  let output = "";
+  const listeners = new Set<() => void>();
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => {
+    raw += chunk;
+    // readline redraws its prompt with cursor escapes; the terminal echoes Enter as "\r" before "\r\n".
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point
+    output = how === "pipe" ? raw : raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/\r+\n/g, "\n");
+    for (const l of listeners) l();
+  });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : -1)));
+  });
+  return {
+    child,
+    get output() {
+      return output;
+    },
+    write: (text) => void child.stdin!.write(text),
+    waitFor(pattern, from = 0, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(output.slice(from));
+          if (!match) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve(match);
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`no ${pattern} in the output after ${timeoutMs} ms:\n${output.slice(-2000)}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    },
+    exited,
+  };
+}
