@@ -58,6 +58,11 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
   it("two prompt kinds at once", () =>
     expectOneLineError([...base(), "--raw-prompt", "x"], /exactly one of/));
   it("an unknown command", () => expectOneLineError(["frobnicate"], /unknown command/));
+  it("an option value of 50,000 characters is clipped in commander's message", async () => {
+    const err = await expectOneLineError([...base(), "--max-new-tokens", "9".repeat(50_000)], /non-negative/);
+    expect(err).toMatch(/\d+ characters left out/);
+    expect(err.length).toBeLessThan(800);
+  });
   it("a model folder from another format version", async () => {
     const other = join(work, "v0");
     await cp(model, other, { recursive: true });

@@ -1,5 +1,7 @@
 import { CobraError } from "@cobra-ts/core";
 import { Command, CommanderError, Option } from "commander";
+// Bundled at build time, so the built CLI reports the version it was built as.
+import pkg from "../../package.json" with { type: "json" };
 import { benchCommand } from "./bench.js";
 import { chatCommand } from "./chat.js";
 import { convertCommand } from "./convert.js";
@@ -16,9 +18,14 @@ import { synthCommand } from "./synth.js";
 export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
   const program = new Command("cobra")
     .description("Cobra vision-language model: convert the release, ask about images")
+    .version(pkg.version, "-V, --version", "print the version of cobra-ts")
     .option("--verbose", "print stack traces of errors")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => write(argv.includes("--verbose") ? s : clip(s)),
+    })
     .showHelpAfterError(false);
   const backend = () =>
     new Option("--backend <backend>", "onnxruntime backend").choices(["cpu", "webgpu"]).default("cpu");
@@ -36,8 +43,20 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     const verbose = argv.includes("--verbose");
     const message =
       e instanceof CobraError ? `${e.name}: ${e.message}` : `unexpected error: ${(e as Error)?.message ?? e}`;
-    io.stderr(`cobra: ${message}\n`);
+    io.stderr(`cobra: ${verbose ? message : clip(message)}\n`);
     if (verbose && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
     return e instanceof CobraError ? 1 : 2;
   }
+}
+
+/**
+ * A message quoting a 50,000-character argument would bury the terminal: each overlong word keeps its two ends,
+ * so the message around it (what is wrong, what to do) survives whole.
+ */
+function clip(message: string, keep = 100): string {
+  return message.replace(
+    new RegExp(`\\S{${4 * keep},}`, "g"),
+    (w) =>
+      `${w.slice(0, keep)}[... ${w.length - 2 * keep} characters left out; --verbose prints all ...]${w.slice(-keep)}`,
+  );
 }

@@ -24,12 +24,24 @@ export function useOrt(module: OrtModule | Promise<OrtModule>): void {
   ortModule = Promise.resolve(module);
 }
 
+/**
+ * onnxruntime-node (1.30, Linux) starts a telemetry client with its first session, and that client runs
+ * `std::regex_search("(.*)[ ]*.*[\n]*")` over /proc/self/cmdline. libstdc++ matches it recursively, about 290 bytes
+ * of stack per byte of command line, so a process started with ~28,000 characters of arguments dies with SIGSEGV
+ * on the 8 MB main stack. A bigger stack only moves the limit (16 MB: ~57,000) and argv can hold megabytes; with
+ * ORT_DISABLE_TELEMETRY set the client never starts. Off unless the caller chose a value; read once, when the first session is created.
+ */
+function disableNodeTelemetry(): void {
+  if (!process.env.ORT_DISABLE_TELEMETRY) process.env.ORT_DISABLE_TELEMETRY = "1";
+}
+
 export function getOrt(): Promise<OrtModule> {
   if (!ortModule) {
     if (!isNode)
       throw new InvalidArgumentError(
         "no onnxruntime configured: call useOrt(await import('onnxruntime-web')) first",
       );
+    disableNodeTelemetry();
     const name = "onnxruntime-node";
     ortModule = import(/* @vite-ignore */ name) as Promise<OrtModule>;
   }

@@ -1,0 +1,92 @@
+// The built CLI in real processes: what only a process shows (exit codes, signals, argv, stdin, the environment).
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { convertRelease } from "../src/convert/convert.js";
+import { CASES, imagePath, RELEASE_SOURCES } from "./fixture.js";
+
+const BIN = join(import.meta.dirname, "../dist/cli.js");
+let work = "";
+let model = "";
+
+beforeAll(async () => {
+  if (!(await stat(BIN).catch(() => null)))
+    throw new Error("packages/cobra/dist/cli.js is missing: build the package first");
+  work = await mkdtemp(join(tmpdir(), "cobra-process-"));
+  model = join(work, "model");
+  await convertRelease(RELEASE_SOURCES, { out: model });
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cobra(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: options.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(options.stdin ?? "");
+  });
+}
+
+/** The contract for bad input: exit 1 (not a signal), one line on stderr naming the typed error. */
+function expectTypedError(exit: Exit, pattern: RegExp): void {
+  expect({ code: exit.code, signal: exit.signal }, exit.stderr.slice(0, 2000)).toEqual({
+    code: 1,
+    signal: null,
+  });
+  expect(exit.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(exit.stderr).toMatch(pattern);
+}
+
+describe("long arguments end in the clean error, never a crash", () => {
+  const image = () => imagePath(CASES[0].image);
+
+  it("a 50,000-character --prompt is refused by its token count", async () => {
+    const prompt = "a".repeat(50_000);
+    expectTypedError(
+      await cobra(["generate", "--model", model, "--image", image(), "--prompt", prompt]),
+      /^cobra: InvalidArgumentError: the prompt is \d+ tokens, over maxPromptLength 2048/,
+    );
+  });
+
+  it("a 50,000-character --image path is refused by name, and the message is clipped", async () => {
+    const exit = await cobra(["generate", "--model", model, "--image", "i".repeat(50_000), "--prompt", "hi"]);
+    expectTypedError(exit, /^cobra: ImageDecodeError: i+\[\.\.\. \d+ characters left out.*ENAMETOOLONG/);
+    expect(exit.stderr.length).toBeLessThan(500);
+  });
+
+  it("even with onnxruntime's telemetry asked for in the environment", async () => {
+    const env = { ...process.env, ORT_DISABLE_TELEMETRY: "0" };
+    expectTypedError(
+      await cobra(["generate", "--model", model, "--image", image(), "--prompt", "b".repeat(50_000)], {
+        env,
+      }),
+      /InvalidArgumentError: the prompt is \d+ tokens/,
+    );
+  });
+});
+
+describe("cobra --version", () => {
+  it("prints the package's version", async () => {
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, "../package.json"), "utf8"));
+    const exit = await cobra(["--version"]);
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toBe(`${version}\n`);
+  });
+});
