@@ -58,6 +58,34 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
   it("two prompt kinds at once", () =>
     expectOneLineError([...base(), "--raw-prompt", "x"], /exactly one of/));
   it("an unknown command", () => expectOneLineError(["frobnicate"], /unknown command/));
+  it("--prompt-file that does not exist", () =>
+    expectOneLineError(
+      [
+        "generate",
+        "--model",
+        model,
+        "--image",
+        imagePath(IMAGE_NAMES[0]),
+        "--prompt-file",
+        join(work, "no.txt"),
+      ],
+      /FileNotFoundError: --prompt-file not found: .*no\.txt/,
+    ));
+  it("--prompt-file that is a folder", () =>
+    expectOneLineError(
+      ["generate", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--prompt-file", work],
+      /InvalidArgumentError: --prompt-file .*: cannot read it \(EISDIR\)/,
+    ));
+  it("--prompt-file that is not UTF-8 text", async () => {
+    const binary = join(work, "binary.txt");
+    await writeFile(binary, Buffer.from([0x57, 0x68, 0x61, 0x74, 0xff, 0xfe, 0x3f]));
+    await expectOneLineError(
+      ["generate", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--prompt-file", binary],
+      /InvalidArgumentError: --prompt-file .*binary\.txt: not UTF-8 text \(7 bytes\)/,
+    );
+  });
+  it("--prompt and --prompt-file together", () =>
+    expectOneLineError([...base(), "--prompt-file", "-"], /exactly one of --prompt, --prompt-file/));
   it("an option value of 50,000 characters is clipped in commander's message", async () => {
     const err = await expectOneLineError([...base(), "--max-new-tokens", "9".repeat(50_000)], /non-negative/);
     expect(err).toMatch(/\d+ characters left out/);

@@ -1,6 +1,6 @@
 // The built CLI in real processes: what only a process shows (exit codes, signals, argv, stdin, the environment).
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -80,6 +80,50 @@ describe("long arguments end in the clean error, never a crash", () => {
       /InvalidArgumentError: the prompt is \d+ tokens/,
     );
   });
+});
+
+describe("--prompt-file", () => {
+  /** greedy ids of a fixture case, as the reference computed them. */
+  async function expectAnswer(c: (typeof CASES)[number], args: string[], stdin?: string) {
+    const n = 4;
+    const exit = await cobra(
+      [
+        "generate",
+        "--model",
+        model,
+        "--image",
+        imagePath(c.image),
+        ...args,
+        "--max-new-tokens",
+        `${n}`,
+        "--json",
+      ],
+      { stdin },
+    );
+    expect(exit.code, exit.stderr).toBe(0);
+    const out = JSON.parse(exit.stdout);
+    expect(out.prompt_ids).toEqual(c.input_ids);
+    expect(out.ids).toEqual(c.greedy_ids.slice(0, n));
+  }
+  const single = CASES.filter((c) => c.turns.length === 1);
+  const multiline = single.find((c) => c.user_message.includes("\n"))!;
+  const unicode = single.find((c) => /[^ -~\s]/.test(c.user_message))!;
+
+  it("reads a multi-line prompt from a file, exactly as --prompt gives it", async () => {
+    const file = join(work, "prompt.txt");
+    await writeFile(file, multiline.user_message);
+    await expectAnswer(multiline, ["--prompt-file", file]);
+    await expectAnswer(multiline, ["--prompt", multiline.user_message]);
+  });
+
+  it("reads UTF-8 from stdin with -", () =>
+    expectAnswer(unicode, ["--prompt-file", "-"], unicode.user_message));
+
+  it("an empty stdin is refused", async () =>
+    expectTypedError(
+      await cobra(["generate", "--model", model, "--image", imagePath(unicode.image), "--prompt-file", "-"]),
+      /InvalidArgumentError: --prompt-file - \(stdin\) is empty/,
+    ));
 });
 
 describe("cobra --version", () => {
