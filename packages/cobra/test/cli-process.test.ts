@@ -126,6 +126,25 @@ describe("--prompt-file", () => {
     ));
 });
 
+describe("--backend webgpu", () => {
+  it("runs, or ends in a typed error that names the backend that works (never onnxruntime's trace)", async () => {
+    const c = CASES[0];
+    const exit = await cobra(
+      ["generate", "--model", model, "--image", imagePath(c.image), "--prompt", "hi"].concat([
+        "--max-new-tokens",
+        "1",
+        "--backend",
+        "webgpu",
+      ]),
+    );
+    if (exit.code === 0) return; // this machine has a GPU adapter
+    expect(exit.code).toBe(1);
+    // Dawn prints its own warnings first; the CLI's line is the last one.
+    const last = exit.stderr.trimEnd().split("\n").at(-1);
+    expect(last).toMatch(/^cobra: BackendUnavailableError: .*use the cpu backend/);
+  });
+});
+
 describe("cobra --version", () => {
   it("prints the package's version", async () => {
     const { version } = JSON.parse(await readFile(join(import.meta.dirname, "../package.json"), "utf8"));

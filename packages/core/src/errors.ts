@@ -57,6 +57,11 @@ export class ImageDecodeError extends CobraError {
   override name = "ImageDecodeError";
 }
 
+/** The chosen execution backend cannot run on this machine (e.g. webgpu with no GPU adapter). */
+export class BackendUnavailableError extends CobraError {
+  override name = "BackendUnavailableError";
+}
+
 /** A file that should exist does not. */
 export class FileNotFoundError extends CobraError {
   override name = "FileNotFoundError";

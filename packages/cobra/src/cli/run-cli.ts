@@ -28,7 +28,12 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     })
     .showHelpAfterError(false);
   const backend = () =>
-    new Option("--backend <backend>", "onnxruntime backend").choices(["cpu", "webgpu"]).default("cpu");
+    new Option(
+      "--backend <backend>",
+      "cpu works everywhere; webgpu needs a GPU adapter (Vulkan, Metal, D3D12)",
+    )
+      .choices(["cpu", "webgpu"])
+      .default("cpu");
   convertCommand(program, io);
   generateCommand(program, io, backend);
   featuresCommand(program, io, backend);

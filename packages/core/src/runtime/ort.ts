@@ -1,5 +1,5 @@
 import type * as Ort from "onnxruntime-common";
-import { InvalidArgumentError } from "../errors.js";
+import { BackendUnavailableError, InvalidArgumentError } from "../errors.js";
 
 export type OrtModule = typeof Ort;
 export type InferenceSession = Ort.InferenceSession;
@@ -88,9 +88,28 @@ export async function createSession(
     ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
     ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
   };
-  return typeof model === "string"
-    ? ort.InferenceSession.create(model, sessionOptions)
-    : ort.InferenceSession.create(model, sessionOptions);
+  try {
+    return typeof model === "string"
+      ? await ort.InferenceSession.create(model, sessionOptions)
+      : await ort.InferenceSession.create(model, sessionOptions);
+  } catch (e) {
+    throw explainBackendFailure(e, backend) ?? e;
+  }
+}
+
+/**
+ * onnxruntime reports a webgpu provider without a GPU as a C++ assertion with a source path; this says what
+ * works instead. Returns undefined for every other failure (a bad model must keep its own message).
+ */
+export function explainBackendFailure(error: unknown, backend: Backend): BackendUnavailableError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = /Failed to get a WebGPU adapter: ?([^\n]*)/.exec(message);
+  if (backend !== "webgpu" || !reason) return undefined;
+  return new BackendUnavailableError(
+    `the webgpu backend found no GPU adapter here (${reason[1].trim() || "none"}): use the cpu backend, ` +
+      "which works everywhere in Node (wasm in a browser); webgpu needs a GPU with a Vulkan, Metal or D3D12 driver",
+    { cause: error },
+  );
 }
 
 /** Wraps a Float32Array as an onnxruntime tensor without copying. */
