@@ -1,14 +1,8 @@
-import { type Command, InvalidArgumentError as CommanderArgumentError, type Option } from "commander";
+import type { Command, Option } from "commander";
 import { formatReport } from "../bench/report.js";
 import { runBench } from "../bench/run-bench.js";
 import type { CliIO } from "./io.js";
-import { nonNegativeInt } from "./numbers.js";
-
-function positiveInt(value: string): number {
-  const n = nonNegativeInt(value);
-  if (n === 0) throw new CommanderArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
+import { nonNegativeInt, positiveInt } from "./numbers.js";
 
 export function benchCommand(program: Command, io: CliIO, backend: () => Option): void {
   program

@@ -5,6 +5,7 @@ import type { GenerateRequest } from "../runtime/cobra.js";
 import { Cobra } from "../runtime/load-node.js";
 import type { ChatMessage } from "../runtime/request.js";
 import type { CliIO } from "./io.js";
+import { addModelOptions, loadOptions } from "./model-options.js";
 import { nonNegativeInt, parseNumber } from "./numbers.js";
 import { readPromptFile } from "./prompt-file.js";
 
@@ -60,7 +61,7 @@ export function topLogits(logits: Float32Array, k = 5): [number, number][] {
 }
 
 export function generateCommand(program: Command, io: CliIO, backend: () => Option): void {
-  addGenerationOptions(
+  const cmd = addGenerationOptions(
     program
       .command("generate")
       .description("answer a prompt about an image")
@@ -72,7 +73,8 @@ export function generateCommand(program: Command, io: CliIO, backend: () => Opti
       .option("--raw-prompt <text>", "the exact prompt string")
       .option("--json", "print one JSON object instead of streaming text")
       .addOption(backend()),
-  ).action(async (opts) => {
+  );
+  addModelOptions(cmd).action(async (opts) => {
     const given = [opts.prompt, opts.promptFile, opts.messages, opts.rawPrompt];
     if (given.filter((v) => v !== undefined).length !== 1)
       throw new InvalidArgumentError(
@@ -88,7 +90,7 @@ export function generateCommand(program: Command, io: CliIO, backend: () => Opti
       ...(opts.messages !== undefined ? { messages: await readMessages(opts.messages) } : {}),
       ...generationSettings(opts),
     };
-    const cobra = await Cobra.load(opts.model, { backend: opts.backend });
+    const cobra = await Cobra.load(opts.model, loadOptions(opts));
     try {
       const stream = cobra.stream(request);
       let next = await stream.next();

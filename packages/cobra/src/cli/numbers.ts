@@ -8,6 +8,12 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
+export function positiveInt(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n === 0) throw new CommanderArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
 export function parseNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n))

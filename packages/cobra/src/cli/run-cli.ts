@@ -10,6 +10,7 @@ import { generateCommand } from "./generate.js";
 import type { CliIO } from "./io.js";
 import { processIO } from "./io.js";
 import { synthCommand } from "./synth.js";
+import { verifyCommand } from "./verify.js";
 
 /**
  * The `cobra` command line. Returns the exit code; bad input ends with one line on stderr (the stack trace
@@ -40,6 +41,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   chatCommand(program, io, backend);
   synthCommand(program, io);
   benchCommand(program, io, backend);
+  verifyCommand(program, io);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -5,6 +5,7 @@ import { MambaLM } from "@cobra-ts/mamba-lm";
 import { loadMambaTokenizer } from "@cobra-ts/mamba-lm/node";
 import { OnnxProjector } from "@cobra-ts/projector";
 import {
+  type DecodeOptions,
   decodeImageBytes,
   decodeImageFile,
   FusedEncoder,
@@ -12,10 +13,10 @@ import {
   type VitConfig,
   VitEncoder,
 } from "@cobra-ts/vision-encoder/node";
-import { sha256File } from "../convert/hash.js";
 import { type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
 import { CobraEngine, type CobraParts } from "./cobra.js";
 import { checkFileSizes } from "./verify-files.js";
+import { verifyModelFiles } from "./verify-node.js";
 
 /** An image as Node callers have it: a file path, an http(s) URL, encoded bytes, or decoded RGB. */
 export type NodeImage = string | URL | Uint8Array | RgbImage;
@@ -32,6 +33,8 @@ export interface NodeLoadOptions {
   threads?: number;
   /** Also check every file's sha256 against the manifest (reads every byte: slow for big models). */
   verify?: boolean;
+  /** Largest width * height an image may have; default DEFAULT_MAX_PIXELS (Pillow's decompression-bomb limit). */
+  maxPixels?: number;
   onProgress?: (p: LoadProgress) => void;
   /** Replace any part with your own implementation (ablations): the rest is loaded from the folder. */
   parts?: Partial<CobraParts>;
@@ -57,17 +60,18 @@ export async function loadNodeParts(
 ): Promise<{ manifest: CobraManifest; parts: CobraParts }> {
   const manifest = await readManifest(dir);
   const where = join(dir, MANIFEST_FILE);
-  await checkFileSizes(
-    manifest.files,
-    async (p) => (await stat(join(dir, p)).catch(() => null))?.size ?? null,
-    where,
-  );
-  if (options.verify)
-    for (const f of manifest.files)
-      if ((await sha256File(join(dir, f.path))) !== f.sha256)
-        throw new ModelFormatError(
-          `${where} lists ${f.path} with sha256 ${f.sha256} but the file has another: it was modified`,
-        );
+  if (options.verify) {
+    const bad = (await verifyModelFiles(dir, manifest)).filter((c) => c.problem);
+    if (bad.length)
+      throw new ModelFormatError(
+        `${where}: ${bad.map((c) => c.problem).join("; ")}; convert the model again`,
+      );
+  } else
+    await checkFileSizes(
+      manifest.files,
+      async (p) => (await stat(join(dir, p)).catch(() => null))?.size ?? null,
+      where,
+    );
   const session = { backend: options.backend, threads: options.threads };
   const given = options.parts ?? {};
   const total = manifest.vision.encoders.length + 3;
@@ -93,16 +97,16 @@ export async function loadNodeParts(
 }
 
 /** Decodes a Node image input (never applies EXIF orientation: the reference does not). */
-export async function decodeNodeImage(image: NodeImage): Promise<RgbImage> {
+export async function decodeNodeImage(image: NodeImage, options: DecodeOptions = {}): Promise<RgbImage> {
   if (image instanceof URL || (typeof image === "string" && /^https?:\/\//i.test(image))) {
     const res = await fetch(image).catch((e) => {
       throw new ImageDecodeError(`cannot fetch image ${String(image)}: ${(e as Error).message}`);
     });
     if (!res.ok) throw new ImageDecodeError(`cannot fetch image ${String(image)}: HTTP ${res.status}`);
-    return decodeImageBytes(new Uint8Array(await res.arrayBuffer()));
+    return decodeImageBytes(new Uint8Array(await res.arrayBuffer()), { name: String(image), ...options });
   }
-  if (typeof image === "string") return decodeImageFile(image);
-  if (image instanceof Uint8Array) return decodeImageBytes(image);
+  if (typeof image === "string") return decodeImageFile(image, options);
+  if (image instanceof Uint8Array) return decodeImageBytes(image, options);
   if (image && typeof image === "object" && "data" in image && "width" in image) return image;
   throw new ImageDecodeError("image must be a file path, an http(s) URL, bytes, or a decoded RgbImage");
 }
@@ -119,7 +123,7 @@ export class Cobra extends CobraEngine<NodeImage> {
         llmBackboneId: manifest.llmBackboneId,
         maxPromptLength: manifest.lm.maxLength,
       },
-      decodeNodeImage,
+      (image) => decodeNodeImage(image, { maxPixels: options.maxPixels }),
       manifest,
     );
   }
