@@ -58,6 +58,21 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
   it("two prompt kinds at once", () =>
     expectOneLineError([...base(), "--raw-prompt", "x"], /exactly one of/));
   it("an unknown command", () => expectOneLineError(["frobnicate"], /unknown command/));
+  it("a file given as the model folder", () =>
+    expectOneLineError(
+      [
+        "generate",
+        "--model",
+        imagePath(IMAGE_NAMES[0]),
+        "--image",
+        imagePath(IMAGE_NAMES[0]),
+        "--prompt",
+        "x",
+      ],
+      /InvalidArgumentError: .* is a file; give the folder written by `cobra convert`/,
+    ));
+  it("--max-pixels 1e9 is not an integer", () =>
+    expectOneLineError([...base(), "--max-pixels", "1e9"], /expected a positive integer, got "1e9"/));
   it("--prompt-file that does not exist", () =>
     expectOneLineError(
       [

@@ -1,6 +1,12 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Backend, FileNotFoundError, ImageDecodeError, ModelFormatError } from "@cobra-ts/core";
+import {
+  type Backend,
+  FileNotFoundError,
+  ImageDecodeError,
+  InvalidArgumentError,
+  ModelFormatError,
+} from "@cobra-ts/core";
 import { MambaLM } from "@cobra-ts/mamba-lm";
 import { loadMambaTokenizer } from "@cobra-ts/mamba-lm/node";
 import { OnnxProjector } from "@cobra-ts/projector";
@@ -46,9 +52,12 @@ export async function readManifest(dir: string): Promise<CobraManifest> {
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
       throw new FileNotFoundError(path, "model manifest (is this a folder written by `cobra convert`?)");
-    throw e;
+    if (code === "ENOTDIR")
+      throw new InvalidArgumentError(`${dir} is a file; give the folder written by \`cobra convert\``);
+    throw new ModelFormatError(`${path}: cannot read it (${code ?? (e as Error).message})`, { cause: e });
   }
   return parseManifest(text, path);
 }

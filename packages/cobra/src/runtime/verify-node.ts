@@ -35,9 +35,11 @@ export async function verifyModelFiles(
     let problem = sizeProblem(f, size);
     if (!problem) {
       const start = hashed;
-      problem = hashProblem(
-        f,
-        await sha256File(path, (bytes) => onProgress?.({ file: f.path, done: start + bytes, total })),
+      problem = await sha256File(path, (bytes) =>
+        onProgress?.({ file: f.path, done: start + bytes, total }),
+      ).then(
+        (sha256) => hashProblem(f, sha256),
+        (e: NodeJS.ErrnoException) => `${f.path} cannot be read (${e.code ?? e.message})`,
       );
     }
     hashed += f.size;
