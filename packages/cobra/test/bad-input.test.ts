@@ -71,6 +71,13 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
       ],
       /InvalidArgumentError: .* is a file; give the folder written by `cobra convert`/,
     ));
+  it("a path the file system refuses (a 50,000-character --out) is a FileSystemError", async () => {
+    const out = join(work, `${"o".repeat(50_000)}.safetensors`);
+    const features = ["features", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--out", out];
+    await expectOneLineError(features, /^cobra: FileSystemError: ENAMETOOLONG: name too long/);
+    const convert = ["convert", "--checkpoint", RELEASE_SOURCES.checkpoint, "--llm", RELEASE_SOURCES.llm];
+    await expectOneLineError([...convert, "--out", out], /^cobra: FileSystemError: ENAMETOOLONG/);
+  });
   it("--max-pixels 1e9 is not an integer", () =>
     expectOneLineError([...base(), "--max-pixels", "1e9"], /expected a positive integer, got "1e9"/));
   it("--prompt-file that does not exist", () =>

@@ -1,4 +1,4 @@
-import { CobraError } from "@cobra-ts/core";
+import { CobraError, FileSystemError } from "@cobra-ts/core";
 import { Command, CommanderError, Option } from "commander";
 // Bundled at build time, so the built CLI reports the version it was built as.
 import pkg from "../../package.json" with { type: "json" };
@@ -45,13 +45,14 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1; // commander already printed its line
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) return thrown.exitCode === 0 ? 0 : 1; // commander printed its line
+    const e = typedSystemError(thrown);
     const verbose = argv.includes("--verbose");
     const message =
       e instanceof CobraError ? `${e.name}: ${e.message}` : `unexpected error: ${(e as Error)?.message ?? e}`;
     io.stderr(`cobra: ${verbose ? message : clip(message)}\n`);
-    if (verbose && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+    if (verbose && thrown instanceof Error && thrown.stack) io.stderr(`${thrown.stack}\n`);
     return e instanceof CobraError ? 1 : 2;
   }
 }
@@ -66,4 +67,14 @@ function clip(message: string, keep = 100): string {
     (w) =>
       `${w.slice(0, keep)}[... ${w.length - 2 * keep} characters left out; --verbose prints all ...]${w.slice(-keep)}`,
   );
+}
+
+/**
+ * An error of the operating system on a path (ENAMETOOLONG for a 50,000-character --out, EACCES, ENOSPC) is
+ * about the input or the machine, not a bug: it is reported as a FileSystemError with the system's own words.
+ */
+function typedSystemError(e: unknown): unknown {
+  const { code, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  if (e instanceof CobraError || typeof code !== "string" || typeof syscall !== "string") return e;
+  return new FileSystemError((e as Error).message, { cause: e });
 }
