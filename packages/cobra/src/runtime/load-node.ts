@@ -22,7 +22,7 @@ import {
 import { type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
 import { CobraEngine, type CobraParts } from "./cobra.js";
 import { checkFileSizes } from "./verify-files.js";
-import { verifyModelFiles } from "./verify-node.js";
+import { assertModelFiles } from "./verify-node.js";
 
 /** An image as Node callers have it: a file path, an http(s) URL, encoded bytes, or decoded RGB. */
 export type NodeImage = string | URL | Uint8Array | RgbImage;
@@ -69,13 +69,8 @@ export async function loadNodeParts(
 ): Promise<{ manifest: CobraManifest; parts: CobraParts }> {
   const manifest = await readManifest(dir);
   const where = join(dir, MANIFEST_FILE);
-  if (options.verify) {
-    const bad = (await verifyModelFiles(dir, manifest)).filter((c) => c.problem);
-    if (bad.length)
-      throw new ModelFormatError(
-        `${where}: ${bad.map((c) => c.problem).join("; ")}; convert the model again`,
-      );
-  } else
+  if (options.verify) await assertModelFiles(dir, manifest);
+  else
     await checkFileSizes(
       manifest.files,
       async (p) => (await stat(join(dir, p)).catch(() => null))?.size ?? null,

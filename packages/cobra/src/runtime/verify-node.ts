@@ -1,7 +1,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { ModelFormatError } from "@cobra-ts/core";
 import { sha256File } from "../convert/hash.js";
-import type { CobraManifest } from "../manifest.js";
+import { type CobraManifest, MANIFEST_FILE } from "../manifest.js";
 import { hashProblem, sizeProblem } from "./verify-files.js";
 
 export interface FileCheck {
@@ -46,4 +47,13 @@ export async function verifyModelFiles(
     checks.push({ path: f.path, problem });
   }
   return checks;
+}
+
+/** Throws one ModelFormatError naming every file that is not what cobra.json lists. */
+export async function assertModelFiles(dir: string, manifest: CobraManifest): Promise<void> {
+  const bad = (await verifyModelFiles(dir, manifest)).filter((c) => c.problem);
+  if (bad.length)
+    throw new ModelFormatError(
+      `${join(dir, MANIFEST_FILE)}: ${bad.map((c) => c.problem).join("; ")}; convert the model again`,
+    );
 }
