@@ -58,6 +58,61 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
   it("two prompt kinds at once", () =>
     expectOneLineError([...base(), "--raw-prompt", "x"], /exactly one of/));
   it("an unknown command", () => expectOneLineError(["frobnicate"], /unknown command/));
+  it("a file given as the model folder", () =>
+    expectOneLineError(
+      [
+        "generate",
+        "--model",
+        imagePath(IMAGE_NAMES[0]),
+        "--image",
+        imagePath(IMAGE_NAMES[0]),
+        "--prompt",
+        "x",
+      ],
+      /InvalidArgumentError: .* is a file; give the folder written by `cobra convert`/,
+    ));
+  it("a path the file system refuses (a 50,000-character --out) is a FileSystemError", async () => {
+    const out = join(work, `${"o".repeat(50_000)}.safetensors`);
+    const features = ["features", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--out", out];
+    await expectOneLineError(features, /^cobra: FileSystemError: ENAMETOOLONG: name too long/);
+    const convert = ["convert", "--checkpoint", RELEASE_SOURCES.checkpoint, "--llm", RELEASE_SOURCES.llm];
+    await expectOneLineError([...convert, "--out", out], /^cobra: FileSystemError: ENAMETOOLONG/);
+  });
+  it("--max-pixels 1e9 is not an integer", () =>
+    expectOneLineError([...base(), "--max-pixels", "1e9"], /expected a positive integer, got "1e9"/));
+  it("--prompt-file that does not exist", () =>
+    expectOneLineError(
+      [
+        "generate",
+        "--model",
+        model,
+        "--image",
+        imagePath(IMAGE_NAMES[0]),
+        "--prompt-file",
+        join(work, "no.txt"),
+      ],
+      /FileNotFoundError: --prompt-file not found: .*no\.txt/,
+    ));
+  it("--prompt-file that is a folder", () =>
+    expectOneLineError(
+      ["generate", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--prompt-file", work],
+      /InvalidArgumentError: --prompt-file .*: cannot read it \(EISDIR\)/,
+    ));
+  it("--prompt-file that is not UTF-8 text", async () => {
+    const binary = join(work, "binary.txt");
+    await writeFile(binary, Buffer.from([0x57, 0x68, 0x61, 0x74, 0xff, 0xfe, 0x3f]));
+    await expectOneLineError(
+      ["generate", "--model", model, "--image", imagePath(IMAGE_NAMES[0]), "--prompt-file", binary],
+      /InvalidArgumentError: --prompt-file .*binary\.txt: not UTF-8 text \(7 bytes\)/,
+    );
+  });
+  it("--prompt and --prompt-file together", () =>
+    expectOneLineError([...base(), "--prompt-file", "-"], /exactly one of --prompt, --prompt-file/));
+  it("an option value of 50,000 characters is clipped in commander's message", async () => {
+    const err = await expectOneLineError([...base(), "--max-new-tokens", "9".repeat(50_000)], /non-negative/);
+    expect(err).toMatch(/\d+ characters left out/);
+    expect(err.length).toBeLessThan(800);
+  });
   it("a model folder from another format version", async () => {
     const other = join(work, "v0");
     await cp(model, other, { recursive: true });
@@ -75,7 +130,7 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
     await writeFile(data, (await readFile(data)).subarray(0, 1000));
     await expectOneLineError(
       ["generate", "--model", cut, "--image", imagePath(IMAGE_NAMES[0]), "--prompt", "x"],
-      /lm\.onnx\.data with \d+ bytes but the file has 1000/,
+      /lm\.onnx\.data has 1000 bytes, cobra\.json lists \d+: it is truncated/,
     );
   });
   it("a prompt over llm_max_length is refused, naming the limit", async () => {

@@ -57,6 +57,16 @@ export class ImageDecodeError extends CobraError {
   override name = "ImageDecodeError";
 }
 
+/** The chosen execution backend cannot run on this machine (e.g. webgpu with no GPU adapter). */
+export class BackendUnavailableError extends CobraError {
+  override name = "BackendUnavailableError";
+}
+
+/** The operating system refused a file operation on a path the caller gave (too long, no permission, disk full). */
+export class FileSystemError extends CobraError {
+  override name = "FileSystemError";
+}
+
 /** A file that should exist does not. */
 export class FileNotFoundError extends CobraError {
   override name = "FileNotFoundError";

@@ -26,7 +26,8 @@ export function checkPixelLimit(source: string, width: number, height: number, m
   if (pixels > maxPixels)
     throw new ImageDecodeError(
       `${source}: image size ${width}x${height} (${pixels} pixels) exceeds the limit of ${maxPixels} pixels ` +
-        "(decompression-bomb guard; raise the maxPixels option if the image is trusted)",
+        "(a decompression-bomb guard): if the image is trusted, raise the limit with --max-pixels " +
+        "(cobra CLI) or the maxPixels option (decode functions, Cobra.load)",
     );
 }
 

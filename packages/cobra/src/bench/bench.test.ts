@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureIO } from "../../test/capture-io.js";
+import { IMAGE_NAMES, imagePath } from "../../test/fixture.js";
 import { runCli } from "../cli/run-cli.js";
 import { synthesizeModel } from "../synth/synthesize.js";
 
@@ -88,6 +89,40 @@ describe("cobra bench --json", () => {
       const r = await bench(["--model", join(work, "nope"), ...FAST]);
       expect(r.code).not.toBe(0);
       expect(r.err).toMatch(/no such model folder/);
+    });
+
+    it("--verify on a whole Cobra with a flipped weight byte: refused before anything is measured", async () => {
+      const dir = join(work, "cobra-flipped");
+      await cp(join(work, "cobra"), dir, { recursive: true });
+      const lm = join(dir, "lm.onnx.data");
+      const bytes = await readFile(lm);
+      bytes[bytes.length >> 1] ^= 0xff;
+      await writeFile(lm, bytes);
+      const r = await bench(["--model", dir, ...FAST, "--verify"]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/ModelFormatError: .*lm\.onnx\.data has sha256 [0-9a-f]{64}, cobra\.json lists/);
+      expect(r.err).not.toMatch(/bench: machine limits/);
+    });
+
+    it("--verify on an LM-only folder, which has no cobra.json", async () => {
+      const r = await bench(["--model", join(work, "lm"), ...FAST, "--verify"]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/InvalidArgumentError: --verify checks the files cobra\.json lists; .* LM-only/);
+    });
+
+    it("--max-pixels under the size of --image (512x512)", async () => {
+      const image = imagePath(IMAGE_NAMES[0]);
+      const r = await bench([
+        "--model",
+        join(work, "cobra"),
+        ...FAST,
+        "--image",
+        image,
+        "--max-pixels",
+        "262143",
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/512x512 \(262144 pixels\) exceeds the limit of 262143 pixels/);
     });
 
     it("zero new tokens", async () => {

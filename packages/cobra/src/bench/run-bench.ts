@@ -3,7 +3,8 @@ import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { type Backend, InvalidArgumentError, type LanguageModel } from "@cobra-ts/core";
 import { MambaLM } from "@cobra-ts/mamba-lm/node";
 import { createRgbImage, type RgbImage } from "@cobra-ts/vision-encoder";
-import { Cobra } from "../runtime/load-node.js";
+import { Cobra, readManifest } from "../runtime/load-node.js";
+import { assertModelFiles } from "../runtime/verify-node.js";
 import { Xorshift32 } from "../synth/random-tensor.js";
 import { headFlops, matmulFlopsPerPosition } from "./lm-cost.js";
 import { bestLimits, probeMachine } from "./machine-limits.js";
@@ -23,6 +24,10 @@ export interface BenchOptions {
   imageRows?: number;
   /** An image file for a whole Cobra (default: a synthetic 640x480 picture). */
   image?: string;
+  /** Largest image, width x height, to decode (Cobra.load's maxPixels). */
+  maxPixels?: number;
+  /** Check every file's sha256 against cobra.json first, before anything is timed (whole Cobra folders). */
+  verify?: boolean;
   /** Bandwidth probe buffer per thread (default 1 GiB). */
   bandwidthBytesPerThread?: number;
   /** GEMM probe size (default 2048). */
@@ -46,6 +51,13 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
   const stage = options.onStage ?? (() => {});
   const loadavgStart = loadavg()[0];
   const info = await inspectModelFolder(dir);
+  if (options.verify) {
+    if (info.kind !== "cobra")
+      throw new InvalidArgumentError(
+        `--verify checks the files cobra.json lists; ${dir} is an LM-only folder`,
+      );
+    await assertModelFiles(dir, await readManifest(dir));
+  }
   const session = { backend: options.backend, threads: options.threads };
   const probe = { gemmSize: options.gemmSize, backend: options.backend, threads: options.threads };
   const bytesPerThread = options.bandwidthBytesPerThread ?? 2 ** 30;
@@ -56,7 +68,8 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
 
   stage("load");
   const t0 = performance.now();
-  const cobra = info.kind === "cobra" ? await Cobra.load(dir, session) : null;
+  const cobra =
+    info.kind === "cobra" ? await Cobra.load(dir, { ...session, maxPixels: options.maxPixels }) : null;
   const lm: LanguageModel = cobra ? cobra.parts.lm : await MambaLM.load(dir, session);
   const loadMs = performance.now() - t0;
   const ids = promptIds(promptTokens, lm.vocabSize);

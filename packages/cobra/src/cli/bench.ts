@@ -1,17 +1,12 @@
-import { type Command, InvalidArgumentError as CommanderArgumentError, type Option } from "commander";
+import type { Command, Option } from "commander";
 import { formatReport } from "../bench/report.js";
 import { runBench } from "../bench/run-bench.js";
 import type { CliIO } from "./io.js";
-import { nonNegativeInt } from "./numbers.js";
-
-function positiveInt(value: string): number {
-  const n = nonNegativeInt(value);
-  if (n === 0) throw new CommanderArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
+import { addModelOptions } from "./model-options.js";
+import { nonNegativeInt, positiveInt } from "./numbers.js";
 
 export function benchCommand(program: Command, io: CliIO, backend: () => Option): void {
-  program
+  const cmd = program
     .command("bench")
     .description("measure load, image encode, prefill, decode and memory, against this machine's limits")
     .requiredOption("--model <dir>", "model folder (cobra convert, or cobra synth)")
@@ -23,19 +18,21 @@ export function benchCommand(program: Command, io: CliIO, backend: () => Option)
     .option("--image <file>", "image for a whole Cobra model (default: a synthetic picture)")
     .option("--bandwidth-mib <n>", "bandwidth probe buffer per thread, MiB", positiveInt, 1024)
     .option("--gemm-size <n>", "GEMM probe size n (n x n times n x n)", positiveInt, 2048)
-    .option("--json", "print one JSON object")
-    .action(async (opts) => {
-      const report = await runBench(opts.model, {
-        backend: opts.backend,
-        threads: opts.threads || undefined,
-        promptTokens: opts.promptTokens,
-        newTokens: opts.newTokens,
-        imageRows: opts.imageRows,
-        image: opts.image,
-        bandwidthBytesPerThread: opts.bandwidthMib * 2 ** 20,
-        gemmSize: opts.gemmSize,
-        onStage: (s) => io.stderr(`bench: ${s}\n`),
-      });
-      io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+    .option("--json", "print one JSON object");
+  addModelOptions(cmd).action(async (opts) => {
+    const report = await runBench(opts.model, {
+      backend: opts.backend,
+      threads: opts.threads || undefined,
+      promptTokens: opts.promptTokens,
+      newTokens: opts.newTokens,
+      imageRows: opts.imageRows,
+      image: opts.image,
+      maxPixels: opts.maxPixels,
+      verify: !!opts.verify,
+      bandwidthBytesPerThread: opts.bandwidthMib * 2 ** 20,
+      gemmSize: opts.gemmSize,
+      onStage: (s) => io.stderr(`bench: ${s}\n`),
     });
+    io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  });
 }

@@ -5,7 +5,9 @@ import type { GenerateRequest } from "../runtime/cobra.js";
 import { Cobra } from "../runtime/load-node.js";
 import type { ChatMessage } from "../runtime/request.js";
 import type { CliIO } from "./io.js";
+import { addModelOptions, loadOptions } from "./model-options.js";
 import { nonNegativeInt, parseNumber } from "./numbers.js";
+import { readPromptFile } from "./prompt-file.js";
 
 /** The sampling and length options shared by `generate` and `chat`. */
 export function addGenerationOptions(cmd: Command): Command {
@@ -59,30 +61,37 @@ export function topLogits(logits: Float32Array, k = 5): [number, number][] {
 }
 
 export function generateCommand(program: Command, io: CliIO, backend: () => Option): void {
-  addGenerationOptions(
+  const cmd = addGenerationOptions(
     program
       .command("generate")
       .description("answer a prompt about an image")
       .requiredOption("--model <dir>", "converted model folder")
       .requiredOption("--image <file>", "image file or http(s) URL")
       .option("--prompt <text>", "one user message (wrapped in the chat prompt)")
+      .option("--prompt-file <path>", "--prompt read from a UTF-8 file (- reads stdin), for long prompts")
       .option("--messages <file.json>", "a chat: JSON array of {role: user|assistant, content}")
       .option("--raw-prompt <text>", "the exact prompt string")
       .option("--json", "print one JSON object instead of streaming text")
       .addOption(backend()),
-  ).action(async (opts) => {
-    const prompts = [opts.prompt, opts.messages, opts.rawPrompt].filter((v) => v !== undefined).length;
-    if (prompts !== 1)
-      throw new InvalidArgumentError("give exactly one of --prompt, --messages or --raw-prompt");
-    const cobra = await Cobra.load(opts.model, { backend: opts.backend });
+  );
+  addModelOptions(cmd).action(async (opts) => {
+    const given = [opts.prompt, opts.promptFile, opts.messages, opts.rawPrompt];
+    if (given.filter((v) => v !== undefined).length !== 1)
+      throw new InvalidArgumentError(
+        "give exactly one of --prompt, --prompt-file, --messages or --raw-prompt",
+      );
+    // The prompt is read before the model loads: a bad file fails at once, not after loading gigabytes.
+    const prompt =
+      opts.promptFile !== undefined ? await readPromptFile(opts.promptFile, io.stdin) : opts.prompt;
+    const request: GenerateRequest<string> = {
+      image: opts.image,
+      ...(prompt !== undefined ? { prompt } : {}),
+      ...(opts.rawPrompt !== undefined ? { rawPrompt: opts.rawPrompt } : {}),
+      ...(opts.messages !== undefined ? { messages: await readMessages(opts.messages) } : {}),
+      ...generationSettings(opts),
+    };
+    const cobra = await Cobra.load(opts.model, loadOptions(opts));
     try {
-      const request: GenerateRequest<string> = {
-        image: opts.image,
-        ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}),
-        ...(opts.rawPrompt !== undefined ? { rawPrompt: opts.rawPrompt } : {}),
-        ...(opts.messages !== undefined ? { messages: await readMessages(opts.messages) } : {}),
-        ...generationSettings(opts),
-      };
       const stream = cobra.stream(request);
       let next = await stream.next();
       while (!next.done) {

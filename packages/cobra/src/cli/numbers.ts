@@ -1,12 +1,17 @@
 import { InvalidArgumentError as CommanderArgumentError } from "commander";
 
-/** Parses a non-negative integer option; commander reports the message on one line. */
-export function nonNegativeInt(value: string): number {
+/** Parses an integer option of at least `min`; commander reports the message on one line. */
+function integerOption(value: string, min: 0 | 1): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
-    throw new CommanderArgumentError(`expected a non-negative integer, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw new CommanderArgumentError(
+      `expected a ${min === 0 ? "non-negative" : "positive"} integer, got "${value}"`,
+    );
   return n;
 }
+
+export const nonNegativeInt = (value: string): number => integerOption(value, 0);
+export const positiveInt = (value: string): number => integerOption(value, 1);
 
 export function parseNumber(value: string): number {
   const n = Number(value);

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { captureIO } from "../../test/capture-io.js";
 import { runCli } from "../cli/run-cli.js";
 import { DownloadError, downloadFile } from "./download.js";
 import { resolvePart } from "./resolve.js";
@@ -41,6 +42,7 @@ function localFile(url: string): string | null {
 beforeAll(async () => {
   server = createServer(async (req, res) => {
     requests.push({ url: req.url!, range: req.headers.range });
+    if (req.url!.includes("/fail-500/")) return res.writeHead(500).end("internal error");
     const file = localFile(req.url!);
     const body = file ? await readFile(file).catch(() => null) : null;
     if (!body) return res.writeHead(404).end("not found");
@@ -102,11 +104,18 @@ describe("hub download", () => {
     expect(requests.length).toBe(before);
   });
 
-  it("reports a dropped connection as an interrupted download", async () => {
+  it("reports a dropped connection as an interrupted download, and keeps what arrived to resume", async () => {
     cutOnce = { path: "latest-checkpoint.pt", bytes: 100_000 };
     await expect(
       downloadFile("han1997/cobra", "cobra+3b/checkpoints/latest-checkpoint.pt", { cacheDir: cache }),
     ).rejects.toThrow(DownloadError);
+    const part = join(cache, "han1997/cobra/main/cobra+3b/checkpoints/latest-checkpoint.pt.part");
+    expect((await stat(part)).size).toBe(100_000);
+    const local = await downloadFile("han1997/cobra", "cobra+3b/checkpoints/latest-checkpoint.pt", {
+      cacheDir: cache,
+    });
+    expect(requests.at(-1)?.range).toBe("bytes=100000-");
+    expect(await sha(local)).toBe(await sha(join(RELEASE, "cobra/checkpoints/latest-checkpoint.pt")));
   });
 
   it("resumes from the .part file of an interrupted run with a Range request", async () => {
@@ -128,6 +137,7 @@ describe("hub download", () => {
     await expect(downloadFile("timm/dino-tiny", "nope.bin", { cacheDir: cache })).rejects.toThrow(
       /timm\/dino-tiny has no file nope.bin/,
     );
+    expect(await readdir(cache, { recursive: true })).toEqual([]);
   });
 
   it("cobra convert takes hub ids: downloads into the cache, then converts", async () => {
@@ -168,5 +178,70 @@ describe("hub download", () => {
     await writeFile(join(dir, "config.json"), "{}");
     expect(await resolvePart("dino", dir)).toBe(dir);
     expect(requests).toHaveLength(0);
+  });
+});
+
+/** An endpoint on 127.0.0.1 where nothing listens: every connection is refused. */
+async function refusingEndpoint(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((r) => probe.close(r));
+  return `http://127.0.0.1:${port}`;
+}
+
+describe("a failed download leaves nothing behind in the cache", () => {
+  const tree = () => readdir(cache, { recursive: true });
+  const ckpt = ["han1997/cobra", "cobra+3b/checkpoints/latest-checkpoint.pt"] as const;
+
+  it("the hub refuses the connection", async () => {
+    process.env.HF_ENDPOINT = await refusingEndpoint();
+    try {
+      await expect(downloadFile(...ckpt, { cacheDir: cache })).rejects.toThrow(/cannot reach/);
+    } finally {
+      process.env.HF_ENDPOINT = endpoint;
+    }
+    expect(await tree()).toEqual([]);
+  });
+
+  it("the hub answers HTTP 500", async () => {
+    await expect(downloadFile("fail-500/repo", "deep/er/file.bin", { cacheDir: cache })).rejects.toThrow(
+      /HTTP 500/,
+    );
+    expect(await tree()).toEqual([]);
+  });
+
+  it("the connection drops before the first byte", async () => {
+    cutOnce = { path: "latest-checkpoint.pt", bytes: 0 };
+    await expect(downloadFile(...ckpt, { cacheDir: cache })).rejects.toThrow(DownloadError);
+    expect(await tree()).toEqual([]);
+  });
+
+  it("a folder the cache already had is kept", async () => {
+    await mkdir(join(cache, "han1997/cobra/main/other"), { recursive: true });
+    cutOnce = { path: "latest-checkpoint.pt", bytes: 0 };
+    await expect(downloadFile(...ckpt, { cacheDir: cache })).rejects.toThrow(DownloadError);
+    expect((await tree()).sort()).toEqual([
+      "han1997",
+      "han1997/cobra",
+      "han1997/cobra/main",
+      "han1997/cobra/main/other",
+    ]);
+  });
+
+  it("cobra convert --release cobra+3b offline: a DownloadError, no cache tree, no output folder", async () => {
+    const io = captureIO();
+    const hub = join(cache, "hub");
+    const out = join(cache, "out");
+    process.env.HF_ENDPOINT = await refusingEndpoint();
+    process.env.COBRA_CACHE = hub;
+    try {
+      expect(await runCli(["convert", "--release", "cobra+3b", "--out", out], io)).toBe(1);
+    } finally {
+      process.env.HF_ENDPOINT = endpoint;
+      delete process.env.COBRA_CACHE;
+    }
+    expect(io.err).toMatch(/^cobra: DownloadError: cannot reach http:\/\/127\.0\.0\.1:\d+\/han1997\/cobra\//);
+    expect(await tree()).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
+import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, stat } from "node:fs/promises";
+import { mkdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { finished } from "node:stream/promises";
 import { CobraError, throwIfAborted } from "@cobra-ts/core";
 
 /** The hub endpoint; HF_ENDPOINT overrides it exactly as huggingface_hub reads it. */
@@ -44,7 +45,6 @@ export async function downloadFile(
   const revision = options.revision ?? "main";
   const local = join(options.cacheDir ?? defaultCacheDir(), repo, revision, path);
   if (await exists(local)) return local;
-  await mkdir(dirname(local), { recursive: true });
   const part = `${local}.part`;
   const have = (await stat(part).catch(() => null))?.size ?? 0;
   const url = `${hubEndpoint()}/${repo}/resolve/${encodeURIComponent(revision)}/${path.split("/").map(encodeURIComponent).join("/")}`;
@@ -64,26 +64,51 @@ export async function downloadFile(
   const length = Number(res.headers.get("content-length"));
   const total = Number.isFinite(length) && length > 0 ? start + length : null;
   let loaded = start;
+  // Folders are made only once the hub answers with the file: an offline run leaves no empty tree behind.
+  const created = await mkdir(dirname(local), { recursive: true });
   const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream);
-  body.on("data", (chunk: Buffer) => {
-    loaded += chunk.length;
-    options.onProgress?.({ file: `${repo}/${path}`, loaded, total });
-  });
   const out = createWriteStream(part, { flags: resumed ? "a" : "w" });
+  let failure: unknown = null;
   try {
-    await pipeline(body, out, { signal: options.signal });
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      loaded += chunk.length;
+      options.onProgress?.({ file: `${repo}/${path}`, loaded, total });
+      if (!out.write(chunk)) await once(out, "drain");
+    }
   } catch (e) {
-    // The .part file must be settled before anyone (a retry) measures it to resume.
-    if (!out.closed) await new Promise<void>((settled) => out.once("close", () => settled()));
+    failure = e;
+  }
+  // Ended, not destroyed: every byte that arrived reaches the .part (a rerun resumes after it), and the file is
+  // settled before anyone measures it.
+  out.end();
+  await finished(out).catch((e) => {
+    failure ??= e;
+  });
+  const kept = (await stat(part).catch(() => null))?.size ?? 0;
+  const short = failure === null && total !== null && loaded !== total;
+  if (failure !== null || short) {
+    // A .part with bytes in it is kept to resume from; an empty one, and the folders made for it, are not.
+    if (kept === 0) await rm(part, { force: true }).then(() => removeEmptyFolders(dirname(local), created));
     if (options.signal?.aborted) throwIfAborted(options.signal);
-    throw new DownloadError(`download of ${url} was interrupted at ${loaded} bytes; run again to resume`, {
-      cause: e,
+    const what = short ? `ended at ${loaded} of ${total} bytes` : `was interrupted at ${loaded} bytes`;
+    throw new DownloadError(`download of ${url} ${what}; run again to resume`, {
+      cause: failure ?? undefined,
     });
   }
-  if (total !== null && loaded !== total)
-    throw new DownloadError(`download of ${url} ended at ${loaded} of ${total} bytes; run again to resume`);
   await rename(part, local);
   return local;
+}
+
+/** Removes `from` and its parents up to `top` (the first folder mkdir made), stopping at one that is not empty. */
+async function removeEmptyFolders(from: string, top: string | undefined): Promise<void> {
+  if (top === undefined) return;
+  for (let dir = from; dir.startsWith(top); dir = dirname(dir)) {
+    const removed = await rmdir(dir).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || dir === top) return;
+  }
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -1,9 +1,16 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Backend, FileNotFoundError, ImageDecodeError, ModelFormatError } from "@cobra-ts/core";
+import {
+  type Backend,
+  FileNotFoundError,
+  ImageDecodeError,
+  InvalidArgumentError,
+  ModelFormatError,
+} from "@cobra-ts/core";
 import { loadMambaTokenizer, MambaLM } from "@cobra-ts/mamba-lm/node";
 import { OnnxProjector } from "@cobra-ts/projector";
 import {
+  type DecodeOptions,
   decodeImageBytes,
   decodeImageFile,
   FusedEncoder,
@@ -12,10 +19,10 @@ import {
   type VitConfig,
   VitEncoder,
 } from "@cobra-ts/vision-encoder/node";
-import { sha256File } from "../convert/hash.js";
 import { type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
 import { CobraEngine, type CobraParts, type CobraSettings } from "./cobra.js";
 import { checkFileSizes } from "./verify-files.js";
+import { assertModelFiles } from "./verify-node.js";
 
 /** An image as Node callers have it: a file path, an http(s) URL, encoded bytes, or decoded RGB. */
 export type NodeImage = string | URL | Uint8Array | RgbImage;
@@ -32,6 +39,8 @@ export interface NodeLoadOptions {
   threads?: number;
   /** Also check every file's sha256 against the manifest (reads every byte: slow for big models). */
   verify?: boolean;
+  /** Largest width * height an image may have; default DEFAULT_MAX_PIXELS (Pillow's decompression-bomb limit). */
+  maxPixels?: number;
   onProgress?: (p: LoadProgress) => void;
   /** Replace any part with your own implementation (ablations): the rest is loaded from the folder. */
   parts?: Partial<CobraParts>;
@@ -43,9 +52,12 @@ export async function readManifest(dir: string): Promise<CobraManifest> {
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
       throw new FileNotFoundError(path, "model manifest (is this a folder written by `cobra convert`?)");
-    throw e;
+    if (code === "ENOTDIR")
+      throw new InvalidArgumentError(`${dir} is a file; give the folder written by \`cobra convert\``);
+    throw new ModelFormatError(`${path}: cannot read it (${code ?? (e as Error).message})`, { cause: e });
   }
   return parseManifest(text, path);
 }
@@ -57,17 +69,13 @@ export async function loadNodeParts(
 ): Promise<{ manifest: CobraManifest; parts: CobraParts }> {
   const manifest = await readManifest(dir);
   const where = join(dir, MANIFEST_FILE);
-  await checkFileSizes(
-    manifest.files,
-    async (p) => (await stat(join(dir, p)).catch(() => null))?.size ?? null,
-    where,
-  );
-  if (options.verify)
-    for (const f of manifest.files)
-      if ((await sha256File(join(dir, f.path))) !== f.sha256)
-        throw new ModelFormatError(
-          `${where} lists ${f.path} with sha256 ${f.sha256} but the file has another: it was modified`,
-        );
+  if (options.verify) await assertModelFiles(dir, manifest);
+  else
+    await checkFileSizes(
+      manifest.files,
+      async (p) => (await stat(join(dir, p)).catch(() => null))?.size ?? null,
+      where,
+    );
   const session = { backend: options.backend, threads: options.threads };
   const given = options.parts ?? {};
   const total = manifest.vision.encoders.length + 3;
@@ -98,16 +106,16 @@ export async function loadNodeParts(
 }
 
 /** Decodes a Node image input (never applies EXIF orientation: the reference does not). */
-export async function decodeNodeImage(image: NodeImage): Promise<RgbImage> {
+export async function decodeNodeImage(image: NodeImage, options: DecodeOptions = {}): Promise<RgbImage> {
   if (image instanceof URL || (typeof image === "string" && /^https?:\/\//i.test(image))) {
     const res = await fetch(image).catch((e) => {
       throw new ImageDecodeError(`cannot fetch image ${String(image)}: ${(e as Error).message}`);
     });
     if (!res.ok) throw new ImageDecodeError(`cannot fetch image ${String(image)}: HTTP ${res.status}`);
-    return decodeImageBytes(new Uint8Array(await res.arrayBuffer()));
+    return decodeImageBytes(new Uint8Array(await res.arrayBuffer()), { name: String(image), ...options });
   }
-  if (typeof image === "string") return decodeImageFile(image);
-  if (image instanceof Uint8Array) return decodeImageBytes(image);
+  if (typeof image === "string") return decodeImageFile(image, options);
+  if (image instanceof Uint8Array) return decodeImageBytes(image, options);
   if (image && typeof image === "object" && "data" in image && "width" in image) return image;
   throw new ImageDecodeError("image must be a file path, an http(s) URL, bytes, or a decoded RgbImage");
 }
@@ -121,7 +129,12 @@ export function settingsOf(manifest: CobraManifest): CobraSettings {
 export class Cobra extends CobraEngine<NodeImage> {
   static async load(dir: string, options: NodeLoadOptions = {}): Promise<Cobra> {
     const { manifest, parts } = await loadNodeParts(dir, options);
-    return new Cobra(parts, settingsOf(manifest), decodeNodeImage, manifest);
+    return new Cobra(
+      parts,
+      settingsOf(manifest),
+      (image) => decodeNodeImage(image, { maxPixels: options.maxPixels }),
+      manifest,
+    );
   }
 
   /** Composes any implementations of the four contracts (settings default to the released Cobra's). */

@@ -1,5 +1,10 @@
 import type * as Ort from "onnxruntime-common";
-import { InvalidArgumentError, isModuleNotFound, MissingDependencyError } from "../errors.js";
+import {
+  BackendUnavailableError,
+  InvalidArgumentError,
+  isModuleNotFound,
+  MissingDependencyError,
+} from "../errors.js";
 
 export type OrtModule = typeof Ort;
 export type InferenceSession = Ort.InferenceSession;
@@ -24,12 +29,24 @@ export function useOrt(module: OrtModule | Promise<OrtModule>): void {
   ortModule = Promise.resolve(module);
 }
 
+/**
+ * onnxruntime-node (1.30, Linux) starts a telemetry client with its first session, and that client runs
+ * `std::regex_search("(.*)[ ]*.*[\n]*")` over /proc/self/cmdline. libstdc++ matches it recursively, about 290 bytes
+ * of stack per byte of command line, so a process started with ~28,000 characters of arguments dies with SIGSEGV
+ * on the 8 MB main stack. A bigger stack only moves the limit (16 MB: ~57,000) and argv can hold megabytes; with
+ * ORT_DISABLE_TELEMETRY set the client never starts. Off unless the caller chose a value; read once, when the first session is created.
+ */
+function disableNodeTelemetry(): void {
+  if (!process.env.ORT_DISABLE_TELEMETRY) process.env.ORT_DISABLE_TELEMETRY = "1";
+}
+
 export function getOrt(): Promise<OrtModule> {
   if (!ortModule) {
     if (!isNode)
       throw new InvalidArgumentError(
         "no onnxruntime configured: call useOrt(await import('onnxruntime-web')) first",
       );
+    disableNodeTelemetry();
     // A computed specifier: bundlers for the browser leave it alone.
     const name = "onnxruntime-node";
     ortModule = (import(/* @vite-ignore */ name) as Promise<OrtModule>).catch((e) => {
@@ -82,9 +99,28 @@ export async function createSession(
     ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
     ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
   };
-  return typeof model === "string"
-    ? ort.InferenceSession.create(model, sessionOptions)
-    : ort.InferenceSession.create(model, sessionOptions);
+  try {
+    return typeof model === "string"
+      ? await ort.InferenceSession.create(model, sessionOptions)
+      : await ort.InferenceSession.create(model, sessionOptions);
+  } catch (e) {
+    throw explainBackendFailure(e, backend) ?? e;
+  }
+}
+
+/**
+ * onnxruntime reports a webgpu provider without a GPU as a C++ assertion with a source path; this says what
+ * works instead. Returns undefined for every other failure (a bad model must keep its own message).
+ */
+export function explainBackendFailure(error: unknown, backend: Backend): BackendUnavailableError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = /Failed to get a WebGPU adapter: ?([^\n]*)/.exec(message);
+  if (backend !== "webgpu" || !reason) return undefined;
+  return new BackendUnavailableError(
+    `the webgpu backend found no GPU adapter here (${reason[1].trim() || "none"}): use the cpu backend, ` +
+      "which works everywhere in Node (wasm in a browser); webgpu needs a GPU with a Vulkan, Metal or D3D12 driver",
+    { cause: error },
+  );
 }
 
 /** Wraps a Float32Array as an onnxruntime tensor without copying. */

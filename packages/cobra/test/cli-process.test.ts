@@ -1,0 +1,155 @@
+// The built CLI in real processes: what only a process shows (exit codes, signals, argv, stdin, the environment).
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { convertRelease } from "../src/convert/convert.js";
+import { CASES, imagePath, RELEASE_SOURCES } from "./fixture.js";
+
+const BIN = join(import.meta.dirname, "../dist/cli.js");
+let work = "";
+let model = "";
+
+beforeAll(async () => {
+  if (!(await stat(BIN).catch(() => null)))
+    throw new Error("packages/cobra/dist/cli.js is missing: build the package first");
+  work = await mkdtemp(join(tmpdir(), "cobra-process-"));
+  model = join(work, "model");
+  await convertRelease(RELEASE_SOURCES, { out: model });
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cobra(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: options.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(options.stdin ?? "");
+  });
+}
+
+/** The contract for bad input: exit 1 (not a signal), one line on stderr naming the typed error. */
+function expectTypedError(exit: Exit, pattern: RegExp): void {
+  expect({ code: exit.code, signal: exit.signal }, exit.stderr.slice(0, 2000)).toEqual({
+    code: 1,
+    signal: null,
+  });
+  expect(exit.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(exit.stderr).toMatch(pattern);
+}
+
+describe("long arguments end in the clean error, never a crash", () => {
+  const image = () => imagePath(CASES[0].image);
+
+  it("a 50,000-character --prompt is refused by its token count", async () => {
+    const prompt = "a".repeat(50_000);
+    expectTypedError(
+      await cobra(["generate", "--model", model, "--image", image(), "--prompt", prompt]),
+      /^cobra: InvalidArgumentError: the prompt is \d+ tokens, over maxPromptLength 2048/,
+    );
+  });
+
+  it("a 50,000-character --image path is refused by name, and the message is clipped", async () => {
+    const exit = await cobra(["generate", "--model", model, "--image", "i".repeat(50_000), "--prompt", "hi"]);
+    expectTypedError(exit, /^cobra: ImageDecodeError: i+\[\.\.\. \d+ characters left out.*ENAMETOOLONG/);
+    expect(exit.stderr.length).toBeLessThan(500);
+  });
+
+  it("even with onnxruntime's telemetry asked for in the environment", async () => {
+    const env = { ...process.env, ORT_DISABLE_TELEMETRY: "0" };
+    expectTypedError(
+      await cobra(["generate", "--model", model, "--image", image(), "--prompt", "b".repeat(50_000)], {
+        env,
+      }),
+      /InvalidArgumentError: the prompt is \d+ tokens/,
+    );
+  });
+});
+
+describe("--prompt-file", () => {
+  /** greedy ids of a fixture case, as the reference computed them. */
+  async function expectAnswer(c: (typeof CASES)[number], args: string[], stdin?: string) {
+    const n = 4;
+    const exit = await cobra(
+      [
+        "generate",
+        "--model",
+        model,
+        "--image",
+        imagePath(c.image),
+        ...args,
+        "--max-new-tokens",
+        `${n}`,
+        "--json",
+      ],
+      { stdin },
+    );
+    expect(exit.code, exit.stderr).toBe(0);
+    const out = JSON.parse(exit.stdout);
+    expect(out.prompt_ids).toEqual(c.input_ids);
+    expect(out.ids).toEqual(c.greedy_ids.slice(0, n));
+  }
+  const single = CASES.filter((c) => c.turns.length === 1);
+  const multiline = single.find((c) => c.user_message.includes("\n"))!;
+  const unicode = single.find((c) => /[^ -~\s]/.test(c.user_message))!;
+
+  it("reads a multi-line prompt from a file, exactly as --prompt gives it", async () => {
+    const file = join(work, "prompt.txt");
+    await writeFile(file, multiline.user_message);
+    await expectAnswer(multiline, ["--prompt-file", file]);
+    await expectAnswer(multiline, ["--prompt", multiline.user_message]);
+  });
+
+  it("reads UTF-8 from stdin with -", () =>
+    expectAnswer(unicode, ["--prompt-file", "-"], unicode.user_message));
+
+  it("an empty stdin is refused", async () =>
+    expectTypedError(
+      await cobra(["generate", "--model", model, "--image", imagePath(unicode.image), "--prompt-file", "-"]),
+      /InvalidArgumentError: --prompt-file - \(stdin\) is empty/,
+    ));
+});
+
+describe("--backend webgpu", () => {
+  it("runs, or ends in a typed error that names the backend that works (never onnxruntime's trace)", async () => {
+    const c = CASES[0];
+    const exit = await cobra(
+      ["generate", "--model", model, "--image", imagePath(c.image), "--prompt", "hi"].concat([
+        "--max-new-tokens",
+        "1",
+        "--backend",
+        "webgpu",
+      ]),
+    );
+    if (exit.code === 0) return; // this machine has a GPU adapter
+    expect(exit.code).toBe(1);
+    // Dawn prints its own warnings first; the CLI's line is the last one.
+    const last = exit.stderr.trimEnd().split("\n").at(-1);
+    expect(last).toMatch(/^cobra: BackendUnavailableError: .*use the cpu backend/);
+  });
+});
+
+describe("cobra --version", () => {
+  it("prints the package's version", async () => {
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, "../package.json"), "utf8"));
+    const exit = await cobra(["--version"]);
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toBe(`${version}\n`);
+  });
+});
