@@ -153,3 +153,25 @@ describe("cobra --version", () => {
     expect(exit.stdout).toBe(`${version}\n`);
   });
 });
+
+describe("a reader that goes away (cobra ... | head)", () => {
+  it("ends quietly with exit 0 when stdout is closed mid-answer", async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, "chat", "--model", model, "--image", imagePath(CASES[0].image), "--max-new-tokens", "40"],
+      { env: process.env },
+    );
+    // Several answers, written token by token over seconds: the reader leaves after the first bytes.
+    child.stdin.end("What is it?\nWhat colour?\nWhere is it?\nWhy?\n");
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.stdout.once("data", () => child.stdout.destroy());
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) =>
+      child.once("close", (c, s) => done([c, s])),
+    );
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect([code, signal]).toEqual([0, null]);
+  });
+});
