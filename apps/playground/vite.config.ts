@@ -14,8 +14,13 @@ export default defineConfig({
   ],
   // Module workers: the model worker imports onnxruntime-web, which splits into chunks.
   worker: { format: "es" },
-  // onnxruntime-web locates its .wasm/.mjs files itself; pre-bundling would move them.
-  optimizeDeps: { exclude: ["onnxruntime-web"] },
+  optimizeDeps: {
+    // onnxruntime-web locates its .wasm/.mjs files itself; pre-bundling would move them.
+    exclude: ["onnxruntime-web"],
+    // Scan the model worker too, so the dev server pre-bundles what it imports at start-up rather than in
+    // the middle of the first model load.
+    entries: ["index.html", "src/worker/model.worker.ts"],
+  },
   build: { target: "es2022", chunkSizeWarningLimit: 4096 },
   server: { host: "127.0.0.1" },
   preview: { host: "127.0.0.1" },
