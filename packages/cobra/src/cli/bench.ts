@@ -1,6 +1,4 @@
 import type { Command, Option } from "commander";
-import { formatReport } from "../bench/report.js";
-import { runBench } from "../bench/run-bench.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions } from "./model-options.js";
 import { nonNegativeInt, positiveInt } from "./numbers.js";
@@ -20,6 +18,11 @@ export function benchCommand(program: Command, io: CliIO, backend: () => Option)
     .option("--gemm-size <n>", "GEMM probe size n (n x n times n x n)", positiveInt, 2048)
     .option("--json", "print one JSON object");
   addModelOptions(cmd).action(async (opts) => {
+    // Dev-only code, loaded on use: it stays out of the runtime's import graph.
+    const [{ runBench }, { formatReport }] = await Promise.all([
+      import("../bench/run-bench.js"),
+      import("../bench/report.js"),
+    ]);
     const report = await runBench(opts.model, {
       backend: opts.backend,
       threads: opts.threads || undefined,

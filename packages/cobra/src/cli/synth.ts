@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { SYNTH_PRESETS } from "../synth/presets.js";
-import { synthesizeModel } from "../synth/synthesize.js";
 import type { CliIO } from "./io.js";
 import { nonNegativeInt } from "./numbers.js";
 import { progressReporter } from "./progress.js";
@@ -15,6 +14,8 @@ export function synthCommand(program: Command, io: CliIO): void {
     .option("--tokenizer <dir>", "copy tokenizer.json from this folder (default: a byte-level stand-in)")
     .option("--force", "replace a converted model in --out")
     .action(async (opts) => {
+      // Dev-only code, loaded on use: it stays out of the runtime's import graph.
+      const { synthesizeModel } = await import("../synth/synthesize.js");
       const bar = progressReporter(io);
       const t0 = performance.now();
       try {
