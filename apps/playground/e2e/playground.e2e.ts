@@ -3,12 +3,21 @@
  * /models/cobra-tiny/, drop the first fixture case's image, ask its question, and expect the streamed answer to
  * be the oracle's greedy text. Screenshots and the browser console go to test-artifacts/.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, extname, resolve } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchChromium } from "./chromium";
 import { firstCase } from "./fixture-case";
+import {
+  ANSWER_TIMEOUT_MS,
+  dropImage,
+  installAnswerState,
+  loadModel,
+  recordAnswerSnapshots,
+  screenshot,
+  waitForModel,
+} from "./page-actions";
 import { ARTIFACTS_DIR, MODEL_PATH, MODELS_DIR } from "./paths";
 
 const baseUrl = inject("baseUrl");
@@ -16,15 +25,6 @@ const fixture = firstCase();
 const manifest = JSON.parse(readFileSync(resolve(MODELS_DIR, "cobra-tiny/cobra.json"), "utf8")) as {
   files: { path: string }[];
 };
-const MODEL_TIMEOUT_MS = 240_000;
-const ANSWER_TIMEOUT_MS = 240_000;
-
-mkdirSync(ARTIFACTS_DIR, { recursive: true });
-
-declare global {
-  /** Installed in the page by an init script (see the first test). */
-  function lastAnswerState(): string | null;
-}
 
 for (const backend of ["wasm", "webgpu"] as const) {
   describe(`playground on ${backend}`, () => {
@@ -57,11 +57,7 @@ for (const backend of ["wasm", "webgpu"] as const) {
     });
 
     it("serves a cross-origin isolated page", async () => {
-      await page.addInitScript(() => {
-        // The state of the newest answer ("waiting", "streaming", "done", "stopped", "failed").
-        (window as unknown as { lastAnswerState(): string | null }).lastAnswerState = () =>
-          [...document.querySelectorAll("[data-testid=answer]")].at(-1)?.getAttribute("data-state") ?? null;
-      });
+      await installAnswerState(page);
       await page.goto(baseUrl);
       await page.waitForSelector("[data-testid=model-url]");
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
@@ -182,31 +178,6 @@ for (const backend of ["wasm", "webgpu"] as const) {
   });
 }
 
-async function loadModel(page: Page, backend: "wasm" | "webgpu"): Promise<void> {
-  await page.fill("[data-testid=model-url]", MODEL_PATH);
-  await page.selectOption("[data-testid=backend-select]", backend);
-  await page.click("[data-testid=load-model]");
-  await waitForModel(page, backend);
-}
-
-async function waitForModel(page: Page, backend: "wasm" | "webgpu"): Promise<void> {
-  await page.waitForFunction(
-    () => {
-      const phase = document.querySelector("[data-testid=model-status]")?.getAttribute("data-phase");
-      return phase === "ready" || phase === "failed" || phase === "stopped";
-    },
-    undefined,
-    { timeout: MODEL_TIMEOUT_MS },
-  );
-  const phase = await page.getAttribute("[data-testid=model-status]", "data-phase");
-  if (phase !== "ready") {
-    await screenshot(page, `${backend}-load-${phase}`);
-    throw new Error(
-      `loading the model ended "${phase}": ${await page.textContent("[data-testid=model-status]")}`,
-    );
-  }
-}
-
 /** Drops the fixture image, asks the fixture question and waits for the whole answer. */
 async function askFixtureQuestion(page: Page): Promise<void> {
   await dropImage(page, fixture.imagePath);
@@ -225,38 +196,4 @@ async function askFixtureQuestion(page: Page): Promise<void> {
   const answer = page.locator("[data-testid=answer]").last();
   const state = await answer.getAttribute("data-state");
   if (state !== "done") throw new Error(`the answer ended "${state}": ${await answer.textContent()}`);
-}
-
-/** Drops a file on the image drop zone the way a user's drag and drop does (a DataTransfer with a File). */
-async function dropImage(page: Page, path: string): Promise<void> {
-  const type = extname(path) === ".png" ? "image/png" : "image/jpeg";
-  const dataTransfer = await page.evaluateHandle(
-    ({ base64, name, type }) => {
-      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([bytes], name, { type }));
-      return transfer;
-    },
-    { base64: readFileSync(path).toString("base64"), name: basename(path), type },
-  );
-  await page.dispatchEvent("[data-testid=image-drop]", "drop", { dataTransfer });
-}
-
-/** Records every text the last answer shows while it streams. */
-async function recordAnswerSnapshots(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const answers: string[] = [];
-    (window as unknown as { __answers: string[] }).__answers = answers;
-    const log = document.querySelector("[data-testid=chat-log]");
-    if (!log) throw new Error("no chat log");
-    new MutationObserver(() => {
-      const all = log.querySelectorAll("[data-testid=answer-text]");
-      const text = all[all.length - 1]?.textContent ?? "";
-      if (answers.at(-1) !== text) answers.push(text);
-    }).observe(log, { subtree: true, childList: true, characterData: true });
-  });
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: resolve(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
 }
