@@ -1,9 +1,10 @@
 import { type FormEvent, type KeyboardEvent, useState } from "react";
 import type { ChatControls, Exchange } from "../hooks/useChat";
 import { formatMs } from "../lib/format";
+import { MAX_NEW_TOKENS, MIN_NEW_TOKENS, parseMaxNewTokens } from "../lib/max-new-tokens";
 import type { AnswerStats } from "../worker/protocol";
 
-const DEFAULT_MAX_NEW_TOKENS = 256;
+const DEFAULT_MAX_NEW_TOKENS = "256";
 
 interface Props {
   chat: ChatControls;
@@ -15,12 +16,13 @@ interface Props {
 export function ChatPanel({ chat, blocked }: Props) {
   const [question, setQuestion] = useState("");
   const [maxNewTokens, setMaxNewTokens] = useState(DEFAULT_MAX_NEW_TOKENS);
-  const canAsk = blocked === null && !chat.busy && question.trim() !== "";
+  const tokens = parseMaxNewTokens(maxNewTokens);
+  const canAsk = blocked === null && !chat.busy && question.trim() !== "" && tokens.ok;
 
   const send = (event?: FormEvent) => {
     event?.preventDefault();
-    if (!canAsk) return;
-    chat.ask(question.trim(), maxNewTokens);
+    if (!canAsk || !tokens.ok) return;
+    chat.ask(question.trim(), tokens.value);
     setQuestion("");
   };
 
@@ -60,10 +62,13 @@ export function ChatPanel({ chat, blocked }: Props) {
             <input
               data-testid="max-new-tokens"
               type="number"
-              min={1}
-              max={4096}
+              min={MIN_NEW_TOKENS}
+              max={MAX_NEW_TOKENS}
+              step={1}
               value={maxNewTokens}
-              onChange={(e) => setMaxNewTokens(Math.max(1, Number(e.target.value) || 1))}
+              aria-invalid={!tokens.ok}
+              aria-describedby={tokens.ok ? undefined : "max-new-tokens-error"}
+              onChange={(e) => setMaxNewTokens(e.target.value)}
             />
           </label>
           <button type="submit" data-testid="ask" disabled={!canAsk}>
@@ -73,6 +78,11 @@ export function ChatPanel({ chat, blocked }: Props) {
             Stop
           </button>
         </div>
+        {!tokens.ok && (
+          <p className="error field-error" id="max-new-tokens-error" data-testid="max-new-tokens-error">
+            {tokens.message}
+          </p>
+        )}
       </form>
     </section>
   );
