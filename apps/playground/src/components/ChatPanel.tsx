@@ -1,5 +1,5 @@
 import { type FormEvent, type KeyboardEvent, useState } from "react";
-import type { ChatControls, Exchange } from "../hooks/useChat";
+import type { ChatCleared, ChatControls, Exchange } from "../hooks/useChat";
 import { formatMs } from "../lib/format";
 import { MAX_NEW_TOKENS, MIN_NEW_TOKENS, parseMaxNewTokens } from "../lib/max-new-tokens";
 import type { AnswerStats } from "../worker/protocol";
@@ -34,6 +34,11 @@ export function ChatPanel({ chat, blocked }: Props) {
     <section className="panel chat" aria-labelledby="chat-heading">
       <h2 id="chat-heading">Chat</h2>
       <ol className="exchanges" data-testid="chat-log">
+        {chat.cleared && (
+          <li className="cleared" data-testid="chat-cleared" role="status">
+            {clearedMessage(chat.cleared)}
+          </li>
+        )}
         {chat.exchanges.length === 0 && (
           <li className="hint">{blocked ?? "Ask something about the image."}</li>
         )}
@@ -86,6 +91,13 @@ export function ChatPanel({ chat, blocked }: Props) {
       </form>
     </section>
   );
+}
+
+function clearedMessage({ reason, turns }: ChatCleared): string {
+  const what = turns === 1 ? "the earlier turn was" : `the ${turns} earlier turns were`;
+  return reason === "image"
+    ? `New image: ${what} cleared; each image starts a new conversation.`
+    : `New model: ${what} cleared.`;
 }
 
 function ExchangeView({ exchange }: { exchange: Exchange }) {
