@@ -1,8 +1,7 @@
 import { type FormEvent, type KeyboardEvent, useState } from "react";
-import type { ChatCleared, ChatControls, Exchange } from "../hooks/useChat";
-import { formatMs } from "../lib/format";
+import type { ChatControls } from "../hooks/useChat";
 import { MAX_NEW_TOKENS, MIN_NEW_TOKENS, parseMaxNewTokens } from "../lib/max-new-tokens";
-import type { AnswerStats } from "../worker/protocol";
+import { ChatLog } from "./ChatLog";
 
 const DEFAULT_MAX_NEW_TOKENS = "256";
 
@@ -12,7 +11,7 @@ interface Props {
   blocked: string | null;
 }
 
-/** The conversation about the current image: questions, streamed answers, speed, and a stop button. */
+/** The conversation about the current image: the log scrolls, the question and Stop stay put below it. */
 export function ChatPanel({ chat, blocked }: Props) {
   const [question, setQuestion] = useState("");
   const [maxNewTokens, setMaxNewTokens] = useState(DEFAULT_MAX_NEW_TOKENS);
@@ -33,19 +32,11 @@ export function ChatPanel({ chat, blocked }: Props) {
   return (
     <section className="panel chat" aria-labelledby="chat-heading">
       <h2 id="chat-heading">Chat</h2>
-      <ol className="exchanges" data-testid="chat-log">
-        {chat.cleared && (
-          <li className="cleared" data-testid="chat-cleared" role="status">
-            {clearedMessage(chat.cleared)}
-          </li>
-        )}
-        {chat.exchanges.length === 0 && (
-          <li className="hint">{blocked ?? "Ask something about the image."}</li>
-        )}
-        {chat.exchanges.map((exchange) => (
-          <ExchangeView key={exchange.id} exchange={exchange} />
-        ))}
-      </ol>
+      <ChatLog
+        exchanges={chat.exchanges}
+        cleared={chat.cleared}
+        emptyHint={blocked ?? "Ask something about the image."}
+      />
       {chat.contextTurns > 0 && (
         <p className="hint" data-testid="context-turns">
           {chat.contextTurns} turns in the model's context; the image prefix was encoded once.
@@ -90,46 +81,5 @@ export function ChatPanel({ chat, blocked }: Props) {
         )}
       </form>
     </section>
-  );
-}
-
-function clearedMessage({ reason, turns }: ChatCleared): string {
-  const what = turns === 1 ? "the earlier turn was" : `the ${turns} earlier turns were`;
-  return reason === "image"
-    ? `New image: ${what} cleared; each image starts a new conversation.`
-    : `New model: ${what} cleared.`;
-}
-
-function ExchangeView({ exchange }: { exchange: Exchange }) {
-  const { question, answer, state, stats, error } = exchange;
-  return (
-    <li className="exchange">
-      <p className="user">{question}</p>
-      <p className="assistant" data-testid="answer" data-state={state}>
-        <span data-testid="answer-text">{answer.trim()}</span>
-        {state === "waiting" && <span className="hint">thinking…</span>}
-        {state === "streaming" && <span className="cursor" aria-hidden="true" />}
-      </p>
-      {state === "stopped" && <p className="hint">stopped</p>}
-      {state === "failed" && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {stats && <StatsLine stats={stats} />}
-    </li>
-  );
-}
-
-function StatsLine({ stats }: { stats: AnswerStats }) {
-  const parts = [
-    `time to first token ${stats.ttftMs === null ? "–" : formatMs(stats.ttftMs)}`,
-    `${stats.tokens} tokens`,
-    stats.tokensPerSecond === null ? null : `${stats.tokensPerSecond.toFixed(1)} tokens/s`,
-  ].filter(Boolean);
-  return (
-    <p className="stats" data-testid="answer-stats">
-      {parts.join(" · ")}
-    </p>
   );
 }
