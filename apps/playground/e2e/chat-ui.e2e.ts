@@ -57,6 +57,9 @@ describe("playground UI on wasm", () => {
     await loadModel(page, "wasm");
     await dropImage(page, fixture.imagePath);
     await page.waitForSelector("[data-testid=image-preview]");
+    // The loaded model's file list folds away, so the image and its status show without scrolling.
+    expect(await inViewport(page, "[data-testid=image-preview]")).toBe(true);
+    expect(await inViewport(page, "[data-testid=image-status]")).toBe(true);
     await page.fill("[data-testid=question]", fixture.user_message);
     for (const bad of ["", "0", "2.5", "-5"]) {
       await page.fill("[data-testid=max-new-tokens]", bad);
