@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defaultClientConditions, defineConfig } from "vite";
 import { crossOriginIsolation } from "./vite-plugins/cross-origin-isolation.ts";
 import { devModels } from "./vite-plugins/dev-models.ts";
 import { ortWasmFiles } from "./vite-plugins/ort-wasm.ts";
@@ -14,6 +14,10 @@ export default defineConfig({
   ],
   // Module workers: the model worker imports onnxruntime-web, which splits into chunks.
   worker: { format: "es" },
+  // onnxruntime-web's default build names its .wasm with `new URL(…, import.meta.url)`, so Vite emitted every
+  // binary a second time under assets/ (unused: ort loads from dist/ort/, see wasmPaths). This condition picks
+  // its build that only imports the loader from wasmPaths at run time.
+  resolve: { conditions: ["onnxruntime-web-use-extern-wasm", ...defaultClientConditions] },
   optimizeDeps: {
     // onnxruntime-web locates its .wasm/.mjs files itself; pre-bundling would move them.
     exclude: ["onnxruntime-web"],

@@ -9,8 +9,15 @@ import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchChromium } from "./chromium";
+import {
+  askFixtureQuestion,
+  fixture,
+  installAnswerState,
+  loadModel,
+  manifest,
+  screenshot,
+} from "./page-actions";
 import { ARTIFACTS_DIR } from "./paths";
-import { askFixtureQuestion, fixture, installAnswerState, loadModel, manifest, screenshot } from "./steps";
 
 const devUrl = inject("devUrl");
 

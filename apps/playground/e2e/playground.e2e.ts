@@ -8,7 +8,6 @@ import { resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchChromium } from "./chromium";
-import { ARTIFACTS_DIR, MODEL_PATH, MODELS_DIR } from "./paths";
 import {
   ANSWER_TIMEOUT_MS,
   askFixtureQuestion,
@@ -18,7 +17,8 @@ import {
   manifest,
   screenshot,
   waitForModel,
-} from "./steps";
+} from "./page-actions";
+import { ARTIFACTS_DIR, MODEL_PATH } from "./paths";
 
 const baseUrl = inject("baseUrl");
 

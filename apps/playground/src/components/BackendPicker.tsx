@@ -18,7 +18,8 @@ export function BackendPicker({ value, onChange, webgpu, disabled }: Props) {
         : `WebGPU (unavailable: ${webgpu.detail})`;
   return (
     <div className="row">
-      <label>
+      {/* grow: the WebGPU option's text can be long; the select shrinks to the panel instead of widening it */}
+      <label className="grow">
         Backend{" "}
         <select
           data-testid="backend-select"

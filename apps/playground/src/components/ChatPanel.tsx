@@ -1,9 +1,9 @@
 import { type FormEvent, type KeyboardEvent, useState } from "react";
-import type { ChatControls, Exchange } from "../hooks/useChat";
-import { formatMs } from "../lib/format";
-import type { AnswerStats } from "../worker/protocol";
+import type { ChatControls } from "../hooks/useChat";
+import { MAX_NEW_TOKENS, MIN_NEW_TOKENS, parseMaxNewTokens } from "../lib/max-new-tokens";
+import { ChatLog } from "./ChatLog";
 
-const DEFAULT_MAX_NEW_TOKENS = 256;
+const DEFAULT_MAX_NEW_TOKENS = "256";
 
 interface Props {
   chat: ChatControls;
@@ -11,16 +11,17 @@ interface Props {
   blocked: string | null;
 }
 
-/** The conversation about the current image: questions, streamed answers, speed, and a stop button. */
+/** The conversation about the current image: the log scrolls, the question and Stop stay put below it. */
 export function ChatPanel({ chat, blocked }: Props) {
   const [question, setQuestion] = useState("");
   const [maxNewTokens, setMaxNewTokens] = useState(DEFAULT_MAX_NEW_TOKENS);
-  const canAsk = blocked === null && !chat.busy && question.trim() !== "";
+  const tokens = parseMaxNewTokens(maxNewTokens);
+  const canAsk = blocked === null && !chat.busy && question.trim() !== "" && tokens.ok;
 
   const send = (event?: FormEvent) => {
     event?.preventDefault();
-    if (!canAsk) return;
-    chat.ask(question.trim(), maxNewTokens);
+    if (!canAsk || !tokens.ok) return;
+    chat.ask(question.trim(), tokens.value);
     setQuestion("");
   };
 
@@ -31,14 +32,11 @@ export function ChatPanel({ chat, blocked }: Props) {
   return (
     <section className="panel chat" aria-labelledby="chat-heading">
       <h2 id="chat-heading">Chat</h2>
-      <ol className="exchanges" data-testid="chat-log">
-        {chat.exchanges.length === 0 && (
-          <li className="hint">{blocked ?? "Ask something about the image."}</li>
-        )}
-        {chat.exchanges.map((exchange) => (
-          <ExchangeView key={exchange.id} exchange={exchange} />
-        ))}
-      </ol>
+      <ChatLog
+        exchanges={chat.exchanges}
+        cleared={chat.cleared}
+        emptyHint={blocked ?? "Ask something about the image."}
+      />
       {chat.contextTurns > 0 && (
         <p className="hint" data-testid="context-turns">
           {chat.contextTurns} turns in the model's context; the image prefix was encoded once.
@@ -60,10 +58,13 @@ export function ChatPanel({ chat, blocked }: Props) {
             <input
               data-testid="max-new-tokens"
               type="number"
-              min={1}
-              max={4096}
+              min={MIN_NEW_TOKENS}
+              max={MAX_NEW_TOKENS}
+              step={1}
               value={maxNewTokens}
-              onChange={(e) => setMaxNewTokens(Math.max(1, Number(e.target.value) || 1))}
+              aria-invalid={!tokens.ok}
+              aria-describedby={tokens.ok ? undefined : "max-new-tokens-error"}
+              onChange={(e) => setMaxNewTokens(e.target.value)}
             />
           </label>
           <button type="submit" data-testid="ask" disabled={!canAsk}>
@@ -73,41 +74,12 @@ export function ChatPanel({ chat, blocked }: Props) {
             Stop
           </button>
         </div>
+        {!tokens.ok && (
+          <p className="error field-error" id="max-new-tokens-error" data-testid="max-new-tokens-error">
+            {tokens.message}
+          </p>
+        )}
       </form>
     </section>
-  );
-}
-
-function ExchangeView({ exchange }: { exchange: Exchange }) {
-  const { question, answer, state, stats, error } = exchange;
-  return (
-    <li className="exchange">
-      <p className="user">{question}</p>
-      <p className="assistant" data-testid="answer" data-state={state}>
-        <span data-testid="answer-text">{answer.trim()}</span>
-        {state === "waiting" && <span className="hint">thinking…</span>}
-        {state === "streaming" && <span className="cursor" aria-hidden="true" />}
-      </p>
-      {state === "stopped" && <p className="hint">stopped</p>}
-      {state === "failed" && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {stats && <StatsLine stats={stats} />}
-    </li>
-  );
-}
-
-function StatsLine({ stats }: { stats: AnswerStats }) {
-  const parts = [
-    `time to first token ${stats.ttftMs === null ? "–" : formatMs(stats.ttftMs)}`,
-    `${stats.tokens} tokens`,
-    stats.tokensPerSecond === null ? null : `${stats.tokensPerSecond.toFixed(1)} tokens/s`,
-  ].filter(Boolean);
-  return (
-    <p className="stats" data-testid="answer-stats">
-      {parts.join(" · ")}
-    </p>
   );
 }

@@ -1,17 +1,21 @@
 import { formatProgress } from "../lib/format";
 import type { FileProgress } from "../worker/protocol";
 
-/** One progress bar per model file: bytes loaded, total, and whether it came from the browser cache. */
+/**
+ * One progress bar per model file: bytes loaded, total, and whether it came from the browser cache. Folded
+ * into its total line once every file is in, so that the image panel below is not pushed out of the window.
+ */
 export function FileProgressList({ files }: { files: FileProgress[] }) {
   if (files.length === 0) return null;
   const loaded = files.reduce((sum, f) => sum + f.loaded, 0);
   const totals = files.map((f) => f.total);
   const total = totals.every((t) => t !== null) ? totals.reduce((a, b) => a + b, 0) : null;
+  const allDone = files.every((f) => f.total !== null && f.loaded >= f.total);
   return (
-    <div className="files">
-      <p className="files-total" data-testid="files-total">
+    <details className="files" open={!allDone}>
+      <summary className="files-total" data-testid="files-total">
         {files.length} files · {formatProgress(loaded, total)}
-      </p>
+      </summary>
       <ul>
         {files.map((f) => (
           <li
@@ -32,6 +36,6 @@ export function FileProgressList({ files }: { files: FileProgress[] }) {
           </li>
         ))}
       </ul>
-    </div>
+    </details>
   );
 }

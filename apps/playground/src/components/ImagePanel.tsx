@@ -1,6 +1,7 @@
-import { type DragEvent, useEffect, useState } from "react";
+import { type DragEvent, useEffect, useRef, useState } from "react";
 import type { ImagePhase } from "../hooks/useChat";
 import { formatMs } from "../lib/format";
+import { whyNotAnImage } from "../lib/image-check";
 
 export interface PickedImage {
   blob: Blob;
@@ -20,26 +21,28 @@ export function ImagePanel({ image, onImage, phase, ms, error }: Props) {
   const [dragging, setDragging] = useState(false);
   const [rejected, setRejected] = useState<string | null>(null);
   const previewUrl = useObjectUrl(image?.blob ?? null);
+  const latestPick = useRef(0);
 
-  const accept = (file: File | undefined) => {
+  // A file that does not decode never replaces the current image (nor clears its chat).
+  const accept = async (file: File | undefined) => {
     if (!file) return;
-    if (!file.type.startsWith("image/")) {
-      setRejected(`${file.name} is not an image.`);
-      return;
-    }
-    setRejected(null);
-    onImage({ blob: file, name: file.name });
+    const pick = ++latestPick.current;
+    const reason = await whyNotAnImage(file);
+    if (pick !== latestPick.current) return; // a later pick decides
+    setRejected(reason && (image ? `${reason} Still using ${image.name}.` : reason));
+    if (!reason) onImage({ blob: file, name: file.name });
   };
 
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
-    accept(event.dataTransfer.files[0]);
+    void accept(event.dataTransfer.files[0]);
   };
 
   return (
     <section className="panel" aria-labelledby="image-heading">
       <h2 id="image-heading">Image</h2>
+      {rejected && <ImageError message={rejected} />}
       <label
         className={`drop${dragging ? " dragging" : ""}`}
         data-testid="image-drop"
@@ -61,16 +64,12 @@ export function ImagePanel({ image, onImage, phase, ms, error }: Props) {
           hidden
           data-testid="image-input"
           onChange={(event) => {
-            accept(event.target.files?.[0]);
+            void accept(event.target.files?.[0]);
             event.target.value = "";
           }}
         />
       </label>
-      {rejected && (
-        <p className="error" role="alert">
-          {rejected}
-        </p>
-      )}
+
       <p className="hint" data-testid="image-status" data-phase={phase}>
         {image ? `${image.name} · ` : ""}
         {phase === "none" && (image ? "waiting for a model" : "no image yet")}
@@ -80,6 +79,19 @@ export function ImagePanel({ image, onImage, phase, ms, error }: Props) {
         {phase === "failed" && <span className="error">{error}</span>}
       </p>
     </section>
+  );
+}
+
+/** Above the drop zone, where the eyes are after a drop, and scrolled into view if the column hides it. */
+function ImageError({ message }: { message: string }) {
+  const ref = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    if (message) ref.current?.scrollIntoView({ block: "nearest" });
+  }, [message]);
+  return (
+    <p className="error" role="alert" data-testid="image-error" ref={ref}>
+      {message}
+    </p>
   );
 }
 

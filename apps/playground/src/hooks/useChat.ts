@@ -21,11 +21,18 @@ export interface Exchange {
 
 export type ImagePhase = "none" | "encoding" | "ready" | "stopped" | "failed";
 
+/** The last time a new image or model cleared a conversation, so the page can say so. */
+export interface ChatCleared {
+  reason: "image" | "model";
+  turns: number;
+}
+
 export interface ChatControls {
   exchanges: Exchange[];
   imagePhase: ImagePhase;
   imageMs: number | null;
   imageError: string | null;
+  cleared: ChatCleared | null;
   /** Turns the model keeps in its context (the session's history). */
   contextTurns: number;
   busy: boolean;
@@ -42,6 +49,10 @@ export function useChat(client: ModelClient | null, image: Blob | null): ChatCon
   const [imageMs, setImageMs] = useState<number | null>(null);
   const [imageError, setImageError] = useState<string | null>(null);
   const [contextTurns, setContextTurns] = useState(0);
+  const [cleared, setCleared] = useState<ChatCleared | null>(null);
+  /** The conversation's length and image as they were before a change, for saying what the change cleared. */
+  const turns = useRef(0);
+  const previousImage = useRef(image);
   const look = useRef<Look | null>(null);
   const running = useRef<{ client: ModelClient; id: number } | null>(null);
   const nextExchange = useRef(1);
@@ -74,8 +85,16 @@ export function useChat(client: ModelClient | null, image: Blob | null): ChatCon
     return entry;
   }, []);
 
-  // A new model or a new image starts a new conversation.
   useEffect(() => {
+    turns.current = exchanges.length;
+  }, [exchanges]);
+
+  // A new model or a new image starts a new conversation; the page says when that dropped turns.
+  useEffect(() => {
+    if (turns.current > 0)
+      setCleared({ reason: previousImage.current !== image ? "image" : "model", turns: turns.current });
+    previousImage.current = image;
+    turns.current = 0;
     setExchanges([]);
     setContextTurns(0);
     setImageMs(null);
@@ -85,8 +104,12 @@ export function useChat(client: ModelClient | null, image: Blob | null): ChatCon
       return;
     }
     const started = startLook(client, image);
-    // Replaced before it finished (another image, another model): stop encoding the old one.
-    return () => client.abort(started.id);
+    return () => {
+      // Replaced (another image, another model): stop encoding the old image and answering about it, or the
+      // worker would finish that answer before it encodes the new image.
+      client.abort(started.id);
+      if (running.current?.client === client) client.abort(running.current.id);
+    };
   }, [client, image, startLook]);
 
   const ask = useCallback(
@@ -133,7 +156,7 @@ export function useChat(client: ModelClient | null, image: Blob | null): ChatCon
   }, []);
 
   const busy = exchanges.some((e) => e.state === "waiting" || e.state === "streaming");
-  return { exchanges, imagePhase, imageMs, imageError, contextTurns, busy, ask, stop };
+  return { exchanges, imagePhase, imageMs, imageError, cleared, contextTurns, busy, ask, stop };
 }
 
 function update(

@@ -5,8 +5,25 @@ import { backendLabel } from "./backend-label";
 import { describeError, isAbortError, isQuotaError } from "./errors";
 import { modelFilesFromFolder } from "./folder";
 import { formatBytes, formatMs, formatProgress } from "./format";
+import { parseMaxNewTokens } from "./max-new-tokens";
 import { cacheKey, urlOfCacheKey } from "./model-cache";
 import { storageShortage } from "./storage";
+
+describe("parseMaxNewTokens", () => {
+  it("accepts whole numbers from 1 to 4096", () => {
+    expect(parseMaxNewTokens("1")).toEqual({ ok: true, value: 1 });
+    expect(parseMaxNewTokens(" 256 ")).toEqual({ ok: true, value: 256 });
+    expect(parseMaxNewTokens("4096")).toEqual({ ok: true, value: 4096 });
+  });
+
+  it("refuses anything else with one message instead of changing it", () => {
+    for (const text of ["-5", "0", "4097", "2.5", "", "  ", "abc", "1e9"]) {
+      const parsed = parseMaxNewTokens(text);
+      expect(parsed.ok, text).toBe(false);
+      if (!parsed.ok) expect(parsed.message).toBe("Max new tokens must be a whole number from 1 to 4096.");
+    }
+  });
+});
 
 describe("format", () => {
   it("writes sizes in binary units and times in ms or s", () => {

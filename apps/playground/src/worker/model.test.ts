@@ -18,6 +18,8 @@ function setup(
     lookDelayMs?: number;
     answer?: string[];
     microtasksOnly?: boolean;
+    /** Files whose download fails without a response, as an unreachable server or a CORS refusal does. */
+    unreachable?: string[];
   } = {},
 ) {
   const files = options.files ?? FILES;
@@ -31,7 +33,10 @@ function setup(
     wasmPaths: "https://app.test/ort/",
     crossOriginIsolated: true,
     logicalCores: 8,
-    fetch: server.fetch,
+    fetch: (input, init) =>
+      options.unreachable?.some((path) => String(input).endsWith(`/${path}`))
+        ? Promise.reject(new TypeError("Failed to fetch"))
+        : server.fetch(input, init),
     openCache: async () => (options.cache === undefined ? new FakeCache() : options.cache),
     estimateStorage: async () =>
       options.estimate === undefined ? { quota: 1e9, usage: 0 } : options.estimate,
@@ -135,6 +140,16 @@ describe("ModelHost", () => {
       source: { kind: "url", url: "https://models.test/nothing/" },
     } as WorkerRequest);
     expect(t.of("failed")[0].error.message).toMatch(/HTTP 404.*cobra convert/);
+  });
+
+  it("names the URL that could not be fetched and what to check", async () => {
+    for (const path of ["cobra.json", "lm.onnx"]) {
+      const t = setup({ unreachable: [path] });
+      await t.send(loadUrl(1));
+      const message = t.of("failed")[0].error.message;
+      expect(message).toContain(`Could not fetch ${BASE}${path} (Failed to fetch).`);
+      expect(message).toMatch(/Check that the URL is right.*CORS/);
+    }
   });
 
   it("loads a picked folder through Cobra's own progress", async () => {

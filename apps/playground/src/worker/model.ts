@@ -7,6 +7,7 @@ import { type CacheLike, cacheKey, openModelCache, pruneModelCache } from "../li
 import { estimateStorage, quotaMessage, type StorageEstimateLike, storageShortage } from "../lib/storage";
 import { createCachingFetch } from "./caching-fetch";
 import type { Backend, CobraChat, LoadCobra, LoadedCobra, ManifestFile } from "./cobra-api";
+import { explainFetchFailures } from "./fetch-errors";
 import { MANIFEST_FILE, manifestFiles, modelBaseUrl } from "./manifest";
 import { throttleProgress } from "./progress";
 import type { ModelSourceMessage, WorkerEvent, WorkerRequest } from "./protocol";
@@ -39,9 +40,12 @@ export class ModelHost {
   readonly #running = new Map<number, AbortController>();
   #queue: Promise<void> = Promise.resolve();
   readonly #yield: () => Promise<void>;
+  /** Every model download goes through this, so that a network failure names its URL. */
+  readonly #fetch: typeof fetch;
 
   constructor(private readonly options: ModelHostOptions) {
     this.#yield = options.yieldToEventLoop ?? createEventLoopYield();
+    this.#fetch = explainFetchFailures(options.fetch ?? ((input, init) => fetch(input, init)));
   }
 
   /** Requests run one after another (a question waits for its image); `abort` acts at once. */
@@ -156,7 +160,7 @@ export class ModelHost {
       cache,
       files: byUrl,
       preloaded: new Map([[manifestUrl, manifestText]]),
-      fetch: this.options.fetch,
+      fetch: this.#fetch,
       signal,
       onProgress: progress,
       onCacheError: (file, error) => {
@@ -191,7 +195,7 @@ export class ModelHost {
   }
 
   async #fetchText(url: string, signal: AbortSignal): Promise<string> {
-    const response = await (this.options.fetch ?? fetch)(url, { signal, cache: "no-cache" });
+    const response = await this.#fetch(url, { signal, cache: "no-cache" });
     if (!response.ok)
       throw new Error(
         `${url} answered HTTP ${response.status}: is the URL the folder written by \`cobra convert\`?`,
