@@ -18,7 +18,7 @@ import {
   screenshot,
   waitForModel,
 } from "./page-actions";
-import { ARTIFACTS_DIR, MODEL_PATH } from "./paths";
+import { ARTIFACTS_DIR, MODEL_PATH, MODELS_DIR } from "./paths";
 
 const baseUrl = inject("baseUrl");
 
