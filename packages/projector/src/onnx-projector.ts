@@ -23,7 +23,7 @@ export class OnnxProjector implements Projector {
   readonly backend: Backend;
   private readonly session: InferenceSession;
   /** The session's onnxruntime module: input tensors are made with it. */
-  private readonly ort: OrtModule;
+  readonly ort: OrtModule;
 
   /** [numPatches, visionDim] in, [outputTokens, llmDim] out, per image. */
   private constructor(

@@ -89,7 +89,7 @@ export class MambaLM implements LanguageModel<MambaState> {
   readonly backend: Backend;
   private readonly session: InferenceSession;
   /** The session's onnxruntime module: inputs and states are its tensors. */
-  private readonly ort: OrtModule;
+  readonly ort: OrtModule;
 
   protected constructor(
     opened: OpenedSession,

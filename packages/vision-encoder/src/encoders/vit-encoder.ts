@@ -46,7 +46,7 @@ export class VitEncoder implements PixelEncoder {
   readonly backend: Backend;
   private readonly session: InferenceSession;
   /** The onnxruntime module the session belongs to: input tensors are made with it. */
-  private readonly ort: OrtModule;
+  readonly ort: OrtModule;
 
   private constructor(opened: OpenedSession, spec: PixelSpec, config: VitConfig) {
     ({ session: this.session, ort: this.ort, backend: this.backend } = opened);
