@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cobra as BrowserCobra } from "../src/browser.js";
 import { convertRelease } from "../src/convert/convert.js";
 import { Cobra } from "../src/runtime/load-node.js";
-import { CASES, imagePath, RELEASE_SOURCES } from "./fixture.js";
+import { CASES, caseRequest, RELEASE_SOURCES } from "./fixture.js";
 
 let work = "";
 let files: Map<string, Blob>;
@@ -39,11 +39,7 @@ describe("@cobra-ts/cobra/browser Cobra.load with a backend per part", () => {
       // Images decoded the Node way; the parts are the ones the browser loader built from bytes.
       const composed = Cobra.fromParts(cobra.parts, cobra.settings);
       const c = CASES[0];
-      const r = await composed.generate({
-        image: imagePath(c.image),
-        messages: c.turns.map((t) => ({ role: t.role, content: t.message })),
-        maxNewTokens: c.max_new_tokens,
-      });
+      const r = await composed.generate(caseRequest(c));
       expect(r.ids).toEqual(c.greedy_ids);
       expect(r.text).toBe(c.greedy_text);
     } finally {

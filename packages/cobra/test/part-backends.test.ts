@@ -10,7 +10,7 @@ import { FusedEncoder, ImageEncoder, VitEncoder } from "@cobra-ts/vision-encoder
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
 import { Cobra } from "../src/runtime/load-node.js";
-import { CASES, imagePath, RELEASE_SOURCES } from "./fixture.js";
+import { CASES, caseRequest, RELEASE_SOURCES } from "./fixture.js";
 
 let work = "";
 let model = "";
@@ -21,12 +21,6 @@ beforeAll(async () => {
   await convertRelease(RELEASE_SOURCES, { out: model });
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
-
-const request = (c: (typeof CASES)[number]) => ({
-  image: imagePath(c.image),
-  messages: c.turns.map((t) => ({ role: t.role, content: t.message })),
-  maxNewTokens: c.max_new_tokens,
-});
 
 /** The ViT towers of a loaded model's encoder (one, or the fused ones). */
 function towersOf(cobra: Cobra): VitEncoder[] {
@@ -40,7 +34,7 @@ function towersOf(cobra: Cobra): VitEncoder[] {
 
 async function expectOracleAnswers(cobra: Cobra): Promise<void> {
   for (const c of CASES) {
-    const r = await cobra.generate(request(c));
+    const r = await cobra.generate(caseRequest(c));
     expect(r.ids, c.id).toEqual(c.greedy_ids);
     expect(r.text, c.id).toBe(c.greedy_text);
   }
