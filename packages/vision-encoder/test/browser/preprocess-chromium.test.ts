@@ -387,7 +387,7 @@ describe.skipIf(!haveChromium || !haveFixtures)("browser (Chromium) decoding + p
     expect(errors[0]).toBe("ImageDecodeError: in.bin: empty file (0 bytes), not an image");
     expect(errors[1]).toMatch(/^ImageDecodeError: in\.bin: unsupported image format \(a PDF document\)/);
     expect(errors[2]).toBe(
-      `ImageDecodeError: in.bin: image size ${width}x${height} (${width! * height!} pixels) exceeds the limit of ${width! * height! - 1} pixels (decompression-bomb guard; raise the maxPixels option if the image is trusted)`,
+      `ImageDecodeError: in.bin: image size ${width}x${height} (${width! * height!} pixels) exceeds the limit of ${width! * height! - 1} pixels (a decompression-bomb guard): if the image is trusted, raise the limit with --max-pixels (cobra CLI) or the maxPixels option (decode functions, Cobra.load)`,
     );
     expect(errors[3]).toMatch(/^ImageDecodeError: in\.bin: the browser cannot decode this jpeg image/);
   });
