@@ -49,7 +49,7 @@ describe("ortFor in Node", () => {
     expect(() => checkBackend("gpu", "lm backend")).toThrow(
       'lm backend: unknown backend "gpu"; use "cpu", "wasm", "webgpu"',
     );
-    expect(() => ortFor({ backend: "cuda" as never })).toThrow(InvalidArgumentError);
+    await expect(ortFor({ backend: "cuda" as never })).rejects.toThrow(InvalidArgumentError);
     await expect(openSession(new Uint8Array(), { backend: "tpu" as never })).rejects.toThrow(
       /"cpu", "wasm", "webgpu"/,
     );

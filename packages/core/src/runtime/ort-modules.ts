@@ -82,8 +82,8 @@ const NEEDED_FOR: Record<ModuleName, string> = {
 const modules = new Map<ModuleName, Promise<OrtModule>>();
 
 /** The onnxruntime module a part on `choice.backend` runs on: `choice.ort` when given, else the backend's. */
-export function ortFor(choice: RuntimeChoice = {}): Promise<OrtModule> {
-  if (choice.ort) return Promise.resolve(choice.ort);
+export async function ortFor(choice: RuntimeChoice = {}): Promise<OrtModule> {
+  if (choice.ort) return choice.ort;
   const name = ortModuleName(choice.backend ?? defaultBackend());
   let loaded = modules.get(name);
   if (!loaded) {
