@@ -2,7 +2,7 @@
 import { runCli } from "./cli/run-cli.js";
 
 // The command line is user input, and onnxruntime-node's telemetry overflows the stack on a long one (see
-// getOrt in @cobra-ts/core): the CLI never lets it start, whatever the environment says.
+// ortFor in @cobra-ts/core): the CLI never lets it start, whatever the environment says.
 process.env.ORT_DISABLE_TELEMETRY = "1";
 // `cobra ... | head`: the reader has what it wanted; end quietly, as Unix tools do, instead of a stack trace.
 for (const stream of [process.stdout, process.stderr])

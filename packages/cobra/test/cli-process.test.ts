@@ -145,6 +145,36 @@ describe("--backend webgpu", () => {
   });
 });
 
+describe("--backend wasm", () => {
+  it("runs every part on onnxruntime-web and gives the oracle's greedy answer", async () => {
+    const c = CASES.find((x) => x.turns.length === 1)!;
+    const exit = await cobra([
+      "generate",
+      "--model",
+      model,
+      "--image",
+      imagePath(c.image),
+      "--prompt",
+      c.user_message,
+      "--max-new-tokens",
+      `${c.max_new_tokens}`,
+      "--backend",
+      "wasm",
+      "--json",
+    ]);
+    expect(exit.code, exit.stderr).toBe(0);
+    const out = JSON.parse(exit.stdout);
+    expect(out.ids).toEqual(c.greedy_ids);
+    expect(out.text).toBe(c.greedy_text);
+  });
+
+  it("an unknown backend is refused with the choices", async () => {
+    const exit = await cobra(["generate", "--model", model, "--prompt", "hi", "--backend", "gpu"]);
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(/Allowed choices are cpu, wasm, webgpu/);
+  });
+});
+
 describe("cobra --version", () => {
   it("prints the package's version", async () => {
     const { version } = JSON.parse(await readFile(join(import.meta.dirname, "../package.json"), "utf8"));

@@ -35,6 +35,15 @@ export function imagePath(name: string): string {
   return join(IMAGES, entry.file);
 }
 
+/** What Cobra.generate takes for a case: its image, its turns, its token budget. */
+export function caseRequest(c: FixtureCase) {
+  return {
+    image: imagePath(c.image),
+    messages: c.turns.map((t) => ({ role: t.role, content: t.message })),
+    maxNewTokens: c.max_new_tokens,
+  };
+}
+
 export const RELEASE_SOURCES = {
   checkpoint: join(RELEASE, "cobra"),
   dino: join(RELEASE, "dino"),

@@ -1,11 +1,14 @@
 import {
-  createSession,
+  type Backend,
   type FloatTensor,
   f32,
   floatTensor,
   type InferenceSession,
   InvalidArgumentError,
   ModelFormatError,
+  type OpenedSession,
+  type OrtModule,
+  openSession,
   type Projector,
   type SessionOptions,
   type WeightSource,
@@ -14,25 +17,34 @@ import { PROJECTOR_INPUT, PROJECTOR_OUTPUT, projectorModelBytes } from "./graph.
 import type { ProjectorDims } from "./layers.js";
 import type { ProjectorVariant } from "./variants.js";
 
-/** A projector graph running in onnxruntime (Node or web, whichever `useOrt` configured). */
+/** A projector graph running in the onnxruntime module and backend it was loaded with. */
 export class OnnxProjector implements Projector {
+  /** Where this projector runs. */
+  readonly backend: Backend;
+  private readonly session: InferenceSession;
+  /** The session's onnxruntime module: input tensors are made with it. */
+  readonly ort: OrtModule;
+
   /** [numPatches, visionDim] in, [outputTokens, llmDim] out, per image. */
   private constructor(
-    private readonly session: InferenceSession,
+    opened: OpenedSession,
     readonly numPatches: number,
     readonly visionDim: number,
     readonly outputTokens: number,
     readonly llmDim: number,
-  ) {}
+  ) {
+    ({ session: this.session, ort: this.ort, backend: this.backend } = opened);
+  }
 
   /** Loads a projector graph (a path in Node, or bytes); its sizes are read from the graph's own signature. */
   static async load(model: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxProjector> {
-    const session = await createSession(model, options);
+    const opened = await openSession(model, options);
+    const { session } = opened;
     try {
       const where = typeof model === "string" ? model : "projector model bytes";
       const [numPatches, visionDim] = fixedTrailingDims(session.inputMetadata, PROJECTOR_INPUT, where);
       const [outputTokens, llmDim] = fixedTrailingDims(session.outputMetadata, PROJECTOR_OUTPUT, where);
-      return new OnnxProjector(session, numPatches, visionDim, outputTokens, llmDim);
+      return new OnnxProjector(opened, numPatches, visionDim, outputTokens, llmDim);
     } catch (e) {
       await session.release();
       throw e;
@@ -64,7 +76,7 @@ export class OnnxProjector implements Projector {
         `project: features must be float32 [batch, ${this.numPatches}, ${this.visionDim}], got ` +
           `${features?.data instanceof Float32Array ? `[${features.shape}] with ${features.data.length} values` : typeof features}`,
       );
-    const input = await floatTensor(features.data, [batch, this.numPatches, this.visionDim]);
+    const input = floatTensor(this.ort, features.data, [batch, this.numPatches, this.visionDim]);
     const out = await this.session.run({ [PROJECTOR_INPUT]: input });
     // Outputs land in CPU memory (onnxruntime's default output location, on every backend).
     return f32([batch, this.outputTokens, this.llmDim], out[PROJECTOR_OUTPUT].data as Float32Array);

@@ -1,5 +1,5 @@
 // softplusTorch, the one softplus of the ONNX emitters, against torch's definition evaluated in float64.
-import { createSession, GraphBuilder, getOrt, serializeModel } from "@cobra-ts/core";
+import { GraphBuilder, openSession, serializeModel } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
 import { softplusTorch } from "../src/onnx/common.js";
 
@@ -9,8 +9,7 @@ const torchSoftplus = (x: number) => (x > 20 ? x : Math.fround(Math.log1p(Math.e
 async function run(x: Float32Array): Promise<Float32Array> {
   const g = new GraphBuilder("softplus");
   g.output(softplusTorch(g, g.input("x", "float32", [x.length])), "float32", [x.length], "y");
-  const session = await createSession(serializeModel(g), { threads: 1 });
-  const ort = await getOrt();
+  const { session, ort } = await openSession(serializeModel(g), { threads: 1 });
   const out = await session.run({ x: new ort.Tensor("float32", x, [x.length]) });
   await session.release();
   return out.y.data as Float32Array;

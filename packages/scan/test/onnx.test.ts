@@ -1,4 +1,4 @@
-// The ONNX emitters, run in onnxruntime-node through the ONNX-backed ScanKernel: every fixture case and the
+// The ONNX emitters, run in onnxruntime-node (and once in onnxruntime-web) through the ONNX-backed ScanKernel: every fixture case and the
 // consistency checks, in both forms (standard ops; onnxruntime's contrib ops), each schedule of the standard
 // form, and every input layout (the kernel transposes around the emitter for channels-last and time-major).
 import { createOnnxKernel, type OnnxKernelOptions } from "../src/onnx/onnx-kernel.js";
@@ -19,6 +19,8 @@ const variants: [string, OnnxKernelOptions][] = [
     { form: "standard", scanLayout: "time-major", scanSchedule: "per-token" },
   ],
   ["onnx contrib ops, time-major scan inputs", { form: "contrib", scanLayout: "time-major" }],
+  // The kernel's inputs are tensors of its own backend's module: onnxruntime-web beside onnxruntime-node.
+  ["onnx standard ops on the wasm backend (onnxruntime-web)", { form: "standard", backend: "wasm" }],
 ];
 for (const [name, options] of variants)
   kernelSuite(name, async () => createOnnxKernel({ ...options, threads: 1 }), FIXTURE_TOL, coverage);

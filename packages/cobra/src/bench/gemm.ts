@@ -1,4 +1,4 @@
-import { type Backend, createSession, GraphBuilder, getOrt, serializeModel } from "@cobra-ts/core";
+import { type Backend, GraphBuilder, openSession, serializeModel } from "@cobra-ts/core";
 import { Xorshift32 } from "../synth/random-tensor.js";
 
 export interface GemmOptions {
@@ -31,12 +31,11 @@ export async function measureGemm(options: GemmOptions = {}): Promise<GemmResult
   const a = g.input("a", "float32", [n, n]);
   const b = g.initializer("b", "float32", [n, n], random(n * n, 2));
   g.output(g.op("MatMul", [a, b], {}, { name: "c" }), "float32", [n, n]);
-  const session = await createSession(serializeModel(g), {
+  const { session, ort } = await openSession(serializeModel(g), {
     backend: options.backend,
     threads: options.threads,
   });
   try {
-    const ort = await getOrt();
     const feeds = { a: new ort.Tensor("float32", random(n * n, 1), [n, n]) };
     await session.run(feeds);
     let best = Number.POSITIVE_INFINITY;

@@ -31,9 +31,9 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   const backend = () =>
     new Option(
       "--backend <backend>",
-      "cpu works everywhere; webgpu needs a GPU adapter (Vulkan, Metal, D3D12)",
+      "for every part: cpu (onnxruntime-node) works everywhere; wasm is onnxruntime-web; webgpu needs a GPU adapter (Vulkan, Metal, D3D12)",
     )
-      .choices(["cpu", "webgpu"])
+      .choices(["cpu", "wasm", "webgpu"])
       .default("cpu");
   convertCommand(program, io);
   generateCommand(program, io, backend);

@@ -1,12 +1,13 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  type Backend,
+  defaultBackend,
   FileNotFoundError,
   ImageDecodeError,
   InvalidArgumentError,
   ModelFormatError,
 } from "@cobra-ts/core";
+import { nodeSessionOptions } from "@cobra-ts/core/node";
 import { loadMambaTokenizer, MambaLM } from "@cobra-ts/mamba-lm/node";
 import { OnnxProjector } from "@cobra-ts/projector";
 import {
@@ -20,6 +21,7 @@ import {
   VitEncoder,
 } from "@cobra-ts/vision-encoder/node";
 import { type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
+import { type BackendChoice, resolvePartBackends } from "./backends.js";
 import { CobraEngine, type CobraParts, type CobraSettings } from "./cobra.js";
 import { checkFileSizes } from "./verify-files.js";
 import { assertModelFiles } from "./verify-node.js";
@@ -35,7 +37,11 @@ export interface LoadProgress {
 }
 
 export interface NodeLoadOptions {
-  backend?: Backend;
+  /**
+   * "cpu" (onnxruntime-node, the default), "wasm" (onnxruntime-web) or "webgpu" for every part, or one per
+   * part: `{ vision: "wasm", lm: "cpu" }` (an absent part runs on cpu).
+   */
+  backend?: BackendChoice;
   threads?: number;
   /** Also check every file's sha256 against the manifest (reads every byte: slow for big models). */
   verify?: boolean;
@@ -76,7 +82,11 @@ export async function loadNodeParts(
       async (p) => (await stat(join(dir, p)).catch(() => null))?.size ?? null,
       where,
     );
-  const session = { backend: options.backend, threads: options.threads };
+  const backends = resolvePartBackends(options.backend, defaultBackend());
+  const { threads } = options;
+  // A graph path on wasm also needs its external data files named (onnxruntime-web does not look for them).
+  const sessionFor = (part: "vision" | "projector", graph: string) =>
+    nodeSessionOptions(graph, { backend: backends[part], threads });
   const given = options.parts ?? {};
   const total = manifest.vision.encoders.length + 3;
   let done = 0;
@@ -84,8 +94,14 @@ export async function loadNodeParts(
   const encoders = [];
   if (!given.encoder)
     for (const e of manifest.vision.encoders) {
+      const graph = join(dir, e.graph);
       encoders.push(
-        await VitEncoder.create(join(dir, e.graph), e.config as unknown as VitConfig, e.name, session),
+        await VitEncoder.create(
+          graph,
+          e.config as unknown as VitConfig,
+          e.name,
+          await sessionFor("vision", graph),
+        ),
       );
       step(e.name);
     }
@@ -95,10 +111,12 @@ export async function loadNodeParts(
       strategy: manifest.vision.strategy,
       imageSize: manifest.vision.imageSize,
     });
+  const projectorGraph = join(dir, manifest.projector.graph);
   const projector =
-    given.projector ?? (await OnnxProjector.load(join(dir, manifest.projector.graph), session));
+    given.projector ??
+    (await OnnxProjector.load(projectorGraph, await sessionFor("projector", projectorGraph)));
   step("projector");
-  const lm = given.lm ?? (await MambaLM.load(dir, session));
+  const lm = given.lm ?? (await MambaLM.load(dir, { backend: backends.lm, threads }));
   step("lm");
   const tokenizer = given.tokenizer ?? (await loadMambaTokenizer(dir));
   step("tokenizer");

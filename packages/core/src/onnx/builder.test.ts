@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSession, getOrt } from "../runtime/ort.js";
+import { createSession, ortFor } from "../runtime/ort.js";
 import { gelu, pseudoRandom as rand } from "../testing.js";
 import { FloatAttr, GraphBuilder, serializeModel } from "./builder.js";
 import { ExternalDataWriter } from "./external-data.js";
@@ -31,7 +31,7 @@ async function run(
   feeds: Record<string, [Float32Array, number[]]>,
   opsets?: Record<string, number>,
 ) {
-  const ort = await getOrt();
+  const ort = await ortFor();
   const session = await createSession(serializeModel(g, { opsets }));
   const inputs = Object.fromEntries(
     Object.entries(feeds).map(([k, [d, s]]) => [k, new ort.Tensor("float32", d, s)]),
@@ -189,7 +189,7 @@ describe("GraphBuilder in onnxruntime-node", () => {
       );
       const modelPath = join(dir, "model.onnx");
       await writeFile(modelPath, serializeModel(g));
-      const ort = await getOrt();
+      const ort = await ortFor();
       const session = await createSession(modelPath);
       const x = rand(k, 13);
       const out = await session.run({ x: new ort.Tensor("float32", x, [1, k]) });
@@ -221,7 +221,7 @@ describe("GraphBuilder in onnxruntime-node", () => {
     g.output(out, "float32", null);
     expect([...g.domainsUsed]).toEqual(["com.microsoft"]);
     const session = await createSession(serializeModel(g));
-    const ort = await getOrt();
+    const ort = await ortFor();
     const result = await session.run({ x: new ort.Tensor("float32", Float32Array.from([1, 2]), [2]) });
     await session.release();
     expect(Array.from(result[out].data as Float32Array)).toEqual([10]); // 2 * (1*1 + 2*2)

@@ -18,6 +18,8 @@ export interface InitializerBytes {
 export interface ModelInspection {
   metadata: Readonly<Record<string, string>>;
   initializer(name: string): InitializerBytes | undefined;
+  /** The external data files the graph's initializers are in (relative to the model), each once. */
+  externalFiles: readonly string[];
 }
 
 const ELEMENT_TYPES = new Map<number, OnnxElementType>([
@@ -40,8 +42,13 @@ export function inspectModel(model: Uint8Array, what = "model"): ModelInspection
   }
   const metadata = Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value]));
   const tensors = new Map((proto.graph?.initializer ?? []).map((t) => [t.name, t]));
+  const externalFiles = new Set<string>();
+  for (const t of tensors.values())
+    if (t.dataLocation === TensorProto_DataLocation.EXTERNAL)
+      for (const e of t.externalData) if (e.key === "location") externalFiles.add(e.value);
   return {
     metadata,
+    externalFiles: [...externalFiles],
     initializer(name) {
       const t = tensors.get(name);
       if (!t) return undefined;

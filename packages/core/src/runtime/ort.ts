@@ -1,69 +1,27 @@
 import type * as Ort from "onnxruntime-common";
+import { BackendUnavailableError, InvalidArgumentError } from "../errors.js";
 import {
-  BackendUnavailableError,
-  InvalidArgumentError,
-  isModuleNotFound,
-  MissingDependencyError,
-} from "../errors.js";
+  type Backend,
+  checkBackend,
+  defaultBackend,
+  type OrtModule,
+  ortFor,
+  type RuntimeChoice,
+} from "./ort-modules.js";
 
-export type OrtModule = typeof Ort;
+export * from "./ort-modules.js";
+
 export type InferenceSession = Ort.InferenceSession;
 export type OrtTensor = Ort.Tensor;
 
-/**
- * Execution backends. "cpu" is onnxruntime-node's CPU provider, "wasm" onnxruntime-web's (threads when the
- * page is cross-origin isolated); "webgpu" is either runtime's WebGPU provider where it has one.
- */
-export type Backend = "cpu" | "wasm" | "webgpu";
-
-let ortModule: Promise<OrtModule> | null = null;
-
-const isNode = typeof process !== "undefined" && !!process.versions?.node;
-
-/**
- * Sets the onnxruntime module every session is created with. Browser entry points call this with
- * onnxruntime-web; in Node the default is onnxruntime-node, imported on first use (never at load time, so a
- * package that only builds graphs does not need the native binding).
- */
-export function useOrt(module: OrtModule | Promise<OrtModule>): void {
-  ortModule = Promise.resolve(module);
-}
-
-/**
- * onnxruntime-node (1.30, Linux) starts a telemetry client with its first session, and that client runs
- * `std::regex_search("(.*)[ ]*.*[\n]*")` over /proc/self/cmdline. libstdc++ matches it recursively, about 290 bytes
- * of stack per byte of command line, so a process started with ~28,000 characters of arguments dies with SIGSEGV
- * on the 8 MB main stack. A bigger stack only moves the limit (16 MB: ~57,000) and argv can hold megabytes; with
- * ORT_DISABLE_TELEMETRY set the client never starts. Off unless the caller chose a value; read once, when the first session is created.
- */
-function disableNodeTelemetry(): void {
-  if (!process.env.ORT_DISABLE_TELEMETRY) process.env.ORT_DISABLE_TELEMETRY = "1";
-}
-
-export function getOrt(): Promise<OrtModule> {
-  if (!ortModule) {
-    if (!isNode)
-      throw new InvalidArgumentError(
-        "no onnxruntime configured: call useOrt(await import('onnxruntime-web')) first",
-      );
-    disableNodeTelemetry();
-    // A computed specifier: bundlers for the browser leave it alone.
-    const name = "onnxruntime-node";
-    ortModule = (import(/* @vite-ignore */ name) as Promise<OrtModule>).catch((e) => {
-      ortModule = null; // installing it later in the same process works
-      if (isModuleNotFound(e, name))
-        throw new MissingDependencyError(name, "running ONNX models in Node (the cpu backend)", { cause: e });
-      throw e;
-    });
-  }
-  return ortModule;
-}
-
-export interface SessionOptions {
-  backend?: Backend;
+export interface SessionOptions extends RuntimeChoice {
   /** Intra-op threads; onnxruntime's default (all cores) when absent. */
   threads?: number;
-  /** For models given as bytes: their external data files, by the name the model references. */
+  /**
+   * External data files, by the name the model references: their bytes, or (onnxruntime-web in Node) their
+   * paths. Models given as bytes need them, and so do paths on onnxruntime-web, which never looks beside the
+   * model itself (externalDataPaths in "@cobra-ts/core/node" lists them).
+   */
   externalData?: { path: string; data: Uint8Array | string }[];
   /** Free dimension overrides let onnxruntime plan memory for fixed sizes (e.g. batch 1). */
   freeDimensionOverrides?: Record<string, number>;
@@ -71,16 +29,36 @@ export interface SessionOptions {
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
-function executionProviders(backend: Backend): string[] {
-  switch (backend) {
-    case "cpu":
-      return ["cpu"];
-    case "wasm":
-      return ["wasm"];
-    case "webgpu":
-      return ["webgpu"];
-    default:
-      throw new InvalidArgumentError(`unknown backend "${backend as string}"; use "cpu", "wasm" or "webgpu"`);
+/** A session with the runtime and backend it runs on: a part makes its input tensors with that `ort`. */
+export interface OpenedSession {
+  session: InferenceSession;
+  ort: OrtModule;
+  backend: Backend;
+}
+
+/** Opens a model path (Node) or bytes on the backend and onnxruntime module `options` choose. */
+export async function openSession(
+  model: string | Uint8Array,
+  options: SessionOptions = {},
+): Promise<OpenedSession> {
+  const backend = checkBackend(options.backend ?? defaultBackend());
+  const ort = await ortFor({ backend, ort: options.ort });
+  const sessionOptions: Ort.InferenceSession.SessionOptions = {
+    executionProviders: [backend],
+    graphOptimizationLevel: "all",
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.externalData ? { externalData: options.externalData } : {}),
+    ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
+    ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
+  };
+  try {
+    const session =
+      typeof model === "string"
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
+    return { session, ort, backend };
+  } catch (e) {
+    throw explainBackendFailure(e, backend, typeof model === "string" ? model : undefined) ?? e;
   }
 }
 
@@ -89,42 +67,38 @@ export async function createSession(
   model: string | Uint8Array,
   options: SessionOptions = {},
 ): Promise<InferenceSession> {
-  const ort = await getOrt();
-  const backend = options.backend ?? (isNode ? "cpu" : "wasm");
-  const sessionOptions: Ort.InferenceSession.SessionOptions = {
-    executionProviders: executionProviders(backend),
-    graphOptimizationLevel: "all",
-    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-    ...(options.externalData ? { externalData: options.externalData } : {}),
-    ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
-    ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
-  };
-  try {
-    return typeof model === "string"
-      ? await ort.InferenceSession.create(model, sessionOptions)
-      : await ort.InferenceSession.create(model, sessionOptions);
-  } catch (e) {
-    throw explainBackendFailure(e, backend) ?? e;
-  }
+  return (await openSession(model, options)).session;
 }
 
 /**
- * onnxruntime reports a webgpu provider without a GPU as a C++ assertion with a source path; this says what
- * works instead. Returns undefined for every other failure (a bad model must keep its own message).
+ * Turns two onnxruntime failures into what to do: a webgpu provider without a GPU (a C++ assertion with a
+ * source path), and onnxruntime-web given a model path without its external data files (it has no file system
+ * to look in). Returns undefined for every other failure (a bad model must keep its own message).
  */
-export function explainBackendFailure(error: unknown, backend: Backend): BackendUnavailableError | undefined {
+export function explainBackendFailure(
+  error: unknown,
+  backend: Backend,
+  modelPath?: string,
+): BackendUnavailableError | InvalidArgumentError | undefined {
   const message = error instanceof Error ? error.message : String(error);
   const reason = /Failed to get a WebGPU adapter: ?([^\n]*)/.exec(message);
-  if (backend !== "webgpu" || !reason) return undefined;
-  return new BackendUnavailableError(
-    `the webgpu backend found no GPU adapter here (${reason[1].trim() || "none"}): use the cpu backend, ` +
-      "which works everywhere in Node (wasm in a browser); webgpu needs a GPU with a Vulkan, Metal or D3D12 driver",
-    { cause: error },
-  );
+  if (backend === "webgpu" && reason)
+    return new BackendUnavailableError(
+      `the webgpu backend found no GPU adapter here (${reason[1].trim() || "none"}): use the cpu backend, ` +
+        "which works everywhere in Node (wasm in a browser); webgpu needs a GPU with a Vulkan, Metal or D3D12 driver",
+      { cause: error },
+    );
+  const missing = /Failed to load external data file "?"([^"]*)"/.exec(message);
+  if (modelPath && missing)
+    return new InvalidArgumentError(
+      `${modelPath}: onnxruntime-web cannot find the external data file "${missing[1]}" by itself; pass ` +
+        "externalData (externalDataPaths from @cobra-ts/core/node lists them for a model path)",
+      { cause: error },
+    );
+  return undefined;
 }
 
-/** Wraps a Float32Array as an onnxruntime tensor without copying. */
-export async function floatTensor(data: Float32Array, dims: readonly number[]): Promise<OrtTensor> {
-  const ort = await getOrt();
+/** Wraps a Float32Array as a tensor of the onnxruntime module `ort` (the session's own) without copying. */
+export function floatTensor(ort: OrtModule, data: Float32Array, dims: readonly number[]): OrtTensor {
   return new ort.Tensor("float32", data, dims);
 }

@@ -5,12 +5,15 @@ import { InvalidArgumentError, MemoryWeights, ModelFormatError, WeightsMismatchE
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadProgress, MambaLM as PortableMambaLM } from "../model/mamba-lm.js";
 import { MambaLM } from "../model/mamba-lm-node.js";
+import { argmax } from "../sampling/sample.js";
 import {
   CASES,
+  expectedFloats,
   fixtureConfig,
   loadFixtureLM,
   maxAbsDiff,
   openCheckpoint,
+  prefillLogitCases,
   prefixOf,
 } from "../test-support/fixture.js";
 import type { ConversionProgress } from "./convert.js";
@@ -54,6 +57,29 @@ describe("writeLanguageModel (Node)", () => {
       maxAbsDiff((await fromDisk.prefill(input)).logits.data, (await inMemory.prefill(input)).logits.data),
     ).toBe(0);
     await Promise.all([fromDisk.release(), inMemory.release()]);
+  });
+
+  it("the folder also loads on wasm (onnxruntime-web, external data handed over by path) and matches the oracle", async () => {
+    const out = join(dir, "wasm");
+    const source = await openCheckpoint();
+    await writeLanguageModel(out, source, fixtureConfig());
+    await source.close();
+    const lm = await MambaLM.load(out, { backend: "wasm" });
+    try {
+      expect(lm.backend).toBe("wasm");
+      const cases = await prefillLogitCases();
+      expect(cases.length).toBeGreaterThan(0);
+      for (const c of cases) {
+        const { logits } = await lm.prefill({ prefixEmbeds: await prefixOf(c), ids: c.input_ids });
+        expect(
+          maxAbsDiff(logits.data, await expectedFloats(`logits/${c.id}/prefill`)),
+          c.id,
+        ).toBeLessThanOrEqual(1e-4);
+        expect(argmax(logits.data), c.id).toBe(c.step_top5[0].ids[0]);
+      }
+    } finally {
+      await lm.release();
+    }
   });
 
   it("leaves nothing behind when the weights are refused or a read fails midway", async () => {

@@ -4,6 +4,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelFormatError } from "@cobra-ts/core";
+import { externalDataPaths } from "@cobra-ts/core/node";
 import { LM_CONFIG_FILE } from "../graph/lm-files.js";
 import { embeddingFromFile } from "./embedding-file.js";
 import { type LanguageModelBytes, type LoadOptions, MambaLM as PortableMambaLM } from "./mamba-lm.js";
@@ -12,7 +13,8 @@ export class MambaLM extends PortableMambaLM {
   /**
    * Loads a converted model: a folder written by writeLanguageModel (`lm.json` + `lm.onnx` + data), a path to
    * an `.onnx` file, or the bytes of one. From a path, onnxruntime reads the external data itself and the
-   * embedding rows are read from their file on demand.
+   * embedding rows are read from their file on demand. On wasm (onnxruntime-web, which does not look beside
+   * the model) the external data files are handed over by path.
    */
   static override async load(
     source: string | LanguageModelBytes,
@@ -33,6 +35,7 @@ export class MambaLM extends PortableMambaLM {
         return {
           bytes,
           model: graphPath,
+          externalData: options.backend === "wasm" ? await externalDataPaths(graphPath) : undefined,
           embeddings: (inspection) => embeddingFromFile(inspection, graphPath),
         };
       },

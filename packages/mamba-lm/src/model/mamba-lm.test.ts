@@ -36,7 +36,8 @@ function chunkSizeInsideBoth(prefix: number, ids: number): number {
 }
 
 describe("MambaLM on the fixture set (Cobra checkpoint LM, projected image rows as prefix)", () => {
-  it("reads its sizes off the graph", () => {
+  it("reads its sizes off the graph, and says where it runs (cpu by default in Node)", () => {
+    expect(lm.backend).toBe("cpu");
     expect(lm.dims).toEqual({
       nLayer: CONFIG.nLayer,
       dModel: D,

@@ -1,16 +1,17 @@
 import {
   type Backend,
-  createSession,
   f32,
-  getOrt,
   type InferenceSession,
   InvalidArgumentError,
   inspectModel,
   type LanguageModel,
   ModelFormatError,
   type ModelInspection,
+  type OpenedSession,
   type OrtModule,
   type OrtTensor,
+  openSession,
+  type RuntimeChoice,
   type SessionOptions,
   type Tensor,
   throwIfAborted,
@@ -52,8 +53,7 @@ export interface LoadProgress {
   fraction: number;
 }
 
-export interface LoadOptions {
-  backend?: Backend;
+export interface LoadOptions extends RuntimeChoice {
   threads?: number;
   /**
    * Longest run of positions per graph call (default 512). Longer inputs are run in chunks that carry the
@@ -85,18 +85,25 @@ export interface ForwardResult {
  * (EmbeddingTable), the graph takes rows.
  */
 export class MambaLM implements LanguageModel<MambaState> {
+  /** Where this model runs. */
+  readonly backend: Backend;
+  private readonly session: InferenceSession;
+  /** The session's onnxruntime module: inputs and states are its tensors. */
+  readonly ort: OrtModule;
+
   protected constructor(
-    private readonly session: InferenceSession,
-    private readonly ort: OrtModule,
+    opened: OpenedSession,
     readonly dims: LanguageModelDims,
     private readonly outputs: { last: boolean; all: boolean },
     private readonly chunkSize: number,
     private readonly embeddings: EmbeddingTable,
-  ) {}
+  ) {
+    ({ session: this.session, ort: this.ort, backend: this.backend } = opened);
+  }
 
   /**
-   * Loads a converted model from the bytes of its graph and external data files (any runtime; see useOrt for
-   * browsers). Folders and .onnx paths: MambaLM from "@cobra-ts/mamba-lm/node".
+   * Loads a converted model from the bytes of its graph and external data files, on the backend (and
+   * onnxruntime module) `options` choose. Folders and .onnx paths: MambaLM from "@cobra-ts/mamba-lm/node".
    */
   static async load(source: LanguageModelBytes, options: LoadOptions = {}): Promise<MambaLM> {
     if (typeof (source as unknown) === "string")
@@ -134,12 +141,13 @@ export class MambaLM implements LanguageModel<MambaState> {
     const inspection = inspectModel(graph.bytes, what);
     checkFormat(inspection, what);
     const embeddings = await graph.embeddings(inspection);
-    let session: InferenceSession | undefined;
+    let opened: OpenedSession | undefined;
     try {
       throwIfAborted(options.signal);
       progress("creating-session", 0.1);
-      session = await createSession(graph.model, {
+      opened = await openSession(graph.model, {
         backend: options.backend,
+        ort: options.ort,
         threads: options.threads,
         externalData: graph.externalData,
         // With an untied head no node reads the embedding (the lookup does), and onnxruntime would warn on
@@ -147,16 +155,16 @@ export class MambaLM implements LanguageModel<MambaState> {
         logSeverityLevel: inspection.initializer(LM_HEAD) ? 3 : undefined,
       });
       throwIfAborted(options.signal);
-      const { dims, outputs } = readGraphInterface(session, what);
+      const { dims, outputs } = readGraphInterface(opened.session, what);
       if (embeddings.dModel !== dims.dModel || embeddings.vocab < dims.vocabSize)
         throw new ModelFormatError(
           `${what}: the embedding is [${embeddings.vocab}, ${embeddings.dModel}], the graph needs [>= ${dims.vocabSize}, ${dims.dModel}]`,
         );
       progress("ready", 1);
       // Instances of whichever class load was called on (the Node entry's subclass too).
-      return new this(session, await getOrt(), dims, outputs, chunkSize, embeddings);
+      return new this(opened, dims, outputs, chunkSize, embeddings);
     } catch (e) {
-      await Promise.all([session?.release(), embeddings.close()]);
+      await Promise.all([opened?.session.release(), embeddings.close()]);
       throw e;
     }
   }

@@ -1,17 +1,17 @@
 /**
- * A ScanKernel that runs the emitted ONNX graphs in onnxruntime (onnxruntime-node by default; whatever
- * `useOrt` set in a browser). One session per op, shape and flag set, created on first use and kept until
+ * A ScanKernel that runs the emitted ONNX graphs in onnxruntime (the backend's module: onnxruntime-node for
+ * the default cpu in Node, onnxruntime-web for wasm). One session per op, shape and flag set, created on first use and kept until
  * dispose(). It exists to verify the emitters against the fixtures and to time them beside the other
  * kernels; inside a model, call the emit* functions on the model's own graph instead.
  * Limits of the emitters: B/C without groups; conv width >= 2.
  */
 import {
-  createSession,
   f32,
   GraphBuilder,
-  getOrt,
-  type InferenceSession,
   InvalidArgumentError,
+  type OpenedSession,
+  openSession,
+  type RuntimeChoice,
   serializeModel,
 } from "@cobra-ts/core";
 import { convDims, convUpdateDims, scanDims, updateDims } from "../shapes.js";
@@ -31,7 +31,7 @@ import type { ScanLayout } from "./scan-layout.js";
 import type { ScanSchedule } from "./scan-recurrence.js";
 import { emitSelectiveScan, emitSelectiveStateUpdate } from "./selective-scan.js";
 
-export interface OnnxKernelOptions {
+export interface OnnxKernelOptions extends RuntimeChoice {
   /** "standard": Scan / Conv / elementwise ops; "contrib": com.microsoft LinearAttention, CausalConvWithState. */
   form?: "standard" | "contrib";
   /** onnxruntime intra-op threads (default: onnxruntime's). */
@@ -49,7 +49,7 @@ type Feeds = Record<string, F32Tensor | null | undefined>;
 
 class OnnxKernel implements ScanKernel {
   readonly name: string;
-  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private readonly sessions = new Map<string, Promise<OpenedSession>>();
 
   constructor(private readonly options: OnnxKernelOptions) {
     this.name = `onnx-${options.form ?? "standard"}`;
@@ -74,11 +74,13 @@ class OnnxKernel implements ScanKernel {
       for (const [name, value] of Object.entries(build(g, (k) => names.get(k))))
         g.output(value, "float32", null, `${name}_out`);
       const model = serializeModel(g);
-      session = createSession(model, this.options.threads ? { threads: this.options.threads } : {});
+      const { backend, ort, threads } = this.options;
+      session = openSession(model, { backend, ort, ...(threads ? { threads } : {}) });
       this.sessions.set(fullKey, session);
     }
-    const ort = await getOrt();
-    const result = await (await session).run(
+    // Inputs are tensors of the session's own module.
+    const { session: opened, ort } = await session;
+    const result = await opened.run(
       Object.fromEntries(present.map(([k, t]) => [k, new ort.Tensor("float32", t.data, [...t.shape])])),
     );
     return Object.fromEntries(
@@ -212,7 +214,7 @@ class OnnxKernel implements ScanKernel {
   }
 
   dispose(): void {
-    for (const s of this.sessions.values()) void s.then((x) => x.release()).catch(() => {});
+    for (const s of this.sessions.values()) void s.then((x) => x.session.release()).catch(() => {});
     this.sessions.clear();
   }
 }

@@ -1,10 +1,12 @@
 import {
-  createSession,
+  type Backend,
   f32,
-  getOrt,
   type InferenceSession,
   InvalidArgumentError,
   ModelFormatError,
+  type OpenedSession,
+  type OrtModule,
+  openSession,
   type SessionOptions,
   type WeightSource,
 } from "@cobra-ts/core";
@@ -40,25 +42,28 @@ export class VitEncoder implements PixelEncoder {
   readonly inputs: readonly PixelSpec[];
   readonly numPatches: number;
   readonly featureDim: number;
+  /** Where this encoder runs. */
+  readonly backend: Backend;
+  private readonly session: InferenceSession;
+  /** The onnxruntime module the session belongs to: input tensors are made with it. */
+  readonly ort: OrtModule;
 
-  private constructor(
-    private readonly session: InferenceSession,
-    spec: PixelSpec,
-    config: VitConfig,
-  ) {
+  private constructor(opened: OpenedSession, spec: PixelSpec, config: VitConfig) {
+    ({ session: this.session, ort: this.ort, backend: this.backend } = opened);
     this.inputs = [spec];
     this.numPatches = config.numPatches;
     this.featureDim = config.embedDim;
   }
 
-  /** From a model path (Node; external data next to it) or bytes. */
+  /** From a model path (Node; external data next to it, see nodeSessionOptions for wasm) or bytes. */
   static async create(
     model: string | Uint8Array,
     config: VitConfig,
     name: string,
     options: SessionOptions = {},
   ): Promise<VitEncoder> {
-    const session = await createSession(model, options);
+    const opened = await openSession(model, options);
+    const { session } = opened;
     if (
       !session.inputNames.includes(VIT_PIXELS_INPUT) ||
       !session.outputNames.includes(VIT_FEATURES_OUTPUT)
@@ -68,7 +73,7 @@ export class VitEncoder implements PixelEncoder {
         `${typeof model === "string" ? model : `${name} model`} is not a ViT encoder graph: it maps ${session.inputNames.join(", ")} -> ${session.outputNames.join(", ")}, not "${VIT_PIXELS_INPUT}" -> "${VIT_FEATURES_OUTPUT}"`,
       );
     }
-    return new VitEncoder(session, pixelSpecOf(config, name), config);
+    return new VitEncoder(opened, pixelSpecOf(config, name), config);
   }
 
   /** Builds the graph in memory with inline weights: small models only (protobuf's 2 GB cap). */
@@ -86,8 +91,7 @@ export class VitEncoder implements PixelEncoder {
     if (pixels.length !== 1)
       throw new InvalidArgumentError(`${spec.name} encoder takes 1 pixel tensor, got ${pixels.length}`);
     const batch = batchOf(pixels[0], spec);
-    const ort = await getOrt();
-    const input = new ort.Tensor("float32", pixels[0], [batch, 3, spec.imageSize, spec.imageSize]);
+    const input = new this.ort.Tensor("float32", pixels[0], [batch, 3, spec.imageSize, spec.imageSize]);
     const out = await this.session.run({ [VIT_PIXELS_INPUT]: input });
     const features = out[VIT_FEATURES_OUTPUT];
     return f32([batch, this.numPatches, this.featureDim], features.data as Float32Array);
