@@ -9,8 +9,6 @@ import { OnnxProjector } from "@cobra-ts/projector";
 import {
   type BrowserImageSource,
   decodeImageBrowser,
-  FusedEncoder,
-  ImageEncoder,
   type VitConfig,
   VitEncoder,
 } from "@cobra-ts/vision-encoder/browser";
@@ -23,6 +21,7 @@ import {
 } from "./runtime/backends.js";
 import { CobraEngine, type CobraParts, type CobraSettings } from "./runtime/cobra.js";
 import { type FileProgress, type ModelSource, readModelFile } from "./runtime/fetch-files.js";
+import { manifestImageEncoder } from "./runtime/manifest-encoder.js";
 import { checkFileSizes } from "./runtime/verify-files.js";
 
 export * from "./manifest.js";
@@ -139,10 +138,7 @@ async function createParts(
         }),
       );
     }
-    encoder = new ImageEncoder(encoders.length === 1 ? encoders[0] : new FusedEncoder(encoders), {
-      strategy: manifest.vision.strategy,
-      imageSize: manifest.vision.imageSize,
-    });
+    encoder = manifestImageEncoder(manifest, encoders);
   }
   const p = graphWithData(manifest, files, manifest.projector.graph);
   const projector =

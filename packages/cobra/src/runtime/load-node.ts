@@ -14,8 +14,6 @@ import {
   type DecodeOptions,
   decodeImageBytes,
   decodeImageFile,
-  FusedEncoder,
-  ImageEncoder,
   type RgbImage,
   type VitConfig,
   VitEncoder,
@@ -23,6 +21,7 @@ import {
 import { type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
 import { type BackendChoice, resolvePartBackends } from "./backends.js";
 import { CobraEngine, type CobraParts, type CobraSettings } from "./cobra.js";
+import { manifestImageEncoder } from "./manifest-encoder.js";
 import { checkFileSizes } from "./verify-files.js";
 import { assertModelFiles } from "./verify-node.js";
 
@@ -105,12 +104,7 @@ export async function loadNodeParts(
       );
       step(e.name);
     }
-  const encoder =
-    given.encoder ??
-    new ImageEncoder(encoders.length === 1 ? encoders[0] : new FusedEncoder(encoders), {
-      strategy: manifest.vision.strategy,
-      imageSize: manifest.vision.imageSize,
-    });
+  const encoder = given.encoder ?? manifestImageEncoder(manifest, encoders);
   const projectorGraph = join(dir, manifest.projector.graph);
   const projector =
     given.projector ??
