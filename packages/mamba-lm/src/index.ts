@@ -46,7 +46,7 @@ export {
 } from "./model/mamba-lm.js";
 export { MambaState } from "./model/mamba-state.js";
 export type { LanguageModelDims } from "./model/state-dims.js";
-export { pythonRstrip, pythonStrip } from "./prompt/python-strip.js";
+export { pythonRstrip, pythonSplit, pythonStrip } from "./prompt/python-strip.js";
 export {
   applyRepetitionPenalty,
   applyTemperature,
