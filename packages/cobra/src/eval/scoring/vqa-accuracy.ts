@@ -15,8 +15,9 @@ export interface VqaItem {
  * An answer dict after normalizing its `answer`, kept whole because both scorers exclude "the others" with
  * Python's dict `!=`: two identical dicts (same answer_id too) would exclude each other.
  */
-interface Normalized {
+export interface Normalized {
   answer: string;
+  /** What else tells this answer from an equal one: the dict's other fields, or its position. */
   others: string;
 }
 
