@@ -70,6 +70,50 @@ export async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
+/**
+ * A JSON file holding one object, as its entries in the file's order. `JSON.parse` puts integer-like keys
+ * (GQA's question ids) first in numeric order; Python keeps the file's order, and vlm-evaluation's seeded
+ * shuffle of the questions starts from it.
+ */
+export async function readJsonEntries(path: string, what: string): Promise<[string, unknown][]> {
+  const text = await readText(path, what);
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch (e) {
+    throw new AnnotationFormatError(path, "(file)", `is not valid JSON (${(e as Error).message})`, {
+      cause: e,
+    });
+  }
+  const obj = new Fields(path).object(root, "(root)");
+  return topLevelKeys(text).map((key) => [key, obj[key]]);
+}
+
+/** The keys of the (valid JSON) object `text`, first occurrences, in order. */
+function topLevelKeys(text: string): string[] {
+  const keys = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) keys.add(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = c === "{" && depth === 1;
+    } else if (c === "}" || c === "]") {
+      depth--;
+    } else if (c === "," && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return [...keys];
+}
+
 /** A JSON Lines file: one value per non-empty line. */
 export async function readJsonLines(path: string, what: string): Promise<unknown[]> {
   const text = await readText(path, what);
@@ -116,6 +160,11 @@ export class Fields {
 
   number(value: unknown, at: string): number {
     if (typeof value !== "number" || !Number.isFinite(value)) this.fail(at, "is not a number");
+    return value;
+  }
+
+  boolean(value: unknown, at: string): boolean {
+    if (typeof value !== "boolean") this.fail(at, "is not true or false");
     return value;
   }
 
