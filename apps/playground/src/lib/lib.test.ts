@@ -91,7 +91,10 @@ describe("manifest", () => {
     expect(() => manifestFiles("<html>", "u")).toThrow(/not JSON/);
     expect(() => manifestFiles('{"format":"x"}', "u")).toThrow(/not a cobra-ts manifest/);
     expect(
-      manifestFiles('{"format":"cobra-ts","files":[{"path":"a","size":1,"sha256":"s"}]}', "u"),
+      manifestFiles(
+        '{"format":"cobra-ts","parts":{"lm":{"files":[{"path":"a","size":1,"sha256":"s"}]}}}',
+        "u",
+      ),
     ).toHaveLength(1);
   });
 });

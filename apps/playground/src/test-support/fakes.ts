@@ -83,7 +83,7 @@ export function manifestFor(files: Record<string, string>, modelId = "cobra-fake
     size: new TextEncoder().encode(body).byteLength,
     sha256: `sha-of-${body}`,
   }));
-  return JSON.stringify({ format: "cobra-ts", formatVersion: 2, modelId, files: list });
+  return JSON.stringify({ format: "cobra-ts", formatVersion: 3, modelId, parts: { lm: { files: list } } });
 }
 
 /** A Cobra that reads every file like the real one and answers with scripted chunks. */
@@ -94,11 +94,11 @@ export function fakeCobra(
   const calls: { source: unknown; backend: string; wasmPaths?: string }[] = [];
   const loadCobra: LoadCobra = async (source, opts) => {
     calls.push({ source, backend: opts.backend, wasmPaths: opts.wasmPaths });
-    let manifest: { modelId?: string; files: ManifestFile[] };
+    let manifest: { modelId?: string; parts: { lm: { files: ManifestFile[] } } };
     if (typeof source === "string") {
       const doFetch = opts.fetch ?? fetch;
       manifest = await (await doFetch(new URL("cobra.json", source).href)).json();
-      for (const f of manifest.files) {
+      for (const f of manifest.parts.lm.files) {
         const response = await doFetch(new URL(f.path, source).href);
         if (!response.ok) throw new Error(`${f.path}: HTTP ${response.status}`);
         await response.arrayBuffer();
@@ -108,7 +108,8 @@ export function fakeCobra(
       if (!blob) throw new Error("no cobra.json");
       manifest = JSON.parse(await blob.text());
       opts.onProgress?.({ file: "cobra.json", loaded: blob.size, total: blob.size }); // as the real one does
-      for (const f of manifest.files) opts.onProgress?.({ file: f.path, loaded: f.size, total: f.size });
+      for (const f of manifest.parts.lm.files)
+        opts.onProgress?.({ file: f.path, loaded: f.size, total: f.size });
     }
     const model: LoadedCobra = {
       backend: opts.backend,

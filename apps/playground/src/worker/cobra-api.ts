@@ -57,7 +57,7 @@ export interface CobraChat {
 
 export interface LoadedCobra {
   readonly backend: string;
-  readonly manifest: { modelId?: string; files: ManifestFile[] } | null;
+  readonly manifest: { modelId?: string; parts: Partial<Record<string, { files: ManifestFile[] }>> } | null;
   look(image: Blob, options?: { signal?: AbortSignal }): Promise<CobraChat>;
 }
 

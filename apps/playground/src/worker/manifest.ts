@@ -23,11 +23,12 @@ export function manifestFiles(text: string, where: string): ManifestFile[] {
   } catch {
     throw new Error(`${where} is not JSON: is this the folder written by \`cobra convert\`?`);
   }
-  const files = (parsed as { format?: unknown; files?: unknown }).files;
-  if ((parsed as { format?: unknown }).format !== "cobra-ts" || !Array.isArray(files))
+  const { format, parts } = parsed as { format?: unknown; parts?: Record<string, { files?: unknown }> };
+  if (format !== "cobra-ts" || typeof parts !== "object" || parts === null)
     throw new Error(
       `${where} is not a cobra-ts manifest: point the URL at a folder written by \`cobra convert\``,
     );
+  const files = Object.values(parts).flatMap((p) => (Array.isArray(p?.files) ? p.files : []));
   for (const f of files) {
     if (typeof f?.path !== "string" || typeof f?.size !== "number" || typeof f?.sha256 !== "string")
       throw new Error(`${where} lists a file without path, size and sha256: convert the model again`);

@@ -89,7 +89,7 @@ export class ModelHost {
         : await this.#loadFromFiles(source.files, backend, signal, progress);
     throwIfAborted(signal);
     this.#cobra = cobra;
-    const files = cobra.manifest?.files ?? [];
+    const files = Object.values(cobra.manifest?.parts ?? {}).flatMap((p) => p?.files ?? []);
     this.options.emit({
       type: "loaded",
       id,
