@@ -7,9 +7,10 @@ import { ARTIFACTS_DIR, MODEL_PATH, MODELS_DIR } from "./paths";
 
 /** The first fixture case, and the converted tiny model's manifest (its file list). */
 export const fixture = firstCase();
-export const manifest = JSON.parse(readFileSync(resolve(MODELS_DIR, "cobra-tiny/cobra.json"), "utf8")) as {
-  files: { path: string }[];
+const parsed = JSON.parse(readFileSync(resolve(MODELS_DIR, "cobra-tiny/cobra.json"), "utf8")) as {
+  parts: Record<string, { files: { path: string }[] }>;
 };
+export const manifest = { files: Object.values(parsed.parts).flatMap((p) => p.files) };
 
 export const MODEL_TIMEOUT_MS = 240_000;
 export const ANSWER_TIMEOUT_MS = 240_000;

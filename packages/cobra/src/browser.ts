@@ -3,16 +3,22 @@
  * the whole model or one per part. Load a converted model folder from a URL or from files the user picked;
  * everything else is the Node API.
  */
-import { type Backend, InvalidArgumentError, type OrtModule, ortFor } from "@cobra-ts/core";
-import { MambaLM, MambaTokenizer } from "@cobra-ts/mamba-lm";
-import { OnnxProjector } from "@cobra-ts/projector";
+import {
+  type AnyPartLoader,
+  type Backend,
+  type FileProgress,
+  InvalidArgumentError,
+  type ModelFileReader,
+  type OrtModule,
+  ortFor,
+} from "@cobra-ts/core";
+import { mambaLmLoaders } from "@cobra-ts/mamba-lm";
+import { projectorLoaders } from "@cobra-ts/projector";
 import {
   type BrowserImageSource,
   decodeImageBrowser,
-  type VitConfig,
-  VitEncoder,
+  visionEncoderLoaders,
 } from "@cobra-ts/vision-encoder/browser";
-import { type CobraManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
 import {
   type BackendChoice,
   RUNTIME_PARTS,
@@ -20,21 +26,37 @@ import {
   resolvePartBackends,
 } from "./runtime/backends.js";
 import { CobraEngine, type CobraParts, type CobraSettings } from "./runtime/cobra.js";
-import { type FileProgress, type ModelSource, readModelFile } from "./runtime/fetch-files.js";
-import { manifestImageEncoder } from "./runtime/manifest-encoder.js";
-import { checkFileSizes } from "./runtime/verify-files.js";
+import { blobReader, type ReaderOptions, urlReader } from "./runtime/file-readers.js";
+import { loadModelParts } from "./runtime/load-parts.js";
 
 export * from "./manifest.js";
 export * from "./prompt/index.js";
 export type { BackendChoice, PartBackends, RuntimePart } from "./runtime/backends.js";
 export * from "./runtime/cobra.js";
+export { blobReader, type ReaderOptions, sha256Hex, urlReader } from "./runtime/file-readers.js";
+export {
+  type LoadedModel,
+  loadModelParts,
+  type PartProgress,
+  readManifestFrom,
+} from "./runtime/load-parts.js";
 export * from "./runtime/request.js";
-export type { FileProgress, ModelSource };
+export type { FileProgress };
+
+/** Where a browser reads a model folder from: a base URL, files the user picked (path -> Blob), or any reader. */
+export type ModelSource = string | ReadonlyMap<string, Blob> | ModelFileReader;
+
+/** The part loaders a browser registers: every kind this project's packages implement (graphs as bytes). */
+export const BROWSER_PART_LOADERS: readonly AnyPartLoader[] = [
+  ...visionEncoderLoaders,
+  ...projectorLoaders,
+  ...mambaLmLoaders,
+];
 
 export interface BrowserLoadOptions {
   /**
    * "wasm" (the default) or "webgpu" for every part, or one per part: `{ vision: "webgpu", lm: "wasm" }` (an
-   * absent part runs on wasm).
+   * absent part runs on the backend cobra.json records, else wasm).
    */
   backend?: BackendChoice;
   onProgress?: (p: FileProgress) => void;
@@ -44,43 +66,55 @@ export interface BrowserLoadOptions {
   wasmPaths?: string;
   /** WASM threads (needs a cross-origin isolated page); onnxruntime's default otherwise. Per module, like wasmPaths. */
   threads?: number;
+  /** Also check every file's sha256 against cobra.json before any graph is opened. */
+  verify?: boolean;
   signal?: AbortSignal;
   parts?: Partial<CobraParts>;
+  /** Loaders for part kinds of your own (they replace a built-in loader of the same slot and kind). */
+  loaders?: readonly AnyPartLoader[];
 }
 
-type PartRuntimes = Record<RuntimePart, { backend: Backend; ort: OrtModule }>;
+/** The reader of a browser model source. */
+export function readerFor(source: ModelSource, options: ReaderOptions = {}): ModelFileReader {
+  if (typeof source === "string") return urlReader(source, options);
+  if ("sha256" in source) return source;
+  return blobReader(source, options);
+}
+
+function refuseCpu(part: RuntimePart, backend: Backend): void {
+  if (backend === "cpu")
+    throw new InvalidArgumentError(
+      `backend.${part}: "cpu" is onnxruntime-node, which only runs in Node; use "wasm" or "webgpu" in a browser`,
+    );
+}
 
 /**
- * The onnxruntime-web module of each part's backend (onnxruntime-web for wasm, onnxruntime-web/webgpu for
- * webgpu), with wasmPaths/threads set on each module's own env, once per module.
+ * The onnxruntime-web module of a backend (onnxruntime-web for wasm, onnxruntime-web/webgpu for webgpu), with
+ * wasmPaths/threads set on each module's own env, once per module.
  */
-async function partRuntimes(options: BrowserLoadOptions): Promise<PartRuntimes> {
-  const backends = resolvePartBackends(options.backend, "wasm");
-  const runtimes = {} as PartRuntimes;
+function browserRuntimes(options: BrowserLoadOptions) {
   const configured = new Set<OrtModule>();
-  for (const part of RUNTIME_PARTS) {
-    const backend = backends[part];
-    if (backend === "cpu")
-      throw new InvalidArgumentError(
-        `backend.${part}: "cpu" is onnxruntime-node, which only runs in Node; use "wasm" or "webgpu" in a browser`,
-      );
+  let adapter: Promise<boolean> | undefined;
+  return async (part: RuntimePart, backend: Backend) => {
+    refuseCpu(part, backend);
+    if (backend === "webgpu" && !(await (adapter ??= hasWebGpuAdapter())))
+      throw new InvalidArgumentError("this browser has no WebGPU adapter: use the wasm backend");
     const ort = await ortFor({ backend });
     if (!configured.has(ort)) {
       if (options.wasmPaths) ort.env.wasm.wasmPaths = options.wasmPaths;
       if (options.threads) ort.env.wasm.numThreads = options.threads;
       configured.add(ort);
     }
-    runtimes[part] = { backend, ort };
-  }
-  return runtimes;
+    return { backend, ort };
+  };
 }
 
 /** "wasm" when every part runs there; else each part's, e.g. "vision webgpu, projector webgpu, lm wasm". */
-function describeBackends(runtimes: PartRuntimes): string {
-  const names = RUNTIME_PARTS.map((p) => runtimes[p].backend);
+function describeBackends(backends: Record<RuntimePart, Backend>): string {
+  const names = RUNTIME_PARTS.map((p) => backends[p]);
   return names.every((b) => b === names[0])
     ? names[0]
-    : RUNTIME_PARTS.map((p) => `${p} ${runtimes[p].backend}`).join(", ");
+    : RUNTIME_PARTS.map((p) => `${p} ${backends[p]}`).join(", ");
 }
 
 export class Cobra extends CobraEngine<BrowserImageSource> {
@@ -88,21 +122,21 @@ export class Cobra extends CobraEngine<BrowserImageSource> {
   backend = "wasm";
 
   static async load(source: ModelSource, options: BrowserLoadOptions = {}): Promise<Cobra> {
-    const runtimes = await partRuntimes(options);
-    if (RUNTIME_PARTS.some((p) => runtimes[p].backend === "webgpu") && !(await hasWebGpuAdapter()))
-      throw new InvalidArgumentError("this browser has no WebGPU adapter: use the wasm backend");
-    const read = (path: string) => readModelFile(source, path, options);
-    const manifest = parseManifest(new TextDecoder().decode(await read(MANIFEST_FILE)), MANIFEST_FILE);
-    if (typeof source !== "string")
-      await checkFileSizes(manifest.files, async (p) => source.get(p)?.size ?? null, MANIFEST_FILE);
-    const files = new Map<string, Uint8Array>();
-    for (const f of manifest.files) files.set(f.path, await read(f.path));
-    if (typeof source === "string")
-      await checkFileSizes(manifest.files, async (p) => files.get(p)?.length ?? null, MANIFEST_FILE);
-    const parts = await createParts(manifest, files, runtimes, options.parts ?? {});
-    const settings = { llmBackboneId: manifest.llmBackboneId, maxPromptLength: manifest.lm.maxLength };
+    // The caller's own choice is checked before anything is read.
+    const chosen = resolvePartBackends(options.backend, "wasm");
+    if (options.backend !== undefined) for (const part of RUNTIME_PARTS) refuseCpu(part, chosen[part]);
+    const reader = readerFor(source, options);
+    const { manifest, parts, settings, backends } = await loadModelParts(reader, {
+      backend: options.backend,
+      verify: options.verify,
+      parts: options.parts,
+      signal: options.signal,
+      loaders: [...BROWSER_PART_LOADERS, ...(options.loaders ?? [])],
+      defaultBackend: "wasm",
+      runtimeFor: browserRuntimes(options),
+    });
     const cobra = new Cobra(parts, settings, decodeImageBrowser, manifest);
-    cobra.backend = describeBackends(runtimes);
+    cobra.backend = describeBackends(backends);
     return cobra;
   }
 
@@ -110,49 +144,6 @@ export class Cobra extends CobraEngine<BrowserImageSource> {
   static fromParts(parts: CobraParts, settings: Partial<CobraSettings> = {}): Cobra {
     return new Cobra(parts, settings, decodeImageBrowser);
   }
-}
-
-/** The graph's bytes plus its external data files, as onnxruntime-web takes them. */
-function graphWithData(manifest: CobraManifest, files: Map<string, Uint8Array>, graph: string) {
-  const externalData = manifest.files
-    .filter((f) => f.path.startsWith(`${graph}.data`))
-    .map((f) => ({ path: f.path, data: files.get(f.path)! }));
-  return { model: files.get(graph)!, externalData };
-}
-
-async function createParts(
-  manifest: CobraManifest,
-  files: Map<string, Uint8Array>,
-  runtimes: PartRuntimes,
-  given: Partial<CobraParts>,
-): Promise<CobraParts> {
-  let encoder = given.encoder;
-  if (!encoder) {
-    const encoders = [];
-    for (const e of manifest.vision.encoders) {
-      const { model, externalData } = graphWithData(manifest, files, e.graph);
-      encoders.push(
-        await VitEncoder.create(model, e.config as unknown as VitConfig, e.name, {
-          ...runtimes.vision,
-          externalData,
-        }),
-      );
-    }
-    encoder = manifestImageEncoder(manifest, encoders);
-  }
-  const p = graphWithData(manifest, files, manifest.projector.graph);
-  const projector =
-    given.projector ??
-    (await OnnxProjector.load(p.model, { ...runtimes.projector, externalData: p.externalData }));
-  const lm = given.lm ?? (await MambaLM.load(graphWithData(manifest, files, manifest.lm.graph), runtimes.lm));
-  const text = (path: string) => new TextDecoder().decode(files.get(path)!);
-  const tokenizer =
-    given.tokenizer ??
-    MambaTokenizer.fromJSON(
-      text(manifest.lm.tokenizer),
-      manifest.lm.tokenizerConfig ? text(manifest.lm.tokenizerConfig) : undefined,
-    );
-  return { encoder, projector, lm, tokenizer };
 }
 
 async function hasWebGpuAdapter(): Promise<boolean> {

@@ -5,5 +5,8 @@ export * from "./manifest.js";
 export * from "./prompt/index.js";
 export * from "./runtime/backends.js";
 export * from "./runtime/cobra.js";
+export * from "./runtime/file-readers.js";
 export * from "./runtime/load-node.js";
+export * from "./runtime/load-parts.js";
+export { nodeReader } from "./runtime/node-reader.js";
 export * from "./runtime/request.js";

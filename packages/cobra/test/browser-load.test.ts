@@ -12,6 +12,7 @@ import { convertRelease } from "../src/convert/convert.js";
 import { Cobra } from "../src/runtime/load-node.js";
 import { CASES, caseRequest, RELEASE_SOURCES } from "./fixture.js";
 
+const BASE = "https://models.test/cobra-tiny/";
 let work = "";
 let files: Map<string, Blob>;
 
@@ -45,6 +46,42 @@ describe("@cobra-ts/cobra/browser Cobra.load with a backend per part", () => {
     } finally {
       await cobra.release();
     }
+  });
+
+  it("reads a URL source once per file through the given fetch; with verify a modified file is refused", async () => {
+    const serve = (served: Map<string, Blob>, requests: string[]) => async (input: RequestInfo | URL) => {
+      const url = String(input);
+      requests.push(url);
+      const blob = served.get(url.slice(BASE.length));
+      return blob ? new Response(blob) : new Response("not found", { status: 404 });
+    };
+    const requests: string[] = [];
+    const progress = new Set<string>();
+    const cobra = await BrowserCobra.load(BASE, {
+      fetch: serve(files, requests),
+      verify: true,
+      onProgress: (p) => progress.add(p.file),
+    });
+    try {
+      expect(requests.sort()).toEqual([...files.keys()].map((f) => BASE + f).sort());
+      expect(progress).toEqual(new Set(files.keys()));
+      const r = await Cobra.fromParts(cobra.parts, cobra.settings).generate(caseRequest(CASES[1]));
+      expect(r.ids).toEqual(CASES[1].greedy_ids);
+    } finally {
+      await cobra.release();
+    }
+
+    const modified = new Map(files);
+    const data = new Uint8Array(await files.get("lm.onnx.data")!.arrayBuffer());
+    data[data.length >> 1] ^= 0xff;
+    modified.set("lm.onnx.data", new Blob([data]));
+    await expect(BrowserCobra.load(BASE, { fetch: serve(modified, []), verify: true })).rejects.toThrow(
+      /lm\.onnx\.data has sha256 [0-9a-f]{64}, cobra\.json lists [0-9a-f]{64}: it was modified or corrupted/,
+    );
+    // A picked folder checks sizes from the Blobs, before reading them.
+    const truncated = new Map(files);
+    truncated.set("lm.onnx.data", new Blob([data.subarray(0, 10)]));
+    await expect(BrowserCobra.load(truncated)).rejects.toThrow(/lm\.onnx\.data has 10 bytes/);
   });
 
   it("refuses cpu for a part, and a bad name, with typed errors before reading any file", async () => {

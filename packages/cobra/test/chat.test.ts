@@ -28,7 +28,7 @@ beforeAll(async () => {
   small = join(work, "small-limit");
   await cp(model, small, { recursive: true });
   const manifest = JSON.parse(await readFile(join(small, "cobra.json"), "utf8"));
-  manifest.lm.maxLength = SMALL_LIMIT;
+  manifest.settings.maxPromptLength = SMALL_LIMIT;
   await writeFile(join(small, "cobra.json"), JSON.stringify(manifest));
   cobra = await Cobra.load(model);
 });

@@ -178,10 +178,10 @@ describe("cobra features", () => {
       ).toBe(0);
       const got = await SafetensorsFile.open(out);
       try {
-        for (const enc of manifest.vision.encoders) {
+        for (const enc of manifest.parts.encoder.config.towers) {
           const key = `pixels/${name}/${enc.name}`;
           if (!expected.has(key)) continue;
-          const { mean, std } = enc.config.data;
+          const { mean, std } = enc.vit.data;
           const u8 = (await expected.read(key)).data as Uint8Array;
           const plane = u8.length / 3;
           const want = Float32Array.from(u8, (v, i) => {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli/run-cli.js";
 import { convertRelease } from "../src/convert/convert.js";
+import { manifestFiles } from "../src/manifest.js";
 import { CASES, captureIO, imagePath, RELEASE_SOURCES } from "./fixture.js";
 
 let work = "";
@@ -16,7 +17,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "cobra-options-"));
   model = join(work, "model");
   await convertRelease(RELEASE_SOURCES, { out: model });
-  listed = JSON.parse(await readFile(join(model, "cobra.json"), "utf8")).files;
+  listed = manifestFiles(JSON.parse(await readFile(join(model, "cobra.json"), "utf8")));
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 

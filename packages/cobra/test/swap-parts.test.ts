@@ -122,7 +122,8 @@ describe("Cobra.fromParts", () => {
   });
 
   it("(c) a SigLIP-only encoder, a linear projector and another Mamba compose and run", async () => {
-    const imageSize = cobra.manifest!.vision.imageSize;
+    const { imageSize } = (cobra.parts.encoder as ImageEncoder).preprocessing;
+    expect(imageSize).toBe(384);
     const release = await openVitRelease(RELEASE_SOURCES.siglip, { imageSize });
     const siglip = await VitEncoder.fromWeights(release.config, release.weights, "siglip");
     await release.weights.close();
@@ -174,9 +175,7 @@ describe("Cobra.fromParts", () => {
 
   it("a loaded model exposes its parts and settings", () => {
     expect(Object.keys(cobra.parts).sort()).toEqual(["encoder", "lm", "projector", "tokenizer"]);
-    expect(cobra.settings).toEqual({
-      llmBackboneId: cobra.manifest!.llmBackboneId,
-      maxPromptLength: cobra.manifest!.lm.maxLength,
-    });
+    expect(cobra.settings).toEqual(cobra.manifest!.settings);
+    expect(cobra.settings).toEqual({ llmBackboneId: "mamba-2.8b-zephyr", maxPromptLength: 2048 });
   });
 });

@@ -1,6 +1,7 @@
 // The platform-independent entry (browsers, workers, Node). What reads or writes files is in ./node.ts.
 export * from "./contracts.js";
 export * from "./errors.js";
+export * from "./model-parts.js";
 export * from "./onnx/builder.js";
 export * from "./onnx/dtypes.js";
 export * from "./onnx/initializer-sink.js";

@@ -26,12 +26,7 @@ export {
   LM_FORMAT_VERSION,
 } from "./graph/convert.js";
 export * as lmGraphNames from "./graph/io-names.js";
-export {
-  type LanguageModelDescriptor,
-  LM_CONFIG_FILE,
-  LM_DATA_FILE,
-  LM_GRAPH_FILE,
-} from "./graph/lm-files.js";
+export { LM_DATA_FILE, LM_GRAPH_FILE } from "./graph/lm-files.js";
 export { emitMambaLM, type MambaGraphOptions } from "./graph/mamba-graph.js";
 export { type RuntimeTensor, runtimeTensors } from "./graph/runtime-tensors.js";
 export type { FloatRows, ForwardInput, TokenIds } from "./model/inputs.js";
@@ -45,6 +40,17 @@ export {
   type RunOptions,
 } from "./model/mamba-lm.js";
 export { MambaState } from "./model/mamba-state.js";
+export {
+  type MambaLmPartConfig,
+  type MambaTokenizerPartConfig,
+  mambaLmLoader,
+  mambaLmLoaders,
+  mambaLmPart,
+  mambaTokenizerLoader,
+  mambaTokenizerPart,
+  type OpenMambaGraph,
+  readMambaLmPartConfig,
+} from "./model/part-loader.js";
 export type { LanguageModelDims } from "./model/state-dims.js";
 export { pythonRstrip, pythonSplit, pythonStrip } from "./prompt/python-strip.js";
 export {

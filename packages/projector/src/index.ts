@@ -18,6 +18,7 @@ export {
   projectorLayers,
 } from "./layers.js";
 export { OnnxProjector } from "./onnx-projector.js";
+export { type ProjectorPartConfig, projectorLoaders, projectorPart } from "./part-loader.js";
 export { adaptiveAvgPoolMatrix, adaptiveBins } from "./pooling.js";
 export { inferProjectorDims, validateProjectorWeights } from "./validate.js";
 export {

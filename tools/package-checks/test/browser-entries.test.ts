@@ -22,6 +22,12 @@ describe("browser entries", () => {
     ]);
   });
 
+  it("@cobra-ts/cobra publishes its Web Worker engine as a browser entry", () => {
+    const cobra = packages.find((p) => p.name === "@cobra-ts/cobra")!;
+    expect(cobra.manifest.exports).toHaveProperty("./worker");
+    expect(NODE_ONLY_SUBPATHS.has("./worker")).toBe(false);
+  });
+
   for (const pkg of packages)
     for (const subpath of Object.keys(pkg.manifest.exports).filter((s) => !NODE_ONLY_SUBPATHS.has(s))) {
       const entry = specifier(pkg.name, subpath);

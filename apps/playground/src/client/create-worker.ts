@@ -1,10 +1,10 @@
 /** Starts a model worker. Vite bundles the worker from this URL pattern (module workers: ort uses imports). */
-import { ModelClient } from "./model-client";
+import { CobraWorkerClient } from "@cobra-ts/cobra/worker";
 
-export function createModelClient(): ModelClient {
+export function createModelClient(): CobraWorkerClient {
   const worker = new Worker(new URL("../worker/model.worker.ts", import.meta.url), {
     type: "module",
     name: "cobra-model",
   });
-  return new ModelClient(worker);
+  return new CobraWorkerClient(worker);
 }

@@ -1,5 +1,5 @@
+import type { Backend } from "@cobra-ts/cobra/worker";
 import type { WebGpuSupport } from "../lib/webgpu";
-import type { Backend } from "../worker/protocol";
 
 interface Props {
   value: Backend;

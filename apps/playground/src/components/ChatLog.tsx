@@ -1,7 +1,7 @@
+import type { AnswerStats } from "@cobra-ts/cobra/worker";
 import type { ChatCleared, Exchange } from "../hooks/useChat";
 import { useStickToBottom } from "../hooks/useStickToBottom";
 import { formatMs } from "../lib/format";
-import type { AnswerStats } from "../worker/protocol";
 
 interface Props {
   exchanges: Exchange[];
@@ -36,9 +36,14 @@ function clearedMessage({ reason, turns }: ChatCleared): string {
 }
 
 function ExchangeView({ exchange }: { exchange: Exchange }) {
-  const { question, answer, state, stats, error } = exchange;
+  const { question, answer, state, stats, error, notice } = exchange;
   return (
     <li className="exchange">
+      {notice && (
+        <p className="hint" data-testid="dropped-turns">
+          {notice}
+        </p>
+      )}
       <p className="user">{question}</p>
       <p className="assistant" data-testid="answer" data-state={state}>
         <span data-testid="answer-text">{answer.trim()}</span>

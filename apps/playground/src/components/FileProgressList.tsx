@@ -1,5 +1,5 @@
+import type { FileProgress } from "@cobra-ts/cobra/worker";
 import { formatProgress } from "../lib/format";
-import type { FileProgress } from "../worker/protocol";
 
 /**
  * One progress bar per model file: bytes loaded, total, and whether it came from the browser cache. Folded

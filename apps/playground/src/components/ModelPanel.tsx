@@ -1,10 +1,9 @@
+import { type Backend, describeError } from "@cobra-ts/cobra/worker";
 import { type ChangeEvent, type FormEvent, useEffect, useRef, useState } from "react";
 import type { ModelControls } from "../hooks/useModel";
 import type { useStorage } from "../hooks/useStorage";
-import { describeError } from "../lib/errors";
 import { modelFilesFromFolder, pickedFromInput } from "../lib/folder";
 import type { WebGpuSupport } from "../lib/webgpu";
-import type { Backend } from "../worker/protocol";
 import { BackendPicker } from "./BackendPicker";
 import { FileProgressList } from "./FileProgressList";
 import { ModelStatus } from "./ModelStatus";

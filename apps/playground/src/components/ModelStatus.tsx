@@ -1,7 +1,7 @@
+import type { LoadedInfo } from "@cobra-ts/cobra/worker";
 import type { ModelState } from "../hooks/useModel";
 import { backendLabel } from "../lib/backend-label";
 import { formatBytes } from "../lib/format";
-import type { LoadedInfo } from "../worker/protocol";
 
 /** One line saying what the model is doing, which backend runs it, and a stop button while loading. */
 export function ModelStatus({ state, onStop }: { state: ModelState; onStop(): void }) {

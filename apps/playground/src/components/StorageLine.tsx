@@ -1,6 +1,6 @@
+import type { StorageEstimateLike } from "@cobra-ts/cobra/worker";
 import { useState } from "react";
 import { formatBytes } from "../lib/format";
-import type { StorageEstimateLike } from "../lib/storage";
 
 interface Props {
   estimate: StorageEstimateLike | null;

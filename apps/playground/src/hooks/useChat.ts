@@ -2,10 +2,14 @@
  * The chat about one image: the image is encoded (and its prefix prefilled) once, as soon as a model and an
  * image are both there; every question then streams an answer that reuses that prefix.
  */
+
+import {
+  type AnswerStats,
+  type CobraWorkerClient,
+  describeError,
+  isAbortError,
+} from "@cobra-ts/cobra/worker";
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { ModelClient } from "../client/model-client";
-import { describeError, isAbortError } from "../lib/errors";
-import type { AnswerStats } from "../worker/protocol";
 
 export type ExchangeState = "waiting" | "streaming" | "done" | "stopped" | "failed";
 
@@ -17,6 +21,8 @@ export interface Exchange {
   state: ExchangeState;
   stats: AnswerStats | null;
   error: string | null;
+  /** Said when older turns were dropped so that this question fits the model's prompt limit. */
+  notice: string | null;
 }
 
 export type ImagePhase = "none" | "encoding" | "ready" | "stopped" | "failed";
@@ -41,9 +47,9 @@ export interface ChatControls {
 }
 
 /** One image encoding; `failed` (or stopped) ones are redone before the next question. */
-type Look = { client: ModelClient; image: Blob; id: number; failed: boolean; done: Promise<void> };
+type Look = { client: CobraWorkerClient; image: Blob; id: number; failed: boolean; done: Promise<void> };
 
-export function useChat(client: ModelClient | null, image: Blob | null): ChatControls {
+export function useChat(client: CobraWorkerClient | null, image: Blob | null): ChatControls {
   const [exchanges, setExchanges] = useState<Exchange[]>([]);
   const [imagePhase, setImagePhase] = useState<ImagePhase>("none");
   const [imageMs, setImageMs] = useState<number | null>(null);
@@ -54,10 +60,10 @@ export function useChat(client: ModelClient | null, image: Blob | null): ChatCon
   const turns = useRef(0);
   const previousImage = useRef(image);
   const look = useRef<Look | null>(null);
-  const running = useRef<{ client: ModelClient; id: number } | null>(null);
+  const running = useRef<{ client: CobraWorkerClient; id: number } | null>(null);
   const nextExchange = useRef(1);
 
-  const startLook = useCallback((c: ModelClient, img: Blob): Look => {
+  const startLook = useCallback((c: CobraWorkerClient, img: Blob): Look => {
     const pending = c.look(img);
     running.current = { client: c, id: pending.id };
     setImagePhase("encoding");
@@ -118,15 +124,19 @@ export function useChat(client: ModelClient | null, image: Blob | null): ChatCon
       const id = nextExchange.current++;
       setExchanges((list) => [
         ...list,
-        { id, question, answer: "", state: "waiting", stats: null, error: null },
+        { id, question, answer: "", state: "waiting", stats: null, error: null, notice: null },
       ]);
       try {
         let current = look.current;
         if (!current || current.client !== client || current.image !== image || current.failed)
           current = startLook(client, image);
         await current.done;
-        const pending = client.ask(question, maxNewTokens, (delta) =>
-          update(setExchanges, id, (e) => ({ ...e, answer: e.answer + delta, state: "streaming" })),
+        const pending = client.ask(
+          question,
+          maxNewTokens,
+          (delta) =>
+            update(setExchanges, id, (e) => ({ ...e, answer: e.answer + delta, state: "streaming" })),
+          (notice) => update(setExchanges, id, (e) => ({ ...e, notice })),
         );
         running.current = { client, id: pending.id };
         const answer = await pending.done;

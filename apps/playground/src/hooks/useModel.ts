@@ -1,9 +1,16 @@
 /** Loading a model into a fresh worker, with per-file progress, storage notices and a stop button. */
+
+import {
+  type Backend,
+  type CobraWorkerClient,
+  describeError,
+  type FileProgress,
+  isAbortError,
+  type LoadedInfo,
+  type ModelSourceMessage,
+} from "@cobra-ts/cobra/worker";
 import { useCallback, useRef, useState } from "react";
 import { createModelClient } from "../client/create-worker";
-import type { ModelClient } from "../client/model-client";
-import { describeError, isAbortError } from "../lib/errors";
-import type { Backend, FileProgress, LoadedInfo, ModelSourceMessage } from "../worker/protocol";
 
 export type ModelPhase = "idle" | "loading" | "ready" | "failed" | "stopped";
 
@@ -20,15 +27,15 @@ const IDLE: ModelState = { phase: "idle", files: [], notices: [], info: null, er
 export interface ModelControls {
   state: ModelState;
   /** The client of the loaded model; null until a model is ready. */
-  client: ModelClient | null;
+  client: CobraWorkerClient | null;
   load(source: ModelSourceMessage, backend: Backend): Promise<void>;
   stop(): void;
 }
 
 export function useModel(): ModelControls {
   const [state, setState] = useState<ModelState>(IDLE);
-  const [client, setClient] = useState<ModelClient | null>(null);
-  const current = useRef<{ client: ModelClient; requestId: number } | null>(null);
+  const [client, setClient] = useState<CobraWorkerClient | null>(null);
+  const current = useRef<{ client: CobraWorkerClient; requestId: number } | null>(null);
 
   const load = useCallback(async (source: ModelSourceMessage, backend: Backend) => {
     // A fresh worker per model: the only way to hand the previous model's WASM memory back to the browser.

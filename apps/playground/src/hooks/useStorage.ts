@@ -1,6 +1,5 @@
+import { clearModelCache, estimateStorage, type StorageEstimateLike } from "@cobra-ts/cobra/worker";
 import { useCallback, useEffect, useState } from "react";
-import { clearModelCache } from "../lib/model-cache";
-import { estimateStorage, type StorageEstimateLike } from "../lib/storage";
 
 /** The site's storage use and quota, refreshed on demand, and a way to drop the cached models. */
 export function useStorage(): {

@@ -1,4 +1,4 @@
-import type { LoadedInfo } from "../worker/protocol";
+import type { LoadedInfo } from "@cobra-ts/cobra/worker";
 
 /** How the running backend is named in the UI, including whether WASM can use threads. */
 export function backendLabel(

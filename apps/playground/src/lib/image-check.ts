@@ -1,5 +1,5 @@
 /** Whether a picked file is an image this browser can show, before it replaces the current one. */
-import { describeError } from "./errors";
+import { describeError } from "@cobra-ts/cobra/worker";
 
 /**
  * Null when the file decodes, else why not. The type alone proves nothing (a renamed text file keeps its

@@ -1,15 +1,15 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelFormatError } from "@cobra-ts/core";
-import { type LanguageModelDescriptor, LM_CONFIG_FILE, type MambaConfig } from "@cobra-ts/mamba-lm";
-import { MANIFEST_FILE } from "../manifest.js";
+import { type MambaConfig, readMambaLmPartConfig } from "@cobra-ts/mamba-lm";
+import { MANIFEST_FILE, manifestFiles } from "../manifest.js";
 import { readManifest } from "../runtime/load-node.js";
 import { SYNTH_MARKER_FILE } from "../synth/out-policy.js";
 
 /** What the bench needs to know about a model folder before loading it. */
 export interface BenchModelInfo {
   dir: string;
-  /** "cobra": a whole Cobra folder (cobra.json); "lm": a Mamba LM folder (lm.json) without the vision part. */
+  /** "cobra": a whole Cobra folder; "lm": a Mamba LM folder without the vision part (`cobra synth --preset mamba-*`). */
   kind: "cobra" | "lm";
   lmConfig: MambaConfig;
   /** Bytes of the LM's weights: what every decoded token reads once (the tied head reads the whole embedding). */
@@ -20,48 +20,30 @@ export interface BenchModelInfo {
   synthPreset: string | null;
 }
 
-const exists = async (path: string) => (await stat(path).catch(() => null)) !== null;
+const isWeights = (path: string) => /\.data(\.\d+)?$/.test(path);
+const bytesOf = (files: { path: string; size: number }[]) =>
+  files.filter((f) => isWeights(f.path)).reduce((n, f) => n + f.size, 0);
 
-async function fileBytes(dir: string, files: readonly string[]): Promise<number> {
-  let n = 0;
-  for (const f of files) n += (await stat(join(dir, f))).size;
-  return n;
-}
-
-/** Reads a model folder's descriptors: cobra.json for a whole Cobra, else lm.json (e.g. `cobra synth --preset mamba-*`). */
+/** Reads a model folder's cobra.json: a whole Cobra, or a language model only. */
 export async function inspectModelFolder(dir: string): Promise<BenchModelInfo> {
-  if (!(await exists(dir))) throw new ModelFormatError(`${dir}: no such model folder`);
-  const lmPath = join(dir, LM_CONFIG_FILE);
-  if (!(await exists(lmPath)))
+  if (!(await stat(dir).catch(() => null))) throw new ModelFormatError(`${dir}: no such model folder`);
+  const manifest = await readManifest(dir);
+  const lm = manifest.parts.lm;
+  if (lm?.kind !== "mamba-lm")
     throw new ModelFormatError(
-      `${dir} holds no ${LM_CONFIG_FILE}: not a model folder written by \`cobra convert\` or \`cobra synth\``,
+      `${join(dir, MANIFEST_FILE)} has no mamba-lm part: not a model folder written by \`cobra convert\` or \`cobra synth\``,
     );
-  let lm: LanguageModelDescriptor;
-  try {
-    lm = JSON.parse(await readFile(lmPath, "utf8"));
-  } catch (e) {
-    throw new ModelFormatError(`${lmPath} is not valid JSON`, { cause: e });
-  }
-  if (lm.format !== "mamba-lm" || !lm.config || !Array.isArray(lm.dataFiles))
-    throw new ModelFormatError(`${lmPath} is not a mamba-lm descriptor`);
-  const lmWeightBytes = await fileBytes(dir, lm.dataFiles);
-  const isCobra = await exists(join(dir, MANIFEST_FILE));
-  const modelWeightBytes = isCobra
-    ? await fileBytes(
-        dir,
-        (await readManifest(dir)).files.map((f) => f.path).filter((p) => /\.data(\.\d+)?$/.test(p)),
-      )
-    : lmWeightBytes;
+  const lmConfig = readMambaLmPartConfig(lm, `${join(dir, MANIFEST_FILE)} parts.lm`).model;
   const marker = join(dir, SYNTH_MARKER_FILE);
-  const synthPreset = (await exists(marker))
+  const synthPreset = (await stat(marker).catch(() => null))
     ? ((JSON.parse(await readFile(marker, "utf8")).preset as string | undefined) ?? null)
     : null;
   return {
     dir,
-    kind: isCobra ? "cobra" : "lm",
-    lmConfig: lm.config,
-    lmWeightBytes,
-    modelWeightBytes,
+    kind: manifest.parts.encoder ? "cobra" : "lm",
+    lmConfig,
+    lmWeightBytes: bytesOf(lm.files),
+    modelWeightBytes: bytesOf(manifestFiles(manifest)),
     synthPreset,
   };
 }

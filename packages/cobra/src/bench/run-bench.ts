@@ -51,13 +51,7 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
   const stage = options.onStage ?? (() => {});
   const loadavgStart = loadavg()[0];
   const info = await inspectModelFolder(dir);
-  if (options.verify) {
-    if (info.kind !== "cobra")
-      throw new InvalidArgumentError(
-        `--verify checks the files cobra.json lists; ${dir} is an LM-only folder`,
-      );
-    await assertModelFiles(dir, await readManifest(dir));
-  }
+  if (options.verify) await assertModelFiles(dir, await readManifest(dir));
   const session = { backend: options.backend, threads: options.threads };
   const probe = { gemmSize: options.gemmSize, backend: options.backend, threads: options.threads };
   const bytesPerThread = options.bandwidthBytesPerThread ?? 2 ** 30;

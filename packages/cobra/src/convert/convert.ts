@@ -8,17 +8,23 @@ import {
   throwIfAborted,
   withPrefix,
 } from "@cobra-ts/core/node";
-import { parseMambaConfig } from "@cobra-ts/mamba-lm";
+import { mambaTokenizerPart, parseMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
   inferProjectorDims,
   projectedTokens,
+  projectorPart,
   projectorSpecFromArchSpecifier,
   validateProjectorWeights,
   writeProjectorModel,
 } from "@cobra-ts/projector/node";
-import { openVitRelease, writeVitModel } from "@cobra-ts/vision-encoder/node";
-import { type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from "../manifest.js";
+import {
+  openVitRelease,
+  type VitTowerConfig,
+  vitEncoderPart,
+  writeVitModel,
+} from "@cobra-ts/vision-encoder/node";
+import { buildManifest, type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from "../manifest.js";
 import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
 import { inspectOutFolder, outIsFileError, someNames } from "./out-folder.js";
@@ -97,8 +103,8 @@ export async function convertRelease(
   const lmConfig = parseMambaConfig(JSON.parse(await readFile(join(sources.llm, "config.json"), "utf8")));
 
   const manifest = await writeFolderAtomically(options.out, async (tmp) => {
-    const files: string[] = [];
-    const encoders: CobraManifest["vision"]["encoders"] = [];
+    const towerFiles: string[] = [];
+    const encoders: VitTowerConfig[] = [];
     let numPatches = 0;
     for (const tower of towers) {
       throwIfAborted(options.signal);
@@ -115,21 +121,21 @@ export async function convertRelease(
         numPatches = release.config.numPatches;
         progress({ stage: "vision", item: `${tower}.onnx`, done: 0, total: 1 });
         const written = await writeVitModel(tmp, `${tower}.onnx`, release.config, release.weights);
-        files.push(`${tower}.onnx`, ...written.dataFiles);
-        encoders.push({
-          name: tower,
-          graph: `${tower}.onnx`,
-          featureDim: release.config.embedDim,
-          config: release.config as unknown as Record<string, unknown>,
-        });
+        towerFiles.push(`${tower}.onnx`, ...written.dataFiles);
+        encoders.push({ name: tower, graph: `${tower}.onnx`, vit: release.config });
         progress({ stage: "vision", item: `${tower}.onnx`, done: 1, total: 1 });
       } finally {
         await release.weights.close();
       }
     }
 
+    const encoder = vitEncoderPart(
+      { strategy: cobraConfig.imageResizeStrategy, imageSize, towers: encoders },
+      towerFiles,
+    );
     const checkpoint = await openWeights(checkpointPath);
-    let projectorDims: { inputDim: number; outputDim: number; numTokens: number };
+    let projector: ReturnType<typeof projectorPart>;
+    let lm: Awaited<ReturnType<typeof writeLanguageModel>>;
     try {
       throwIfAborted(options.signal);
       const spec = projectorSpecFromArchSpecifier(cobraConfig.archSpecifier);
@@ -139,59 +145,47 @@ export async function convertRelease(
         ...inferProjectorDims(spec.variant, projectorWeights),
         numPatches,
       });
-      const projector = await writeProjectorModel(tmp, spec.variant, projectorWeights, { dims });
-      files.push(...projector.files);
-      projectorDims = {
-        inputDim: dims.visionDim,
-        outputDim: dims.llmDim,
-        numTokens: projectedTokens(spec.variant, dims),
-      };
+      const written = await writeProjectorModel(tmp, spec.variant, projectorWeights, { dims });
+      projector = projectorPart(
+        spec.variant,
+        {
+          graph: "projector.onnx",
+          archSpecifier: cobraConfig.archSpecifier,
+          inputDim: dims.visionDim,
+          outputDim: dims.llmDim,
+          numTokens: projectedTokens(spec.variant, dims),
+        },
+        written.files,
+      );
       progress({ stage: "projector", item: "projector.onnx", done: 1, total: 1 });
 
-      const lm = await writeLanguageModel(tmp, withPrefix(checkpoint, LM_PREFIX), lmConfig, {
+      lm = await writeLanguageModel(tmp, withPrefix(checkpoint, LM_PREFIX), lmConfig, {
         signal: options.signal,
         onProgress: (p) => progress({ stage: "lm", item: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
       });
-      files.push(...lm.files);
     } finally {
       await checkpoint.close();
     }
 
-    await copyFile(join(sources.llm, "tokenizer.json"), join(tmp, "tokenizer.json"));
-    await chmod(join(tmp, "tokenizer.json"), 0o644);
-    files.push("tokenizer.json");
-    const hasTokenizerConfig = await exists(join(sources.llm, "tokenizer_config.json"));
-    if (hasTokenizerConfig) {
-      await copyFile(join(sources.llm, "tokenizer_config.json"), join(tmp, "tokenizer_config.json"));
-      await chmod(join(tmp, "tokenizer_config.json"), 0o644);
-      files.push("tokenizer_config.json");
+    const tokenizer = mambaTokenizerPart(await exists(join(sources.llm, "tokenizer_config.json")));
+    for (const name of tokenizer.files) {
+      await copyFile(join(sources.llm, name), join(tmp, name));
+      await chmod(join(tmp, name), 0o644);
     }
 
-    progress({ stage: "hash", item: MANIFEST_FILE, done: 0, total: files.length });
-    const m: CobraManifest = {
-      format: "cobra-ts",
-      formatVersion: FORMAT_VERSION,
-      modelId: cobraConfig.modelId,
-      vision: {
-        strategy: cobraConfig.imageResizeStrategy,
-        imageSize,
-        encoders,
-        numPatches,
+    const parts = { encoder, projector, lm, tokenizer };
+    const fileCount = Object.values(parts).reduce((n, p) => n + p.files.length, 0);
+    progress({ stage: "hash", item: MANIFEST_FILE, done: 0, total: fileCount });
+    const m = await buildManifest(
+      {
+        modelId: cobraConfig.modelId,
+        settings: { llmBackboneId: cobraConfig.llmBackboneId, maxPromptLength: cobraConfig.llmMaxLength },
+        parts,
+        // Only a fingerprint: local paths would leak into every browser that loads the model.
+        source: { fingerprint },
       },
-      projector: { arch: cobraConfig.archSpecifier, graph: "projector.onnx", ...projectorDims },
-      lm: {
-        graph: "lm.onnx",
-        config: lmConfig as unknown as Record<string, unknown>,
-        tokenizer: "tokenizer.json",
-        tokenizerConfig: hasTokenizerConfig ? "tokenizer_config.json" : null,
-        maxLength: cobraConfig.llmMaxLength,
-      },
-      llmBackboneId: cobraConfig.llmBackboneId,
-      dtype,
-      // Only a fingerprint: local paths would leak into every browser that loads the model.
-      source: { fingerprint },
-      files: await describeFiles(tmp, files),
-    };
+      (paths) => describeFiles(tmp, paths),
+    );
     await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(m, null, 2)}\n`);
     return m;
   });

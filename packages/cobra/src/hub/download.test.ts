@@ -168,7 +168,7 @@ describe("hub download", () => {
       delete process.env.COBRA_CACHE;
     }
     const manifest = JSON.parse(await readFile(join(out, "cobra.json"), "utf8"));
-    expect(manifest.files.map((f: { path: string }) => f.path)).toContain("lm.onnx");
+    expect(manifest.parts.lm.files.map((f: { path: string }) => f.path)).toContain("lm.onnx");
     expect(requests.length).toBeGreaterThanOrEqual(8);
   });
 

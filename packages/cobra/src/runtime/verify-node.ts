@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelFormatError } from "@cobra-ts/core";
 import { sha256File } from "../convert/hash.js";
-import { type CobraManifest, MANIFEST_FILE } from "../manifest.js";
+import { type CobraManifest, MANIFEST_FILE, manifestFiles } from "../manifest.js";
 import { hashProblem, sizeProblem } from "./verify-files.js";
 
 export interface FileCheck {
@@ -27,10 +27,11 @@ export async function verifyModelFiles(
   manifest: CobraManifest,
   onProgress?: (p: VerifyProgress) => void,
 ): Promise<FileCheck[]> {
-  const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
+  const files = manifestFiles(manifest);
+  const total = files.reduce((sum, f) => sum + f.size, 0);
   let hashed = 0;
   const checks: FileCheck[] = [];
-  for (const f of manifest.files) {
+  for (const f of files) {
     const path = join(dir, f.path);
     const size = (await stat(path).catch(() => null))?.size ?? null;
     let problem = sizeProblem(f, size);

@@ -1,15 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeFiles } from "../convert/hash.js";
-import { type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from "../manifest.js";
-
-/** What a synthetic Cobra folder holds besides its file list: the parts convertRelease would record. */
-export type SynthManifestParts = Pick<
-  CobraManifest,
-  "modelId" | "vision" | "projector" | "lm" | "llmBackboneId"
-> & {
-  source: Record<string, string>;
-};
+import { buildManifest, type CobraManifest, MANIFEST_FILE, type ManifestDescription } from "../manifest.js";
 
 /**
  * Writes `cobra.json` for a folder written by synthesizeModel, with the helpers convertRelease uses (sizes and
@@ -17,16 +9,9 @@ export type SynthManifestParts = Pick<
  */
 export async function writeSynthManifest(
   dir: string,
-  parts: SynthManifestParts,
-  files: string[],
+  description: ManifestDescription,
 ): Promise<CobraManifest> {
-  const manifest: CobraManifest = {
-    format: "cobra-ts",
-    formatVersion: FORMAT_VERSION,
-    ...parts,
-    dtype: "fp32",
-    files: await describeFiles(dir, files),
-  };
+  const manifest = await buildManifest(description, (paths) => describeFiles(dir, paths));
   await writeFile(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

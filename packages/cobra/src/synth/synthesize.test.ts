@@ -45,7 +45,11 @@ describe("cobra synth", () => {
     const r = await synth(["--preset", "test-tiny-cobra", "--out", out, "--seed", "3"]);
     expect(r.code).toBe(0);
     const manifest = JSON.parse(await readFile(join(out, "cobra.json"), "utf8"));
-    expect(manifest.vision.encoders.map((e: { name: string }) => e.name)).toEqual(["dino", "siglip"]);
+    expect(manifest.parts.encoder.kind).toBe("fused-vit");
+    expect(manifest.parts.encoder.config.towers.map((e: { name: string }) => e.name)).toEqual([
+      "dino",
+      "siglip",
+    ]);
     expect(manifest.source).toMatchObject({ synthetic: "test-tiny-cobra", seed: "3" });
     const cobra = await Cobra.load(out, { verify: true });
     try {

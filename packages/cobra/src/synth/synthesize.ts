@@ -1,19 +1,26 @@
 import { chmod, copyFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { PartDescription } from "@cobra-ts/core";
 import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
-import { type MambaConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
+import { type MambaConfig, mambaTokenizerPart, resolveMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
   projectedTokens,
+  projectorPart,
   projectorSpecFromArchSpecifier,
   writeProjectorModel,
 } from "@cobra-ts/projector/node";
-import { resolveVitConfig, type VitConfig, writeVitModel } from "@cobra-ts/vision-encoder/node";
+import {
+  resolveVitConfig,
+  type VitConfig,
+  vitEncoderPart,
+  writeVitModel,
+} from "@cobra-ts/vision-encoder/node";
 import { writeFolderAtomically } from "../convert/atomic-dir.js";
 import { checkFreeSpace } from "../convert/out-folder.js";
-import type { CobraManifest } from "../manifest.js";
+import type { CobraManifest, ManifestDescription } from "../manifest.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "./byte-tokenizer.js";
-import { type SynthManifestParts, writeSynthManifest } from "./cobra-manifest.js";
+import { writeSynthManifest } from "./cobra-manifest.js";
 import { syntheticMambaTensors } from "./mamba-tensors.js";
 import { checkSynthOut, SYNTH_MARKER_FILE } from "./out-policy.js";
 import { type CobraPreset, findPreset, type SynthPreset } from "./presets.js";
@@ -47,7 +54,7 @@ export interface SynthResult {
   /** Bytes of every weight written (all external data files). */
   weightBytes: number;
   files: string[];
-  manifest: CobraManifest | null;
+  manifest: CobraManifest;
 }
 
 const DEFAULT_SEED = 1;
@@ -60,10 +67,13 @@ interface PartPlan {
   write: (dir: string, source: SyntheticWeightSource, progress: (bytes: number) => void) => Promise<string[]>;
 }
 
+/** The manifest parts a plan's files make up, once every plan has written its files. */
+type Describe = (filesOf: (part: string) => string[], tokenizer: PartDescription) => ManifestDescription;
+
 /**
- * Writes a runtime-format model with random weights of the real shapes: an LM-only folder (lm.json, lm.onnx +
- * data, tokenizer; MambaLM.load reads it) or a whole Cobra folder (cobra.json as `cobra convert` writes it;
- * Cobra.load reads it). Every tensor is generated when the writer asks for it and dropped once on disk, so
+ * Writes a runtime-format model with random weights of the real shapes: an LM-only folder (lm.onnx + data,
+ * tokenizer, a cobra.json listing the lm and tokenizer parts; MambaLM.load reads it) or a whole Cobra folder
+ * (cobra.json as `cobra convert` writes it; Cobra.load reads it). Every tensor is generated when the writer asks for it and dropped once on disk, so
  * memory stays at about the largest tensor; the folder appears only when complete.
  */
 export async function synthesizeModel(presetName: string, options: SynthOptions): Promise<SynthResult> {
@@ -71,7 +81,11 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
   const seed = options.seed ?? DEFAULT_SEED;
   await checkSynthOut(options.out, options.force ?? false);
   const lmConfig = resolveMambaConfig(preset.lm);
-  const plans = preset.kind === "lm" ? [lmPlan(lmConfig, options)] : cobraPlans(preset, lmConfig, options);
+  const lm = lmPlan(lmConfig, options);
+  const { plans, describe } =
+    preset.kind === "lm"
+      ? { plans: [lm.plan], describe: lmOnlyManifest(presetName, seed, lm.part) }
+      : cobraPlans(preset, presetName, seed, lmConfig, lm);
   const bytesTotal = plans.reduce((s, p) => s + tensorBytes(p.tensors), 0);
   await checkFreeSpace(options.out, bytesTotal);
   if (options.tokenizer) await requireTokenizer(options.tokenizer);
@@ -83,6 +97,7 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
   };
   const result = await writeFolderAtomically(options.out, async (tmp) => {
     const files: string[] = [];
+    const written = new Map<string, string[]>();
     for (const plan of plans) {
       throwIfAborted(options.signal);
       report(plan.part);
@@ -92,11 +107,15 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
         partDone += bytes;
         report(plan.part, bytes);
       };
-      files.push(...(await plan.write(tmp, source, partProgress)));
+      const planFiles = await plan.write(tmp, source, partProgress);
+      written.set(plan.part, planFiles);
+      files.push(...planFiles);
       report(plan.part, tensorBytes(plan.tensors) - partDone); // parts whose writer reports nothing finish here
     }
     report("tokenizer");
-    files.push(...(await writeTokenizer(tmp, options.tokenizer)));
+    const tokenizer = mambaTokenizerPart(true);
+    await writeTokenizer(tmp, options.tokenizer);
+    files.push(...tokenizer.files);
     const marker = {
       format: "cobra-ts-synth",
       preset: presetName,
@@ -105,33 +124,49 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
       weights: "random",
     };
     await writeFile(join(tmp, SYNTH_MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);
-    let manifest: CobraManifest | null = null;
-    if (preset.kind === "cobra") {
-      report("manifest");
-      manifest = await writeSynthManifest(tmp, cobraManifestParts(preset, presetName, seed, lmConfig), files);
-    }
+    report("manifest");
+    const manifest = await writeSynthManifest(
+      tmp,
+      describe((part) => written.get(part) ?? [], tokenizer),
+    );
     const weightBytes = await dataBytes(tmp, files);
     return { manifest, files, weightBytes };
   });
   return { out: options.out, preset: presetName, kind: preset.kind, ...result };
 }
 
-function lmPlan(config: MambaConfig, options: SynthOptions): PartPlan {
-  return {
+/** The LM's plan, and its part once written (the part's config is where the LM config is stored). */
+function lmPlan(config: MambaConfig, options: SynthOptions) {
+  const written: { part?: PartDescription } = {};
+  const plan: PartPlan = {
     part: "lm",
     tensors: syntheticMambaTensors(config),
     write: async (dir, source, progress) => {
       let last = 0;
-      const written = await writeLanguageModel(dir, source, config, {
+      written.part = await writeLanguageModel(dir, source, config, {
         signal: options.signal,
         onProgress: (p) => {
           progress(p.bytesDone - last);
           last = p.bytesDone;
         },
       });
-      return written.files;
+      return written.part.files;
     },
   };
+  const part = (): PartDescription => {
+    if (!written.part) throw new Error("the LM part is described only once it is written");
+    return written.part;
+  };
+  return { plan, part };
+}
+
+/** cobra.json of an LM-only folder: the lm and tokenizer parts (no settings: it is no whole Cobra). */
+function lmOnlyManifest(presetName: string, seed: number, lm: () => PartDescription): Describe {
+  return (_filesOf, tokenizer) => ({
+    modelId: presetName,
+    parts: { lm: lm(), tokenizer },
+    source: { synthetic: presetName, seed: String(seed), weights: "random" },
+  });
 }
 
 /** The towers' ViT configs, as openVitRelease would resolve them at the run size. */
@@ -154,8 +189,14 @@ function cobraLayout(preset: CobraPreset, lmConfig: MambaConfig) {
   return { towers, variant, dims, numTokens: projectedTokens(variant, dims) };
 }
 
-function cobraPlans(preset: CobraPreset, lmConfig: MambaConfig, options: SynthOptions): PartPlan[] {
-  const { towers, variant, dims } = cobraLayout(preset, lmConfig);
+function cobraPlans(
+  preset: CobraPreset,
+  presetName: string,
+  seed: number,
+  lmConfig: MambaConfig,
+  lm: ReturnType<typeof lmPlan>,
+): { plans: PartPlan[]; describe: Describe } {
+  const { towers, variant, dims, numTokens } = cobraLayout(preset, lmConfig);
   const towerPlans = towers.map(
     ({ name, config }): PartPlan => ({
       part: name,
@@ -171,47 +212,36 @@ function cobraPlans(preset: CobraPreset, lmConfig: MambaConfig, options: SynthOp
     tensors: syntheticProjectorTensors(variant, dims),
     write: async (dir, source) => (await writeProjectorModel(dir, variant, source, { dims })).files,
   };
-  return [...towerPlans, projector, lmPlan(lmConfig, options)];
-}
-
-/** cobra.json's content besides the file list, as convertRelease records it for a release. */
-function cobraManifestParts(
-  preset: CobraPreset,
-  presetName: string,
-  seed: number,
-  lmConfig: MambaConfig,
-): SynthManifestParts {
-  const { towers, dims, numTokens } = cobraLayout(preset, lmConfig);
-  return {
+  // cobra.json's parts as convertRelease records them for a release.
+  const describe: Describe = (filesOf, tokenizer) => ({
     modelId: preset.modelId,
-    vision: {
-      strategy: "resize-naive",
-      imageSize: preset.imageSize,
-      encoders: towers.map(({ name, config }) => ({
-        name,
-        graph: `${name}.onnx`,
-        featureDim: config.embedDim,
-        config: config as unknown as Record<string, unknown>,
-      })),
-      numPatches: dims.numPatches,
+    settings: { llmBackboneId: preset.llmBackboneId, maxPromptLength: preset.llmMaxLength },
+    parts: {
+      encoder: vitEncoderPart(
+        {
+          strategy: "resize-naive",
+          imageSize: preset.imageSize,
+          towers: towers.map(({ name, config }) => ({ name, graph: `${name}.onnx`, vit: config })),
+        },
+        towers.flatMap((t) => filesOf(t.name)),
+      ),
+      projector: projectorPart(
+        variant,
+        {
+          graph: "projector.onnx",
+          archSpecifier: preset.archSpecifier,
+          inputDim: dims.visionDim,
+          outputDim: dims.llmDim,
+          numTokens,
+        },
+        filesOf("projector"),
+      ),
+      lm: lm.part(),
+      tokenizer,
     },
-    projector: {
-      arch: preset.archSpecifier,
-      graph: "projector.onnx",
-      inputDim: dims.visionDim,
-      outputDim: dims.llmDim,
-      numTokens,
-    },
-    lm: {
-      graph: "lm.onnx",
-      config: lmConfig as unknown as Record<string, unknown>,
-      tokenizer: "tokenizer.json",
-      tokenizerConfig: "tokenizer_config.json",
-      maxLength: preset.llmMaxLength,
-    },
-    llmBackboneId: preset.llmBackboneId,
     source: { synthetic: presetName, seed: String(seed), weights: "random" },
-  };
+  });
+  return { plans: [...towerPlans, projector, lm.plan], describe };
 }
 
 function tensorBytes(tensors: Map<string, SyntheticTensor>): number {

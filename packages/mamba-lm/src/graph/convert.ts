@@ -83,14 +83,12 @@ export async function convertTensors(
   }
 }
 
-/** The model's metadata_props: enough to tell what a stray lm.onnx is. */
-export function modelMetadata(converted: ConvertedLanguageModel): Record<string, string> {
-  return {
-    "cobra.format": "mamba-lm",
-    "cobra.format_version": String(LM_FORMAT_VERSION),
-    "cobra.mamba_config": JSON.stringify(converted.config),
-    "cobra.graph_options": JSON.stringify(converted.graph),
-  };
+/**
+ * The model's metadata_props: enough to tell what a stray lm.onnx is. The config is not repeated here: the
+ * model folder's manifest holds it (the "mamba-lm" part), the graph's own inputs give the sizes.
+ */
+export function modelMetadata(): Record<string, string> {
+  return { "cobra.format": "mamba-lm", "cobra.format_version": String(LM_FORMAT_VERSION) };
 }
 
 /**
@@ -109,7 +107,7 @@ export async function buildLanguageModel(
   emitMambaLM(g, converted.config, converted.graph);
   return {
     ...converted,
-    model: serializeModel(g, { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" }),
+    model: serializeModel(g, { metadata: modelMetadata(), docString: "Mamba LM (cobra-ts)" }),
   };
 }
 

@@ -1,7 +1,13 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError, MemoryWeights, ModelFormatError, WeightsMismatchError } from "@cobra-ts/core";
+import {
+  InvalidArgumentError,
+  inspectModel,
+  MemoryWeights,
+  ModelFormatError,
+  WeightsMismatchError,
+} from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadProgress, MambaLM as PortableMambaLM } from "../model/mamba-lm.js";
 import { MambaLM } from "../model/mamba-lm-node.js";
@@ -26,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("writeLanguageModel (Node)", () => {
-  it("writes lm.onnx + external data + lm.json, streaming with progress; the folder loads and matches the in-memory model", async () => {
+  it("writes lm.onnx + external data and returns the mamba-lm part, streaming with progress; the folder loads and matches the in-memory model", async () => {
     const out = join(dir, "ok");
     const source = await openCheckpoint();
     const progress: ConversionProgress[] = [];
@@ -34,17 +40,24 @@ describe("writeLanguageModel (Node)", () => {
       onProgress: (p) => progress.push(p),
     });
     await source.close();
-    expect(written.files.sort()).toEqual(["lm.json", "lm.onnx", "lm.onnx.data"]);
-    expect((await readdir(out)).sort()).toEqual(["lm.json", "lm.onnx", "lm.onnx.data"]);
+    expect(written.files).toEqual(["lm.onnx", "lm.onnx.data"]);
+    expect((await readdir(out)).sort()).toEqual(["lm.onnx", "lm.onnx.data"]);
     expect(progress.length).toBe(4 * 10 + 2); // 10 tensors per layer, embedding, norm_f; lm_head tied: not stored
     expect(progress.at(-1)).toMatchObject({ done: 42, total: 42 });
     expect(progress.at(-1)!.bytesDone).toBe(progress.at(-1)!.bytesTotal);
-    const descriptor = JSON.parse(await readFile(join(out, "lm.json"), "utf8"));
-    expect(descriptor).toMatchObject({
-      format: "mamba-lm",
-      formatVersion: 2,
-      graph: { logits: "last", scanOutput: "per-token" },
-      config: { tieEmbeddings: true },
+    // The part's config is the one place the architecture is stored: the graph keeps only its format tags.
+    expect(written).toMatchObject({
+      kind: "mamba-lm",
+      dtype: "fp32",
+      config: {
+        graph: "lm.onnx",
+        model: { ...fixtureConfig() },
+        options: { logits: "last", scanOutput: "per-token" },
+      },
+    });
+    expect(inspectModel(await readFile(join(out, "lm.onnx")), "lm.onnx").metadata).toEqual({
+      "cobra.format": "mamba-lm",
+      "cobra.format_version": "2",
     });
 
     const stages: LoadProgress[] = [];
@@ -109,8 +122,10 @@ describe("writeLanguageModel (Node)", () => {
   it("load refuses a folder that is not a converted LM", async () => {
     const empty = join(dir, "empty");
     await expect(MambaLM.load(empty)).rejects.toThrow(ModelFormatError);
-    await writeFile(join(dir, "lm.json"), JSON.stringify({ format: "other" }));
-    await expect(MambaLM.load(dir)).rejects.toThrow(/not a mamba-lm descriptor/);
+    await writeFile(join(dir, "notes.txt"), "not a model");
+    await expect(MambaLM.load(dir)).rejects.toThrow(
+      /holds no lm\.onnx: convert the model with writeLanguageModel/,
+    );
   });
 
   it("only the Node entry's MambaLM loads from a path; the platform-independent one says where to go", async () => {

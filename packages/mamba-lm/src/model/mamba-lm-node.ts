@@ -3,15 +3,16 @@
 // the platform-independent entry never reaches the file system.
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ModelFormatError } from "@cobra-ts/core";
+import { ModelFormatError, type PartLoader, partGraph } from "@cobra-ts/core";
 import { externalDataPaths } from "@cobra-ts/core/node";
-import { LM_CONFIG_FILE } from "../graph/lm-files.js";
+import { LM_GRAPH_FILE } from "../graph/lm-files.js";
 import { embeddingFromFile } from "./embedding-file.js";
 import { type LanguageModelBytes, type LoadOptions, MambaLM as PortableMambaLM } from "./mamba-lm.js";
+import { mambaLmLoader, mambaTokenizerLoader } from "./part-loader.js";
 
 export class MambaLM extends PortableMambaLM {
   /**
-   * Loads a converted model: a folder written by writeLanguageModel (`lm.json` + `lm.onnx` + data), a path to
+   * Loads a converted model: a folder written by writeLanguageModel (`lm.onnx` + data), a path to
    * an `.onnx` file, or the bytes of one. From a path, onnxruntime reads the external data itself and the
    * embedding rows are read from their file on demand. On wasm (onnxruntime-web, which does not look beside
    * the model) the external data files are handed over by path.
@@ -44,26 +45,27 @@ export class MambaLM extends PortableMambaLM {
   }
 }
 
-/** A folder (holding lm.json naming the graph) or an .onnx file. */
+/** A folder written by writeLanguageModel (its lm.onnx), or an .onnx file. */
 async function resolveGraphPath(path: string): Promise<string> {
   const info = await stat(path).catch(() => null);
   if (!info) throw new ModelFormatError(`${path}: no such model folder or file`);
   if (!info.isDirectory()) return path;
-  const descriptorPath = join(path, LM_CONFIG_FILE);
-  let descriptor: { format?: string; graphFile?: string };
-  try {
-    descriptor = JSON.parse(await readFile(descriptorPath, "utf8"));
-  } catch (e) {
+  const graph = join(path, LM_GRAPH_FILE);
+  if (!(await stat(graph).catch(() => null)))
     throw new ModelFormatError(
-      `${descriptorPath}: missing or not JSON; convert the model with writeLanguageModel first`,
-      { cause: e },
+      `${path} holds no ${LM_GRAPH_FILE}: convert the model with writeLanguageModel first`,
     );
-  }
-  if (
-    descriptor.format !== "mamba-lm" ||
-    typeof descriptor.graphFile !== "string" ||
-    descriptor.graphFile.includes("/")
-  )
-    throw new ModelFormatError(`${descriptorPath}: not a mamba-lm descriptor`);
-  return join(path, descriptor.graphFile);
+  return graph;
 }
+
+/** This package's part loaders for Node: a graph on disk is opened by path, its weights never read whole. */
+export const mambaLmLoaders: readonly (PartLoader<"lm"> | PartLoader<"tokenizer">)[] = [
+  mambaLmLoader(async (part, config, context) => {
+    const { model, externalData } = await partGraph(part, config.graph, context);
+    const options = { ...context.runtime, signal: context.signal };
+    return typeof model === "string"
+      ? MambaLM.load(model, options)
+      : MambaLM.load({ model, externalData }, options);
+  }),
+  mambaTokenizerLoader,
+];

@@ -1,6 +1,12 @@
 // The package's public ViT / encoder API (platform-independent), re-exported by src/index.ts.
 export { concatFeatures, FusedEncoder } from "../encoders/fused.js";
 export { ImageEncoder, type ImagePreprocessing } from "../encoders/image-encoder.js";
+export {
+  type VitEncoderPartConfig,
+  type VitTowerConfig,
+  visionEncoderLoaders,
+  vitEncoderPart,
+} from "../encoders/part-loader.js";
 export type { EncodedFeatures, PixelEncoder, PixelSpec } from "../encoders/types.js";
 export { batchOf, pixelSpecOf, VitEncoder } from "../encoders/vit-encoder.js";
 export { resolveVitConfig, type VitBuildOptions, type VitConfig } from "./config.js";

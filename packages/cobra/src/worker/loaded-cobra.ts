@@ -1,10 +1,15 @@
 /**
- * The part of `@cobra-ts/cobra/browser` the playground relies on, written down as types so that the model layer
- * can be unit-tested with a fake. `entry.ts` assigns the real `Cobra.load` to `LoadCobra`, so the compiler checks
- * that the real module still satisfies this contract.
+ * What the worker host needs of a loaded Cobra, written down as types so that the host can be tested with a
+ * fake: `serveCobraWorker` assigns the real browser `Cobra.load` to `LoadCobra`, so the compiler checks that the
+ * real API satisfies this contract.
  */
+import type { ModelFile } from "@cobra-ts/core";
+import type { CobraManifest } from "../manifest.js";
 
+/** The backends a browser runs. */
 export type Backend = "wasm" | "webgpu";
+
+export type ManifestFile = ModelFile;
 
 export interface LoadProgress {
   /** Path relative to the model folder. */
@@ -16,21 +21,16 @@ export interface LoadProgress {
 export interface CobraLoadOptions {
   backend: Backend;
   onProgress?: (progress: LoadProgress) => void;
-  /** Used for every file when the source is a base URL (the playground passes its caching fetch). */
+  /** Used for every file when the source is a base URL (the host passes its caching fetch). */
   fetch?: typeof fetch;
   /** Where onnxruntime-web's .wasm/.mjs files are served. */
   wasmPaths?: string;
+  threads?: number;
   signal?: AbortSignal;
 }
 
 /** A base URL of a converted model folder, or its files keyed by path relative to the folder. */
 export type CobraSource = string | Map<string, Blob>;
-
-export interface ManifestFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
 
 export interface ChatTurn {
   role: "user" | "assistant";
@@ -48,17 +48,20 @@ export interface AskOptions {
   signal?: AbortSignal;
 }
 
-/** One image, encoded and prefilled once, serving any number of questions. */
+/** One image, encoded and prefilled once, serving any number of questions (Cobra's ImageSession). */
 export interface CobraChat {
   /** Streams the answer; the history gains the turn once the answer is complete. */
   askStream(question: string, options?: AskOptions): AsyncIterable<AnswerChunk>;
+  /** Drops the oldest question/answer pairs until the prompt for `question` fits; returns how many. */
+  dropOldestTurnsToFit(question: string): number;
   readonly history: readonly ChatTurn[];
 }
 
 export interface LoadedCobra {
   readonly backend: string;
-  readonly manifest: { modelId?: string; files: ManifestFile[] } | null;
+  readonly manifest: CobraManifest | null;
   look(image: Blob, options?: { signal?: AbortSignal }): Promise<CobraChat>;
+  release(): Promise<void>;
 }
 
 export type LoadCobra = (source: CobraSource, options: CobraLoadOptions) => Promise<LoadedCobra>;

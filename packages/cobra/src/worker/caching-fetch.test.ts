@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { cacheKey } from "../lib/model-cache";
-import { FakeCache, FakeServer } from "../test-support/fakes";
-import { createCachingFetch } from "./caching-fetch";
-import type { ManifestFile } from "./cobra-api";
-import type { FileProgress } from "./protocol";
+import { createCachingFetch } from "./caching-fetch.js";
+import type { ManifestFile } from "./loaded-cobra.js";
+import { cacheKey } from "./model-cache.js";
+import type { FileProgress } from "./protocol.js";
+import { FakeCache, FakeServer } from "./test-support/fakes.js";
 
 const BASE = "https://models.test/cobra/";
 const BODIES = { "lm.onnx": "0123456789abcdef", "vision.onnx": "vision-graph" };

@@ -1,24 +1,29 @@
 /**
- * The model layer: runs inside the Web Worker and turns protocol requests into Cobra calls. Cobra itself is
- * injected (`loadCobra`), so this file is unit-tested in Node with a fake and `model.worker.ts` binds the real one.
+ * The worker engine: runs inside a Web Worker and turns protocol requests into Cobra calls (load with per-file
+ * progress and the browser cache, look, streamed answers, abort, release). Cobra itself is injected
+ * (`loadCobra`), so the host is unit-tested with a fake; `serveCobraWorker` binds the real one.
  */
-import { describeError, isAbortError, isQuotaError } from "../lib/errors";
-import { type CacheLike, cacheKey, openModelCache, pruneModelCache } from "../lib/model-cache";
-import { estimateStorage, quotaMessage, type StorageEstimateLike, storageShortage } from "../lib/storage";
-import { createCachingFetch } from "./caching-fetch";
-import type { Backend, CobraChat, LoadCobra, LoadedCobra, ManifestFile } from "./cobra-api";
-import { explainFetchFailures } from "./fetch-errors";
-import { MANIFEST_FILE, manifestFiles, modelBaseUrl } from "./manifest";
-import { throttleProgress } from "./progress";
-import type { ModelSourceMessage, WorkerEvent, WorkerRequest } from "./protocol";
-import { AnswerTimer } from "./stats";
-import { createEventLoopYield } from "./yield";
+import { InvalidArgumentError, ModelFormatError, throwIfAborted } from "@cobra-ts/core";
+import { MANIFEST_FILE, manifestFiles, parseManifest } from "../manifest.js";
+import { createCachingFetch } from "./caching-fetch.js";
+import { describeError, isAbortError, isQuotaError } from "./errors.js";
+import { explainFetchFailures } from "./fetch-errors.js";
+import type { Backend, CobraChat, LoadCobra, LoadedCobra, ManifestFile } from "./loaded-cobra.js";
+import { type CacheLike, cacheKey, openModelCache, pruneModelCache } from "./model-cache.js";
+import { modelBaseUrl } from "./model-url.js";
+import { throttleProgress } from "./progress.js";
+import type { ModelSourceMessage, WorkerEvent, WorkerRequest } from "./protocol.js";
+import { AnswerTimer } from "./stats.js";
+import { estimateStorage, quotaMessage, type StorageEstimateLike, storageShortage } from "./storage.js";
+import { createEventLoopYield } from "./yield.js";
 
-export interface ModelHostOptions {
+export interface CobraWorkerHostOptions {
   loadCobra: LoadCobra;
   emit: (event: WorkerEvent) => void;
-  /** Where onnxruntime-web's .wasm/.mjs files are served. */
-  wasmPaths: string;
+  /** Where onnxruntime-web's .wasm/.mjs files are served (onnxruntime-web's default when absent). */
+  wasmPaths?: string;
+  /** WASM threads per onnxruntime-web module (onnxruntime's default when absent). */
+  threads?: number;
   crossOriginIsolated: boolean;
   logicalCores: number;
   fetch?: typeof fetch;
@@ -34,7 +39,7 @@ export interface ModelHostOptions {
 
 type Loaded = { cobra: LoadedCobra; cached: boolean };
 
-export class ModelHost {
+export class CobraWorkerHost {
   #cobra: LoadedCobra | null = null;
   #chat: CobraChat | null = null;
   readonly #running = new Map<number, AbortController>();
@@ -43,7 +48,7 @@ export class ModelHost {
   /** Every model download goes through this, so that a network failure names its URL. */
   readonly #fetch: typeof fetch;
 
-  constructor(private readonly options: ModelHostOptions) {
+  constructor(private readonly options: CobraWorkerHostOptions) {
     this.#yield = options.yieldToEventLoop ?? createEventLoopYield();
     this.#fetch = explainFetchFailures(options.fetch ?? ((input, init) => fetch(input, init)));
   }
@@ -66,7 +71,9 @@ export class ModelHost {
       throwIfAborted(signal);
       if (request.type === "load") await this.#load(request.id, request.source, request.backend, signal);
       else if (request.type === "look") await this.#look(request.id, request.image, signal);
-      else await this.#ask(request.id, request.question, request.maxNewTokens, signal);
+      else if (request.type === "ask")
+        await this.#ask(request.id, request.question, request.maxNewTokens, signal);
+      else await this.#release(request.id);
     } catch (error) {
       this.options.emit({ type: "failed", id: request.id, error: describeError(error) });
     } finally {
@@ -75,9 +82,8 @@ export class ModelHost {
   }
 
   async #load(id: number, source: ModelSourceMessage, backend: Backend, signal: AbortSignal): Promise<void> {
-    // A new model invalidates the old one and its chat, even when loading fails.
-    this.#cobra = null;
-    this.#chat = null;
+    // A new model replaces the old one and its chat, even when loading fails.
+    await this.#releaseModel();
     const progress = throttleProgress(
       (p) => this.options.emit({ type: "progress", id, ...p }),
       this.options.progressIntervalMs ?? 100,
@@ -89,7 +95,7 @@ export class ModelHost {
         : await this.#loadFromFiles(source.files, backend, signal, progress);
     throwIfAborted(signal);
     this.#cobra = cobra;
-    const files = cobra.manifest?.files ?? [];
+    const files = cobra.manifest ? manifestFiles(cobra.manifest) : [];
     this.options.emit({
       type: "loaded",
       id,
@@ -113,12 +119,13 @@ export class ModelHost {
     // Bars for the files the manifest lists (a picked folder may hold others that are never read).
     const manifestBlob = files.find((f) => f.path === MANIFEST_FILE)?.blob;
     if (manifestBlob)
-      for (const f of manifestFiles(await manifestBlob.text(), MANIFEST_FILE))
+      for (const f of manifestFiles(parseManifest(await manifestBlob.text(), MANIFEST_FILE)))
         progress({ file: f.path, loaded: 0, total: f.size, fromCache: false });
     const cobra = await this.options.loadCobra(new Map(files.map((f) => [f.path, f.blob])), {
       backend,
       signal,
       wasmPaths: this.options.wasmPaths,
+      threads: this.options.threads,
       // cobra.json was read above and is shown for neither kind of source.
       onProgress: (p) => p.file !== MANIFEST_FILE && progress({ ...p, fromCache: false }),
     });
@@ -137,7 +144,10 @@ export class ModelHost {
     const manifestUrl = new URL(MANIFEST_FILE, base).href;
     const manifestText = await this.#fetchText(manifestUrl, signal);
     const byUrl = new Map<string, ManifestFile>(
-      manifestFiles(manifestText, manifestUrl).map((f) => [new URL(f.path, base).href, f]),
+      manifestFiles(parseManifest(manifestText, manifestUrl, base)).map((f) => [
+        new URL(f.path, base).href,
+        f,
+      ]),
     );
 
     let cache = await (this.options.openCache ?? openModelCache)();
@@ -179,6 +189,7 @@ export class ModelHost {
         fetch: cachingFetch.fetch,
         signal,
         wasmPaths: this.options.wasmPaths,
+        threads: this.options.threads,
       });
       // Report storage trouble with this load, not after it: wait for the last cache writes.
       await cachingFetch.settled();
@@ -197,7 +208,7 @@ export class ModelHost {
   async #fetchText(url: string, signal: AbortSignal): Promise<string> {
     const response = await this.#fetch(url, { signal, cache: "no-cache" });
     if (!response.ok)
-      throw new Error(
+      throw new ModelFormatError(
         `${url} answered HTTP ${response.status}: is the URL the folder written by \`cobra convert\`?`,
       );
     return response.text();
@@ -205,7 +216,7 @@ export class ModelHost {
 
   async #look(id: number, image: Blob, signal: AbortSignal): Promise<void> {
     const cobra = this.#cobra;
-    if (!cobra) throw new Error("Load a model before adding an image.");
+    if (!cobra) throw new InvalidArgumentError("Load a model before adding an image.");
     this.#chat = null;
     const start = this.#now();
     const chat = await cobra.look(image, { signal });
@@ -216,8 +227,16 @@ export class ModelHost {
 
   async #ask(id: number, question: string, maxNewTokens: number, signal: AbortSignal): Promise<void> {
     const chat = this.#chat;
-    if (!chat) throw new Error("Add an image before asking a question.");
+    if (!chat) throw new InvalidArgumentError("Add an image before asking a question.");
     const timer = new AnswerTimer(this.options.now);
+    // A long chat outgrows the model's prompt limit: the oldest turns make way (the question alone must fit).
+    const droppedTurns = chat.dropOldestTurnsToFit(question);
+    if (droppedTurns > 0)
+      this.options.emit({
+        type: "notice",
+        id,
+        message: `The conversation outgrew the model's prompt limit: its oldest ${droppedTurns === 1 ? "question and answer were" : `${droppedTurns} questions and answers were`} dropped.`,
+      });
     try {
       for await (const chunk of chat.askStream(question, { maxNewTokens, signal })) {
         timer.token();
@@ -234,7 +253,20 @@ export class ModelHost {
       stats: timer.stats(),
       aborted: signal.aborted,
       history: [...chat.history],
+      droppedTurns,
     });
+  }
+
+  async #release(id: number): Promise<void> {
+    await this.#releaseModel();
+    this.options.emit({ type: "released", id });
+  }
+
+  async #releaseModel(): Promise<void> {
+    const cobra = this.#cobra;
+    this.#cobra = null;
+    this.#chat = null;
+    await cobra?.release();
   }
 
   #now(): number {
@@ -246,8 +278,4 @@ async function uncachedBytes(cache: CacheLike, files: ReadonlyMap<string, Manife
   let bytes = 0;
   for (const [url, f] of files) if (!(await cache.match(cacheKey(url, f.sha256)))) bytes += f.size;
   return bytes;
-}
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new DOMException("Stopped.", "AbortError");
 }

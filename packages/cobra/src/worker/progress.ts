@@ -2,7 +2,7 @@
  * Rate-limits per-file progress messages: a multi-gigabyte file arrives in hundreds of thousands of chunks, and
  * one postMessage per chunk would keep the page busy for nothing.
  */
-import type { FileProgress } from "./protocol";
+import type { FileProgress } from "./protocol.js";
 
 export function throttleProgress(
   send: (progress: FileProgress) => void,

@@ -1,8 +1,9 @@
+import { CobraError, InvalidArgumentError, ModelFormatError } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
-import { FakeServer, fakeCobra, manifestFor } from "../test-support/fakes";
-import { ModelHost } from "../worker/model";
-import type { WorkerEvent, WorkerRequest } from "../worker/protocol";
-import { ModelClient, type WorkerLike } from "./model-client";
+import { CobraWorkerClient, errorFromWorker, type WorkerLike } from "./client.js";
+import { CobraWorkerHost } from "./host.js";
+import type { WorkerEvent, WorkerRequest } from "./protocol.js";
+import { FakeServer, fakeCobra, manifestFor } from "./test-support/fakes.js";
 
 const BASE = "https://models.test/m/";
 const FILES = { "lm.onnx": "graph" };
@@ -11,11 +12,11 @@ const FILES = { "lm.onnx": "graph" };
 class InProcessWorker implements WorkerLike {
   readonly #message: ((event: MessageEvent<WorkerEvent>) => void)[] = [];
   readonly #error: ((event: ErrorEvent) => void)[] = [];
-  readonly host: ModelHost;
+  readonly host: CobraWorkerHost;
 
   constructor(answer: string[]) {
     const server = new FakeServer(BASE, { ...FILES, "cobra.json": manifestFor(FILES) });
-    this.host = new ModelHost({
+    this.host = new CobraWorkerHost({
       loadCobra: fakeCobra(answer).loadCobra,
       emit: (data) =>
         queueMicrotask(() => {
@@ -46,9 +47,9 @@ class InProcessWorker implements WorkerLike {
   terminate(): void {}
 }
 
-describe("ModelClient", () => {
+describe("CobraWorkerClient", () => {
   it("loads, encodes an image and streams an answer", async () => {
-    const client = new ModelClient(new InProcessWorker(["a", "b", "c"]));
+    const client = new CobraWorkerClient(new InProcessWorker(["a", "b", "c"]));
     const progress: number[] = [];
     const notices: string[] = [];
     const info = await client.load({ kind: "url", url: BASE }, "wasm", {
@@ -66,19 +67,33 @@ describe("ModelClient", () => {
   });
 
   it("rejects with the worker's error name", async () => {
-    const client = new ModelClient(new InProcessWorker([]));
+    const client = new CobraWorkerClient(new InProcessWorker([]));
     await expect(client.look(new Blob([])).done).rejects.toMatchObject({
-      name: "Error",
+      name: "InvalidArgumentError",
       message: "Load a model before adding an image.",
     });
   });
 
   it("fails every pending request, and later ones, when the worker dies", async () => {
     const worker = new InProcessWorker([]);
-    const client = new ModelClient(worker);
+    const client = new CobraWorkerClient(worker);
     const pending = client.load({ kind: "url", url: BASE }, "wasm").done;
     worker.crash("Failed to fetch dynamically imported module");
     await expect(pending).rejects.toThrow(/model worker stopped: Failed to fetch/);
     await expect(client.look(new Blob([])).done).rejects.toThrow(/model worker stopped/);
+  });
+
+  it("rebuilds the worker's typed errors as the same core classes, and releases", async () => {
+    const client = new CobraWorkerClient(new InProcessWorker(["a"]));
+    const refused = await client.look(new Blob([])).done.catch((e) => e);
+    expect(refused).toBeInstanceOf(InvalidArgumentError);
+    expect(refused).toBeInstanceOf(CobraError);
+    const unknown = errorFromWorker({ name: "UnknownPartKindError", message: "no loader" });
+    expect(unknown).toBeInstanceOf(ModelFormatError);
+    expect(unknown.name).toBe("UnknownPartKindError");
+    expect(errorFromWorker({ name: "TypeError", message: "x" })).not.toBeInstanceOf(CobraError);
+    await client.load({ kind: "url", url: BASE }, "wasm").done;
+    await client.release().done;
+    await expect(client.look(new Blob([])).done).rejects.toThrow("Load a model before adding an image.");
   });
 });

@@ -1,9 +1,10 @@
 /**
  * Messages between the page and the model worker. Every request carries an id; the worker answers with any
- * number of events for that id and then exactly one terminal event (`loaded`, `looked`, `answered` or `failed`).
+ * number of events for that id and then exactly one terminal event (`loaded`, `looked`, `answered`,
+ * `released` or `failed`).
  * Types only: the page imports this file, never the model.
  */
-import type { Backend, ChatTurn } from "./cobra-api";
+import type { Backend, ChatTurn } from "./loaded-cobra.js";
 
 export type { Backend, ChatTurn };
 
@@ -15,6 +16,8 @@ export type WorkerRequest =
   | { type: "load"; id: number; source: ModelSourceMessage; backend: Backend }
   | { type: "look"; id: number; image: Blob }
   | { type: "ask"; id: number; question: string; maxNewTokens: number }
+  /** Releases the loaded model's sessions (and its chat); the worker stays up for the next load. */
+  | { type: "release"; id: number }
   /** Stops the request `target` (a download, an image encoding or an answer); answers nothing itself. */
   | { type: "abort"; id: number; target: number };
 
@@ -53,17 +56,33 @@ export interface LoadedInfo {
 
 export type WorkerEvent =
   | ({ type: "progress"; id: number } & FileProgress)
-  | { type: "notice"; id: number; message: string }
   | ({ type: "loaded"; id: number } & LoadedInfo)
   | { type: "looked"; id: number; ms: number }
   | { type: "token"; id: number; text: string; token: number }
-  | { type: "answered"; id: number; stats: AnswerStats; aborted: boolean; history: ChatTurn[] }
+  | { type: "notice"; id: number; message: string }
+  | {
+      type: "answered";
+      id: number;
+      stats: AnswerStats;
+      aborted: boolean;
+      history: ChatTurn[];
+      /** Oldest question/answer pairs dropped so that the prompt fits the model's limit. */
+      droppedTurns: number;
+    }
+  | { type: "released"; id: number }
   | { type: "failed"; id: number; error: { name: string; message: string } };
 
-export type TerminalEvent = Extract<WorkerEvent, { type: "loaded" | "looked" | "answered" | "failed" }>;
+export type TerminalEvent = Extract<
+  WorkerEvent,
+  { type: "loaded" | "looked" | "answered" | "released" | "failed" }
+>;
 
 export function isTerminal(event: WorkerEvent): event is TerminalEvent {
   return (
-    event.type === "loaded" || event.type === "looked" || event.type === "answered" || event.type === "failed"
+    event.type === "loaded" ||
+    event.type === "looked" ||
+    event.type === "answered" ||
+    event.type === "released" ||
+    event.type === "failed"
   );
 }

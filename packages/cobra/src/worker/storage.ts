@@ -1,5 +1,5 @@
 /** Checks that the browser lets this site store a model before downloading it, and explains when it does not. */
-import { formatBytes } from "./format";
+import { formatBytes } from "./format-bytes.js";
 
 export interface StorageEstimateLike {
   quota?: number;

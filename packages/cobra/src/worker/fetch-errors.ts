@@ -2,7 +2,7 @@
  * A network failure rejects `fetch` with a bare "Failed to fetch" (Chromium) or "NetworkError…" (Firefox) that
  * names no URL. Model loads fetch several files, so the page must say which one failed and what to check.
  */
-import { describeError, isAbortError } from "../lib/errors";
+import { describeError, isAbortError } from "./errors.js";
 
 export function fetchFailureMessage(url: string, reason: string): string {
   return (

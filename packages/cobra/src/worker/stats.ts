@@ -1,5 +1,5 @@
 /** Time to first token and decode speed of one streamed answer. */
-import type { AnswerStats } from "./protocol";
+import type { AnswerStats } from "./protocol.js";
 
 export class AnswerTimer {
   readonly #start: number;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { CacheLike } from "../lib/model-cache";
-import { cacheKey } from "../lib/model-cache";
-import type { StorageEstimateLike } from "../lib/storage";
-import { FakeCache, FakeServer, fakeCobra, manifestFor } from "../test-support/fakes";
-import { ModelHost } from "./model";
-import type { WorkerEvent, WorkerRequest } from "./protocol";
+import { CobraWorkerHost } from "./host.js";
+import type { CacheLike } from "./model-cache.js";
+import { cacheKey } from "./model-cache.js";
+import type { WorkerEvent, WorkerRequest } from "./protocol.js";
+import type { StorageEstimateLike } from "./storage.js";
+import { FakeCache, FakeServer, fakeCobra, manifestFor, shaOf } from "./test-support/fakes.js";
 
 const BASE = "https://models.test/cobra-tiny/";
 const FILES = { "lm.onnx": "lm-graph-bytes", "tokenizer.json": "{}" };
@@ -18,6 +18,7 @@ function setup(
     lookDelayMs?: number;
     answer?: string[];
     microtasksOnly?: boolean;
+    maxPairs?: number;
     /** Files whose download fails without a response, as an unreachable server or a CORS refusal does. */
     unreachable?: string[];
   } = {},
@@ -27,7 +28,7 @@ function setup(
   const cobra = fakeCobra(options.answer ?? ANSWER, options);
   const events: WorkerEvent[] = [];
   let clock = 0;
-  const host = new ModelHost({
+  const host = new CobraWorkerHost({
     loadCobra: cobra.loadCobra,
     emit: (e) => events.push(e),
     wasmPaths: "https://app.test/ort/",
@@ -58,7 +59,7 @@ const loadUrl = (id: number): WorkerRequest => ({
   backend: "wasm",
 });
 
-describe("ModelHost", () => {
+describe("CobraWorkerHost", () => {
   it("loads from a URL with per-file progress, reports the backend and keeps the files", async () => {
     const cache = new FakeCache();
     const t = setup({ cache });
@@ -127,8 +128,8 @@ describe("ModelHost", () => {
     await setup({ cache, files: { ...FILES, "lm.onnx": "new-lm-graph" } }).send(loadUrl(1));
     expect([...cache.entries.keys()].sort()).toEqual(
       [
-        cacheKey(`${BASE}lm.onnx`, "sha-of-new-lm-graph"),
-        cacheKey(`${BASE}tokenizer.json`, "sha-of-{}"),
+        cacheKey(`${BASE}lm.onnx`, shaOf("new-lm-graph")),
+        cacheKey(`${BASE}tokenizer.json`, shaOf("{}")),
       ].sort(),
     );
   });
@@ -234,5 +235,39 @@ describe("ModelHost", () => {
     await t.send({ type: "abort", id: 3, target: 2 });
     await looking;
     expect(t.of("failed", 2)[0].error.name).toBe("AbortError");
+  });
+
+  it("drops the oldest turns when the chat outgrows the prompt limit, and says so", async () => {
+    const t = setup({ maxPairs: 1 });
+    await t.send(loadUrl(1));
+    await t.send({ type: "look", id: 2, image: new Blob(["png"]) });
+    await t.send({ type: "ask", id: 3, question: "first?", maxNewTokens: 2 });
+    await t.send({ type: "ask", id: 4, question: "second?", maxNewTokens: 2 });
+    await t.send({ type: "ask", id: 5, question: "third?", maxNewTokens: 2 });
+    expect(t.of("answered").map((a) => a.droppedTurns)).toEqual([0, 0, 1]);
+    expect(t.of("notice", 5)[0].message).toMatch(
+      /outgrew the model's prompt limit: its oldest question and answer were dropped/,
+    );
+    expect(
+      t
+        .of("answered", 5)[0]
+        .history.filter((h) => h.role === "user")
+        .map((h) => h.text),
+    ).toEqual(["second?", "third?"]);
+  });
+
+  it("releases the model on request and before loading another; a released model answers nothing", async () => {
+    const t = setup();
+    await t.send(loadUrl(1));
+    await t.send(loadUrl(2));
+    expect(t.cobra.released.count).toBe(1);
+    await t.send({ type: "release", id: 3 });
+    expect(t.of("released", 3)).toHaveLength(1);
+    expect(t.cobra.released.count).toBe(2);
+    await t.send({ type: "look", id: 4, image: new Blob(["png"]) });
+    expect(t.of("failed", 4)[0].error).toEqual({
+      name: "InvalidArgumentError",
+      message: "Load a model before adding an image.",
+    });
   });
 });

@@ -1,5 +1,6 @@
 /** Stand-ins for the browser cache, a model server and Cobra, for unit tests in Node. */
-import type { CacheLike } from "../lib/model-cache";
+import { createHash } from "node:crypto";
+import { type CobraManifest, manifestFiles, parseManifest } from "../../manifest.js";
 import type {
   AnswerChunk,
   ChatTurn,
@@ -7,7 +8,8 @@ import type {
   LoadCobra,
   LoadedCobra,
   ManifestFile,
-} from "../worker/cobra-api";
+} from "../loaded-cobra.js";
+import type { CacheLike } from "../model-cache.js";
 
 /** A Cache API stand-in; `quota` bytes make `put` fail like a full disk. */
 export class FakeCache implements CacheLike {
@@ -77,28 +79,36 @@ export class FakeServer {
   }
 }
 
+export const shaOf = (body: string) => createHash("sha256").update(body).digest("hex");
+
+/** A format-3 cobra.json listing `files` (path -> body) as the parts of one fake kind. */
 export function manifestFor(files: Record<string, string>, modelId = "cobra-fake"): string {
   const list: ManifestFile[] = Object.entries(files).map(([path, body]) => ({
     path,
     size: new TextEncoder().encode(body).byteLength,
-    sha256: `sha-of-${body}`,
+    sha256: shaOf(body),
   }));
-  return JSON.stringify({ format: "cobra-ts", formatVersion: 2, modelId, files: list });
+  const part = { kind: "fake", files: list, config: {}, dtype: "fp32" };
+  return JSON.stringify({ format: "cobra-ts", formatVersion: 3, modelId, parts: { lm: part }, source: {} });
 }
 
 /** A Cobra that reads every file like the real one and answers with scripted chunks. */
 export function fakeCobra(
   answer: string[],
-  options: { lookDelayMs?: number; microtasksOnly?: boolean } = {},
+  options: { lookDelayMs?: number; microtasksOnly?: boolean; maxPairs?: number } = {},
 ) {
   const calls: { source: unknown; backend: string; wasmPaths?: string }[] = [];
+  const released = { count: 0 };
   const loadCobra: LoadCobra = async (source, opts) => {
     calls.push({ source, backend: opts.backend, wasmPaths: opts.wasmPaths });
-    let manifest: { modelId?: string; files: ManifestFile[] };
+    let manifest: CobraManifest;
     if (typeof source === "string") {
       const doFetch = opts.fetch ?? fetch;
-      manifest = await (await doFetch(new URL("cobra.json", source).href)).json();
-      for (const f of manifest.files) {
+      manifest = parseManifest(
+        await (await doFetch(new URL("cobra.json", source).href)).text(),
+        "cobra.json",
+      );
+      for (const f of manifestFiles(manifest)) {
         const response = await doFetch(new URL(f.path, source).href);
         if (!response.ok) throw new Error(`${f.path}: HTTP ${response.status}`);
         await response.arrayBuffer();
@@ -106,30 +116,44 @@ export function fakeCobra(
     } else {
       const blob = source.get("cobra.json");
       if (!blob) throw new Error("no cobra.json");
-      manifest = JSON.parse(await blob.text());
+      manifest = parseManifest(await blob.text(), "cobra.json");
       opts.onProgress?.({ file: "cobra.json", loaded: blob.size, total: blob.size }); // as the real one does
-      for (const f of manifest.files) opts.onProgress?.({ file: f.path, loaded: f.size, total: f.size });
+      for (const f of manifestFiles(manifest))
+        opts.onProgress?.({ file: f.path, loaded: f.size, total: f.size });
     }
     const model: LoadedCobra = {
       backend: opts.backend,
       manifest,
+      release: async () => {
+        released.count++;
+      },
       async look(_image, lookOptions) {
         if (options.lookDelayMs) await new Promise((r) => setTimeout(r, options.lookDelayMs));
         lookOptions?.signal?.throwIfAborted();
-        return fakeChat(answer, options.microtasksOnly ?? false);
+        return fakeChat(
+          answer,
+          options.microtasksOnly ?? false,
+          options.maxPairs ?? Number.POSITIVE_INFINITY,
+        );
       },
     };
     return model;
   };
-  return { loadCobra, calls };
+  return { loadCobra, calls, released };
 }
 
 /** Like Cobra's ImageSession: the history gains a turn only when its answer completes. */
 /** `microtasksOnly`: never returns to the event loop between tokens, like onnxruntime-web's WASM runs. */
-function fakeChat(answer: string[], microtasksOnly: boolean): CobraChat {
+/** `maxPairs`: the question/answer pairs the prompt limit leaves room for before a new question. */
+function fakeChat(answer: string[], microtasksOnly: boolean, maxPairs: number): CobraChat {
   const history: ChatTurn[] = [];
   return {
     history,
+    dropOldestTurnsToFit() {
+      const dropped = Math.max(0, history.length / 2 - maxPairs);
+      history.splice(0, 2 * dropped);
+      return dropped;
+    },
     async *askStream(question, opts): AsyncGenerator<AnswerChunk> {
       let text = "";
       for (const [i, piece] of answer.slice(0, opts?.maxNewTokens).entries()) {

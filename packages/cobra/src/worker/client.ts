@@ -1,7 +1,18 @@
 /**
- * The page's handle on the model worker: typed requests, their streamed events, and a promise for each
- * request's outcome. The page talks to the model only through this class.
+ * The page's handle on a Cobra worker (one running `serveCobraWorker`): typed requests, their streamed events,
+ * and a promise for each request's outcome. Errors thrown in the worker come back as the same core error
+ * classes (`instanceof ModelFormatError` works on the page), keeping their names.
  */
+import {
+  AbortError,
+  BackendUnavailableError,
+  CobraError,
+  ConfigError,
+  FileSystemError,
+  ImageDecodeError,
+  InvalidArgumentError,
+  ModelFormatError,
+} from "@cobra-ts/core";
 import type {
   AnswerStats,
   Backend,
@@ -12,8 +23,8 @@ import type {
   TerminalEvent,
   WorkerEvent,
   WorkerRequest,
-} from "../worker/protocol";
-import { isTerminal } from "../worker/protocol";
+} from "./protocol.js";
+import { isTerminal } from "./protocol.js";
 
 /** What the client needs from a Worker (a fake stands in for it in tests). */
 export interface WorkerLike {
@@ -23,12 +34,33 @@ export interface WorkerLike {
   terminate(): void;
 }
 
-/** An error raised inside the worker, keeping its name (e.g. ModelFormatError, AbortError). */
-export class ModelWorkerError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
+/** The worker itself failed (it could not start, or it was closed): no request can be answered. */
+export class CobraWorkerError extends CobraError {
+  override name = "CobraWorkerError";
+}
+
+/** The core error class that stands for an error named `name` in the worker (its own class or its parent's). */
+const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
+  ModelFormatError,
+  UnknownPartKindError: ModelFormatError,
+  FileNotFoundError: CobraError,
+  WeightsFormatError: CobraError,
+  ConfigError,
+  InvalidArgumentError,
+  ImageDecodeError,
+  BackendUnavailableError,
+  FileSystemError,
+  MissingDependencyError: CobraError,
+  CobraError,
+  AbortError,
+};
+
+/** Rebuilds an error that crossed the worker boundary as `{ name, message }`. */
+export function errorFromWorker(error: { name: string; message: string }): Error {
+  const ErrorClass = ERROR_CLASSES[error.name] ?? Error;
+  const rebuilt = new ErrorClass(error.message);
+  rebuilt.name = error.name;
+  return rebuilt;
 }
 
 /** A request in flight: its id (to stop it) and its outcome. */
@@ -41,6 +73,8 @@ export interface Answer {
   stats: AnswerStats;
   aborted: boolean;
   history: ChatTurn[];
+  /** Oldest question/answer pairs dropped before this answer so that the prompt fits. */
+  droppedTurns: number;
 }
 
 type Listener = {
@@ -49,7 +83,7 @@ type Listener = {
   fail: (error: Error) => void;
 };
 
-export class ModelClient {
+export class CobraWorkerClient {
   #nextId = 1;
   readonly #listeners = new Map<number, Listener>();
   #broken: Error | null = null;
@@ -60,10 +94,7 @@ export class ModelClient {
     worker.addEventListener("error", (event) => {
       event.preventDefault?.();
       this.#failAll(
-        new ModelWorkerError(
-          "WorkerError",
-          `The model worker stopped: ${event.message || "see the browser console"}`,
-        ),
+        new CobraWorkerError(`The model worker stopped: ${event.message || "see the browser console"}`),
       );
     });
   }
@@ -99,27 +130,46 @@ export class ModelClient {
     );
   }
 
-  ask(question: string, maxNewTokens: number, onText: (delta: string) => void): Pending<Answer> {
+  /** Streams the answer's text deltas to `onText`; `onNotice` hears when old turns were dropped to fit. */
+  ask(
+    question: string,
+    maxNewTokens: number,
+    onText: (delta: string) => void,
+    onNotice?: (message: string) => void,
+  ): Pending<Answer> {
     return this.#request(
       { type: "ask", question, maxNewTokens },
       (event) => {
         if (event.type === "token") onText(event.text);
+        else if (event.type === "notice") onNotice?.(event.message);
       },
       (event) => {
         if (event.type !== "answered") throw unexpected(event);
-        return { stats: event.stats, aborted: event.aborted, history: event.history };
+        const { stats, aborted, history, droppedTurns } = event;
+        return { stats, aborted, history, droppedTurns };
       },
     );
   }
 
-  /** Stops a request; it still settles (an answer with `aborted`, or a failure named AbortError). */
+  /** Releases the loaded model (its sessions and memory in the worker); load another after it. */
+  release(): Pending<void> {
+    return this.#request(
+      { type: "release" },
+      () => {},
+      (event) => {
+        if (event.type !== "released") throw unexpected(event);
+      },
+    );
+  }
+
+  /** Stops a request; it still settles (an answer with `aborted`, or an AbortError). */
   abort(id: number): void {
     if (this.#listeners.has(id)) this.worker.postMessage({ type: "abort", id: this.#nextId++, target: id });
   }
 
   dispose(): void {
     this.worker.terminate();
-    this.#failAll(new ModelWorkerError("AbortError", "The model worker was closed."));
+    this.#failAll(new AbortError("The model worker was closed."));
   }
 
   #request<T>(
@@ -133,7 +183,7 @@ export class ModelClient {
       this.#listeners.set(id, {
         onEvent,
         settle: (event) => {
-          if (event.type === "failed") reject(new ModelWorkerError(event.error.name, event.error.message));
+          if (event.type === "failed") reject(errorFromWorker(event.error));
           else {
             try {
               resolve(result(event));
@@ -168,5 +218,5 @@ export class ModelClient {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function unexpected(event: TerminalEvent): Error {
-  return new ModelWorkerError("ProtocolError", `unexpected "${event.type}" event from the model worker`);
+  return new CobraWorkerError(`unexpected "${event.type}" event from the model worker`);
 }

@@ -2,10 +2,10 @@
  * A `fetch` for Cobra.load that keeps model files in the browser cache and reports per-file progress from the
  * response body as it streams. Files not listed in the manifest pass straight through.
  */
-import { isAbortError, isQuotaError } from "../lib/errors";
-import { type CacheLike, cacheKey } from "../lib/model-cache";
-import type { ManifestFile } from "./cobra-api";
-import type { FileProgress } from "./protocol";
+import { isAbortError, isQuotaError } from "./errors.js";
+import type { ManifestFile } from "./loaded-cobra.js";
+import { type CacheLike, cacheKey } from "./model-cache.js";
+import type { FileProgress } from "./protocol.js";
 
 /** `final` marks the last report for a file, so a throttled reporter never drops it. */
 export type ProgressCallback = (progress: FileProgress, final: boolean) => void;
