@@ -35,3 +35,18 @@ export async function writePope(dir: string, perImage: number, images = IMAGE_FI
     await writeFile(join(dir, `coco_pope_${split}.json`), popeLines(perImage + s, images));
   return dir;
 }
+
+/** VSR's zero-shot `test.jsonl` (cambridgeltl/vsr_zeroshot): one {image, caption, label, ...} a line. */
+export async function writeVsr(dir: string, perImage: number, images = IMAGE_FILES): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const lines: string[] = [];
+  for (const [i, image] of images.entries())
+    for (let k = 0; k < perImage; k++) {
+      const [subj, obj] = [OBJECTS[(i + k) % OBJECTS.length], OBJECTS[(i + k + 3) % OBJECTS.length]];
+      const relation = k % 2 === 0 ? "left of" : "on top of";
+      const caption = `The ${subj} is ${relation} the ${obj}.`;
+      lines.push(JSON.stringify({ image, caption, label: (i + k) % 2, relation, subj, obj }));
+    }
+  await writeFile(join(dir, "test.jsonl"), `${lines.join("\n")}\n`);
+  return dir;
+}

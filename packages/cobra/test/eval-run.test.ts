@@ -11,7 +11,7 @@ import { runEval } from "../src/eval/run/run-eval.js";
 import type { Prediction } from "../src/eval/task.js";
 import { evalTask } from "../src/eval/tasks/index.js";
 import { Cobra } from "../src/runtime/load-node.js";
-import { IMAGE_FILES, IMAGES_DIR, popeLines, writePope } from "./eval-data.js";
+import { IMAGE_FILES, IMAGES_DIR, popeLines, writePope, writeVsr } from "./eval-data.js";
 import { captureIO, RELEASE_SOURCES } from "./fixture.js";
 
 let work = "";
@@ -132,6 +132,26 @@ describe("cobra eval run: pope", () => {
 });
 
 const EXPECTED_POPE_RANDOM_SLIM5 = [2, 7, 8, 9, 12];
+
+describe("cobra eval run: vsr", () => {
+  it("answers True/False from the first step's probabilities, equal with and without image reuse", async () => {
+    const data = await writeVsr(join(work, "vsr"), 3);
+    const task = evalTask("vsr");
+    const reused = await run("vsr-reuse", data, { task });
+    const full = await run("vsr-full", data, { task, variant: { image_reuse: "off" } });
+    const a = await readLines(join(work, "vsr-reuse/predictions.jsonl"));
+    const b = new Map(
+      (await readLines(join(work, "vsr-full/predictions.jsonl"))).map((p) => [p.question_id, p]),
+    );
+    expect(a.map((p) => p.question_id).sort((x, y) => Number(x) - Number(y))).toEqual([...Array(18).keys()]);
+    for (const p of a) {
+      expect(p.answer).toBe(b.get(p.question_id)!.answer);
+      expect(p.probabilities!.True).toBeCloseTo(b.get(p.question_id)!.probabilities!.True, 5);
+    }
+    expect(reused.metrics).toMatchObject({ task: "vsr", split: null, n_examples: 18 });
+    expect(reused.metrics.metrics).toEqual(full.metrics.metrics);
+  });
+});
 
 describe("cobra eval (CLI, in-process)", () => {
   it("run prints the metrics; score --json prints the same object's task, split, counts and metrics", async () => {
