@@ -11,7 +11,7 @@ import { runEval } from "../src/eval/run/run-eval.js";
 import type { Prediction } from "../src/eval/task.js";
 import { evalTask } from "../src/eval/tasks/index.js";
 import { Cobra } from "../src/runtime/load-node.js";
-import { IMAGE_FILES, IMAGES_DIR, popeLines, writePope, writeVsr } from "./eval-data.js";
+import { IMAGE_FILES, IMAGES_DIR, popeLines, writePope, writeRefer, writeVsr } from "./eval-data.js";
 import { captureIO, RELEASE_SOURCES } from "./fixture.js";
 
 let work = "";
@@ -153,6 +153,36 @@ describe("cobra eval run: vsr", () => {
   });
 });
 
+describe("cobra eval run: refcoco family", () => {
+  it("generates box text for every expression; --limit takes vlm-evaluation's pool of the three val sets", async () => {
+    const dir = join(work, "refer");
+    await writeRefer(dir, "refcoco", "unc", 2);
+    const { images } = await writeRefer(dir, "refcoco+", "unc", 3);
+    await writeRefer(dir, "refcocog", "umd", 1);
+    const task = evalTask("refcoco+");
+    const { metrics } = await run("refcoco+", dir, { task, imagesDir: images, limit: 3 });
+    const lines = await readLines(join(work, "refcoco+/predictions.jsonl"));
+    // CPython: pool = 12 + 18 + 6 sentences; sorted([i - 12 + 1 for i in shuffled(range(36)) if 12 <= i < 30][:3])
+    expect(lines.map((p) => p.question_id).sort((a, b) => Number(a) - Number(b))).toEqual(
+      EXPECTED_REFCOCOP_SLIM3,
+    );
+    expect(lines.every((p) => typeof p.answer === "string")).toBe(true);
+    expect(metrics).toMatchObject({ task: "refcoco+", split: "val", n_examples: 3 });
+    expect(metrics.subset).toMatchObject({
+      of: 18,
+      pool: expect.stringMatching(/refcoco, refcoco\+, refcocog val/),
+    });
+    // the random-weight model writes no valid box
+    expect(metrics.metrics).toEqual({ accuracy: 0 });
+    // the batched answers from the image state are those of a full generate per question
+    await run("refcoco+full", dir, { task, imagesDir: images, limit: 3, variant: { image_reuse: "off" } });
+    const full = new Map(
+      (await readLines(join(work, "refcoco+full/predictions.jsonl"))).map((p) => [p.question_id, p]),
+    );
+    for (const p of lines) expect(p.answer).toBe(full.get(p.question_id)!.answer);
+  });
+});
+
 describe("cobra eval (CLI, in-process)", () => {
   it("run prints the metrics; score --json prints the same object's task, split, counts and metrics", async () => {
     const data = await writePope(join(work, "cli-pope"), 2);
@@ -195,3 +225,4 @@ describe("cobra eval (CLI, in-process)", () => {
     expect(unknown.err).toMatch(/no eval task "okvqa"; choose one of pope/);
   });
 });
+const EXPECTED_REFCOCOP_SLIM3 = [11, 13, 16];

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { FileNotFoundError, FileSystemError } from "@cobra-ts/core";
 import { AnnotationFormatError } from "../errors.js";
 
@@ -18,6 +18,12 @@ export async function readAnnotationBytes(file: string, what: string): Promise<B
     });
   }
 }
+
+export const fileExists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 export async function readJsonFile(file: string, what: string): Promise<unknown> {
   const text = (await readAnnotationBytes(file, what)).toString("utf8");

@@ -1,10 +1,9 @@
-import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { field, readJsonLines } from "../data/annotations.js";
+import { field, fileExists, readJsonLines } from "../data/annotations.js";
 import { AnnotationFormatError } from "../errors.js";
 import { popeMetrics, popeTextAnswer } from "../scoring/pope.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
-import { choiceByProbability, chosenSplit, idKey, matchPredictions } from "./common.js";
+import { choiceByProbability, chosenSplit, idKey, matchPredictions, partOfPool } from "./common.js";
 
 const SPLITS = ["random", "popular", "adversarial"] as const;
 /** The order vlm-evaluation reads the splits in (`split_qid2question`) before shuffling them as one list. */
@@ -75,28 +74,20 @@ export const pope: EvalTask = {
   },
 
   async slimPool(options: LoadOptions, questionCount: number) {
-    const split = chosenSplit(this, options);
-    const sizes: number[] = [];
-    for (const s of POOL_ORDER) {
-      if (s === split) {
-        sizes.push(questionCount);
-        continue;
-      }
-      const file = popeFile(options.dataDir, s);
-      const present = await access(file).then(
-        () => true,
-        () => false,
-      );
-      // Without all three files the pool cannot be formed: this split alone is shuffled (and metrics.json says so).
-      if (!present) return { size: questionCount, offset: 0, description: `coco_pope_${split}.json alone` };
-      sizes.push((await readJsonLines(file, `POPE ${s} file`)).length);
-    }
-    const at = POOL_ORDER.indexOf(split as (typeof POOL_ORDER)[number]);
-    return {
-      size: sizes.reduce((a, b) => a + b, 0),
-      offset: sizes.slice(0, at).reduce((a, b) => a + b, 0),
-      description: "coco_pope_{adversarial,popular,random}.json shuffled as one list (vlm-evaluation)",
-    };
+    const split = chosenSplit(this, options) as (typeof POOL_ORDER)[number];
+    return partOfPool(
+      POOL_ORDER,
+      split,
+      questionCount,
+      async (s) => {
+        const file = popeFile(options.dataDir, s);
+        return (await fileExists(file)) ? (await readJsonLines(file, `POPE ${s} file`)).length : null;
+      },
+      {
+        pool: "coco_pope_{adversarial,popular,random}.json shuffled as one list (vlm-evaluation)",
+        alone: `coco_pope_${split}.json alone (the other splits' files are not in --data)`,
+      },
+    );
   },
 
   async score(predictions: readonly Prediction[], options: LoadOptions): Promise<EvalMetrics> {
