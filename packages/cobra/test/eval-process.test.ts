@@ -102,5 +102,11 @@ describe("cobra eval run: killed and resumed", () => {
       n_examples: total,
       metrics: mb.metrics,
     });
+
+    const report = await cobra(["eval", "report", whole, resumed, "--out", join(work, "report")]);
+    expect(report.code, report.stderr).toBe(0);
+    const [, w, r] = report.stdout.split("\n");
+    expect(w.replace(/^whole +/, "")).toBe(r.replace(/^resumed +/, ""));
+    expect((await stat(join(work, "report", "eval-report.svg"))).size).toBeGreaterThan(0);
   });
 });

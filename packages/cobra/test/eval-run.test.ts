@@ -200,6 +200,33 @@ describe("cobra eval (CLI, in-process)", () => {
     expect(await runCli([...scoreArgs, "--predictions", predictions, "--json"], scored)).toBe(0);
     const json = JSON.parse(scored.out);
     expect(json).toEqual({ task: "pope", split: "adversarial", n_examples: 24, metrics: saved.metrics });
+
+    // report: this run beside one without image reuse (same numbers), as a table, Markdown and SVG
+    const full = join(work, "cli-run-full");
+    const fullArgs = [
+      ...args,
+      "--data",
+      data,
+      "--images",
+      IMAGES_DIR,
+      "--out",
+      full,
+      "--variant",
+      "image_reuse=off",
+    ];
+    expect(await runCli(fullArgs, captureIO())).toBe(0);
+    const reported = captureIO();
+    const reportDir = join(work, "report");
+    expect(await runCli(["eval", "report", out, full, "--out", reportDir], reported)).toBe(0);
+    const [header, first, second] = reported.out.split("\n");
+    expect(header).toMatch(/^run +task +split +n +variant +accuracy +precision +recall +f1 +yes_ratio$/);
+    expect(first).toMatch(/^cli-run +pope +adversarial +24 +- /);
+    expect(second).toMatch(/^cli-run-full +pope +adversarial +24 +image_reuse=off /);
+    expect(first.split(/ +/).slice(-5)).toEqual(second.split(/ +/).slice(-5));
+    const md = await readFile(join(reportDir, "eval-report.md"), "utf8");
+    expect(md).toContain("| cli-run-full | pope | adversarial | 24 | image_reuse=off |");
+    const svg = await readFile(join(reportDir, "eval-report.svg"), "utf8");
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="16"/g)).toHaveLength(10);
   });
 
   it("a malformed annotation file names the file and the field; an unknown task lists the tasks", async () => {

@@ -1,8 +1,18 @@
-import { resolve } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { InvalidArgumentError } from "@cobra-ts/core";
 import type { Command } from "commander";
 import { formatMetrics } from "../eval/metrics-table.js";
+import {
+  markdownReport,
+  nameRuns,
+  readRun,
+  reportTable,
+  svgBarChart,
+  textTable,
+} from "../eval/report/report.js";
 import { readPredictionsFile } from "../eval/run/predictions-file.js";
+import { writeFileAtomic } from "../eval/run/run-config.js";
 import { runEval } from "../eval/run/run-eval.js";
 import { parseVariantArgs } from "../eval/run/variant.js";
 import { evalTask } from "../eval/tasks/index.js";
@@ -113,5 +123,27 @@ export function evalCommand(program: Command, io: CliIO): void {
         );
       const metrics = await task.score(predictions, { dataDir: opts.data, split: opts.split });
       io.stdout(opts.json ? `${JSON.stringify(metrics)}\n` : `${formatMetrics(metrics)}\n`);
+    });
+
+  evalCmd
+    .command("report")
+    .description("compare runs: a table of runs x metrics, also written as Markdown and an SVG bar chart")
+    .argument("<run-dirs...>", "folders written by `cobra eval run`")
+    .option("--out <dir>", "where eval-report.md and eval-report.svg go", ".")
+    .action(async (dirs: string[], opts) => {
+      const runs = nameRuns(await Promise.all(dirs.map(readRun)));
+      const table = reportTable(runs);
+      await mkdir(opts.out, { recursive: true });
+      const md = join(opts.out, "eval-report.md");
+      const svg = join(opts.out, "eval-report.svg");
+      await writeFileAtomic(
+        svg,
+        svgBarChart(
+          table,
+          runs.map((r) => r.name),
+        ),
+      );
+      await writeFileAtomic(md, markdownReport(runs, table, "eval-report.svg"));
+      io.stdout(`${textTable(table)}\n\n${md}\n${svg}\n`);
     });
 }
