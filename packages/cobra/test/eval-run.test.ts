@@ -253,3 +253,23 @@ describe("cobra eval (CLI, in-process)", () => {
   });
 });
 const EXPECTED_REFCOCOP_SLIM3 = [11, 13, 16];
+
+describe("cobra eval speed", () => {
+  it("times GQA-shaped questions with and without image reuse; both give the same answers", async () => {
+    const { measureImageReuse } = await import("../src/eval/speed.js");
+    const r = await measureImageReuse({
+      workDir: join(work, "speed"),
+      engine: cobra,
+      images: 2,
+      perImage: 5,
+      maxNewTokens: 3,
+      fullQuestions: 3,
+    });
+    expect(r).toMatchObject({ images: 2, questions_per_image: 5, max_new_tokens: 3, same_answers: true });
+    expect(r.reuse.questions).toBe(10);
+    expect(r.full.questions).toBe(3);
+    expect(r.speedup).toBeCloseTo(r.full.seconds_per_question / r.reuse.seconds_per_question, 10);
+    const lines = (await readFile(join(work, "speed/reuse/predictions.jsonl"), "utf8")).trim().split("\n");
+    expect(JSON.parse(lines[0]).question_id).toBe("20000000");
+  });
+});

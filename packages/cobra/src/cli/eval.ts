@@ -1,4 +1,5 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { InvalidArgumentError } from "@cobra-ts/core";
 import type { Command } from "commander";
@@ -20,7 +21,7 @@ import { type BackendChoice, RUNTIME_PARTS } from "../runtime/backends.js";
 import { Cobra } from "../runtime/load-node.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
-import { nonNegativeInt } from "./numbers.js";
+import { nonNegativeInt, positiveInt } from "./numbers.js";
 import { rateProgress } from "./progress.js";
 
 const BACKENDS = ["cpu", "wasm", "webgpu"] as const;
@@ -146,4 +147,48 @@ export function evalCommand(program: Command, io: CliIO): void {
       await writeFileAtomic(md, markdownReport(runs, table, "eval-report.svg"));
       io.stdout(`${textTable(table)}\n\n${md}\n${svg}\n`);
     });
+
+  const speed = evalCmd
+    .command("speed")
+    .description(
+      "seconds per question with one image pass per image vs a full pass per question (GQA-shaped)",
+    )
+    .requiredOption("--model <dir>", "model folder (cobra convert, or cobra synth --preset cobra-3.5b)")
+    .option("--images <n>", "synthetic 640x480 images", positiveInt, 2)
+    .option("--per-image <n>", "questions per image (GQA testdev-balanced: about 30)", positiveInt, 30)
+    .option(
+      "--max-new-tokens <n>",
+      "answer tokens (a random-weight model never stops by itself)",
+      positiveInt,
+      4,
+    )
+    .option("--full <n>", "questions answered again with a full pass each", positiveInt, 6)
+    .option("--json", "print one JSON object");
+  addModelOptions(speed).action(async (opts) => {
+    // Dev-only code, loaded on use: it stays out of the runtime's import graph.
+    const { measureImageReuse } = await import("../eval/speed.js");
+    const workDir = await mkdtemp(join(tmpdir(), "cobra-eval-speed-"));
+    const cobra = await Cobra.load(opts.model, loadOptions(opts));
+    try {
+      const r = await measureImageReuse({
+        workDir,
+        engine: cobra,
+        images: opts.images,
+        perImage: opts.perImage,
+        maxNewTokens: opts.maxNewTokens,
+        fullQuestions: opts.full,
+        onStage: (s) => io.stderr(`eval speed: ${s}\n`),
+      });
+      io.stdout(
+        opts.json
+          ? `${JSON.stringify(r)}\n`
+          : `image reuse: ${r.reuse.seconds_per_question.toFixed(3)} s/question (${r.reuse.questions} questions, ${r.images} images)\n` +
+              `full pass:   ${r.full.seconds_per_question.toFixed(3)} s/question (${r.full.questions} questions)\n` +
+              `speedup:     ${r.speedup.toFixed(1)}x; same answers: ${r.same_answers}\n`,
+      );
+    } finally {
+      await cobra.release();
+      await rm(workDir, { recursive: true, force: true });
+    }
+  });
 }
