@@ -84,8 +84,10 @@ export interface Exit {
 export interface RunOptions {
   stdin?: string;
   env?: NodeJS.ProcessEnv;
-  /** Polled every 5 ms while the process runs; once it resolves true the process gets SIGKILL. */
+  /** Polled every 5 ms while the process runs; once it resolves true the process gets `killSignal`. */
   killWhen?: () => Promise<boolean>;
+  /** Default SIGKILL. */
+  killSignal?: NodeJS.Signals;
 }
 
 /** Runs `node dist/cli.js ...args` to its end. */
@@ -104,7 +106,7 @@ export function runCobra(args: string[], options: RunOptions = {}): Promise<Exit
     const { killWhen } = options;
     if (killWhen) {
       const poll = async () => {
-        if (await killWhen()) child.kill("SIGKILL");
+        if (await killWhen()) child.kill(options.killSignal ?? "SIGKILL");
         else timer = setTimeout(poll, 5);
       };
       timer = setTimeout(poll, 5);

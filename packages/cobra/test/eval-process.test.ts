@@ -24,7 +24,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
-const cobra = (args: string[], killWhen?: () => Promise<boolean>) => runCobra(args, { killWhen });
+const cobra = (args: string[], killWhen?: () => Promise<boolean>, killSignal?: NodeJS.Signals) =>
+  runCobra(args, { killWhen, killSignal });
 
 const lines = async (file: string) =>
   (await readFile(file, "utf8").catch(() => "")).split("\n").filter((l) => l.trim() !== "");
@@ -108,5 +109,18 @@ describe("cobra eval run: killed and resumed", () => {
     const [, w, r] = report.stdout.split("\n");
     expect(w.replace(/^whole +/, "")).toBe(r.replace(/^resumed +/, ""));
     expect((await stat(join(work, "report", "eval-report.svg"))).size).toBeGreaterThan(0);
+  });
+
+  it("Ctrl-C (SIGINT) stops with whole lines only and says how to resume", async () => {
+    const out = join(work, "interrupted");
+    const file = join(out, "predictions.jsonl");
+    const stopped = await cobra(runArgs(out), async () => (await lines(file)).length >= 20, "SIGINT");
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stderr).toMatch(
+      /cobra: AbortError: stopped with \d+ of 360 questions answered .*run the same command to resume/,
+    );
+    const text = await readFile(file, "utf8");
+    expect(text.endsWith("\n")).toBe(true);
+    for (const l of text.trim().split("\n")) expect(() => JSON.parse(l)).not.toThrow();
   });
 });

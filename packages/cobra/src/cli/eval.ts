@@ -77,6 +77,18 @@ export function evalCommand(program: Command, io: CliIO): void {
     const backend = variantBackend(variant);
     const progress = rateProgress(io, task.name, "questions");
     let cobra: Cobra | null = null;
+    // Ctrl-C stops the run with every finished answer kept (the same command resumes); a second one quits at once.
+    const controller = new AbortController();
+    const offInterrupt = io.onInterrupt?.(() => {
+      if (controller.signal.aborted) {
+        offInterrupt?.();
+        process.kill(process.pid, "SIGINT");
+        return;
+      }
+      progress.stop();
+      io.stderr("cobra eval: stopping (Ctrl-C again to quit at once)\n");
+      controller.abort();
+    });
     try {
       const { metrics } = await runEval({
         task,
@@ -89,6 +101,7 @@ export function evalCommand(program: Command, io: CliIO): void {
         seed: opts.seed,
         variant,
         callerVariantKeys: BACKEND_KEYS,
+        signal: controller.signal,
         loadEngine: async () => {
           cobra = await Cobra.load(opts.model, { ...loadOptions(opts), backend });
           return cobra;
@@ -102,6 +115,7 @@ export function evalCommand(program: Command, io: CliIO): void {
       progress.stop();
       io.stdout(`${formatMetrics(metrics)}\n${resolve(opts.out, "metrics.json")}\n`);
     } finally {
+      offInterrupt?.();
       progress.stop();
       await (cobra as Cobra | null)?.release();
     }

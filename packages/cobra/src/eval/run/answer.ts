@@ -5,10 +5,21 @@ import type { AnswerMode, EvalQuestion, Prediction } from "../task.js";
 /** What the runner needs of a model: Cobra's `look` (one image pass) and `generate` (a full pass each). */
 export interface EvalEngine<I = string> {
   readonly parts: { readonly tokenizer: Tokenizer };
-  look(image: I): Promise<{
-    askEach(questions: readonly string[], options: { maxNewTokens: number }): Promise<CobraResult[]>;
+  look(
+    image: I,
+    options?: { signal?: AbortSignal },
+  ): Promise<{
+    askEach(
+      questions: readonly string[],
+      options: { maxNewTokens: number; signal?: AbortSignal },
+    ): Promise<CobraResult[]>;
   }>;
-  generate(request: { image: I; prompt: string; maxNewTokens: number }): Promise<CobraResult>;
+  generate(request: {
+    image: I;
+    prompt: string;
+    maxNewTokens: number;
+    signal?: AbortSignal;
+  }): Promise<CobraResult>;
 }
 
 /** Only the first step counts for a choice: one token is generated, as the official greedy pass begins. */

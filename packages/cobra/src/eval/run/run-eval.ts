@@ -1,6 +1,6 @@
 import { mkdir, open, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ImageDecodeError } from "@cobra-ts/core";
+import { AbortError, FileNotFoundError, ImageDecodeError } from "@cobra-ts/core";
 import pkg from "../../../package.json" with { type: "json" };
 import type { CobraResult } from "../../runtime/cobra.js";
 import { IncompleteRunError, TaskDataMismatchError } from "../errors.js";
@@ -39,6 +39,8 @@ export interface RunEvalOptions {
   /** Variant keys read by the caller (e.g. the CLI's backend choice); the runner accepts them as known. */
   callerVariantKeys?: readonly string[];
   onProgress?: (p: RunProgress) => void;
+  /** Stops the run between (or inside) batches; what was answered stays, and the same command resumes. */
+  signal?: AbortSignal;
   /** One line of news for the user (a cut torn line, a missing image). */
   log?: (line: string) => void;
 }
@@ -125,7 +127,11 @@ export async function runEval(options: RunEvalOptions): Promise<RunResult> {
     }
   }
 
-  const { predictions } = await readPredictionsFile(file).catch(() => ({ predictions: [] as Prediction[] }));
+  // No file: nothing was asked (--limit 0) or every image was missing.
+  const { predictions } = await readPredictionsFile(file).catch((e) => {
+    if (e instanceof FileNotFoundError) return { predictions: [] as Prediction[] };
+    throw e;
+  });
   const scored = await task.score(predictions, load);
   const metrics: EvalMetrics = {
     ...scored,
@@ -195,6 +201,7 @@ async function answerAll(
   report();
   let engine: EvalEngine<string> | null = null;
   for (const group of groupByImage(pending)) {
+    if (options.signal?.aborted) throw stopped(sink.doneBefore + doneNow, sink.total);
     const image = group[0].image;
     const path = join(options.imagesDir, image);
     const missing = await stat(path).then(
@@ -210,18 +217,32 @@ async function answerAll(
     const maxNewTokens = runner.maxNewTokens ?? tokensFor(group[0].answer);
     let written = 0;
     try {
-      await answerGroup(engine, path, group, maxNewTokens, runner, async (chunk) => {
-        await sink.write(chunk.map(({ question, result }) => predictionOf(question, result, tokenizer)));
-        written += chunk.length;
-        doneNow += chunk.length;
-        report();
-      });
+      await answerGroup(
+        engine,
+        path,
+        group,
+        { maxNewTokens, signal: options.signal },
+        runner,
+        async (chunk) => {
+          await sink.write(chunk.map(({ question, result }) => predictionOf(question, result, tokenizer)));
+          written += chunk.length;
+          doneNow += chunk.length;
+          report();
+        },
+      );
     } catch (e) {
+      if (e instanceof AbortError) throw stopped(sink.doneBefore + doneNow, sink.total);
       // An image that exists but does not decode is reported like a missing one; anything else stops the run.
       if (!(e instanceof ImageDecodeError)) throw e;
       skip(group.slice(written), e.message, options, sink);
     }
   }
+}
+
+function stopped(done: number, total: number): AbortError {
+  return new AbortError(
+    `stopped with ${done} of ${total} questions answered (kept in predictions.jsonl): run the same command to resume`,
+  );
 }
 
 function skip(group: readonly EvalQuestion[], reason: string, options: RunEvalOptions, sink: Sink): void {
@@ -241,23 +262,23 @@ async function answerGroup(
   engine: EvalEngine<string>,
   path: string,
   group: readonly EvalQuestion[],
-  maxNewTokens: number,
+  ask: { maxNewTokens: number; signal?: AbortSignal },
   runner: RunnerVariant,
   done: (chunk: Answered) => Promise<void>,
 ): Promise<void> {
   if (!runner.imageReuse) {
     for (const question of group)
       await done([
-        { question, result: await engine.generate({ image: path, prompt: question.prompt, maxNewTokens }) },
+        { question, result: await engine.generate({ image: path, prompt: question.prompt, ...ask }) },
       ]);
     return;
   }
-  const session = await engine.look(path);
+  const session = await engine.look(path, { signal: ask.signal });
   for (let i = 0; i < group.length; i += runner.batch) {
     const batch = group.slice(i, i + runner.batch);
     const results = await session.askEach(
       batch.map((q) => q.prompt),
-      { maxNewTokens },
+      ask,
     );
     await done(batch.map((question, j) => ({ question, result: results[j] })));
   }
