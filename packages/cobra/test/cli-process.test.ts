@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
+import { BIN, type Exit, runCobra } from "./cli-process.js";
 import { CASES, imagePath, RELEASE_SOURCES } from "./fixture.js";
 
-const BIN = join(import.meta.dirname, "../dist/cli.js");
 let work = "";
 let model = "";
 
@@ -20,29 +20,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cobra(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: options.env ?? process.env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-    child.stdin.end(options.stdin ?? "");
-  });
-}
+const cobra = (args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  runCobra(args, options);
 
 /** The contract for bad input: exit 1 (not a signal), one line on stderr naming the typed error. */
 function expectTypedError(exit: Exit, pattern: RegExp): void {

@@ -72,3 +72,50 @@ export function startCli(args: string[], how: "pipe" | "terminal" = "pipe"): Cli
     exited,
   };
 }
+
+/** How a `cobra` process ended, and all it wrote. */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  stdin?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Polled every 5 ms while the process runs; once it resolves true the process gets `killSignal`. */
+  killWhen?: () => Promise<boolean>;
+  /** Default SIGKILL. */
+  killSignal?: NodeJS.Signals;
+}
+
+/** Runs `node dist/cli.js ...args` to its end. */
+export function runCobra(args: string[], options: RunOptions = {}): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: options.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const { killWhen } = options;
+    if (killWhen) {
+      const poll = async () => {
+        if (await killWhen()) child.kill(options.killSignal ?? "SIGKILL");
+        else timer = setTimeout(poll, 5);
+      };
+      timer = setTimeout(poll, 5);
+    }
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? "");
+  });
+}

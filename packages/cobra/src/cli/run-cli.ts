@@ -5,6 +5,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { benchCommand } from "./bench.js";
 import { chatCommand } from "./chat.js";
 import { convertCommand } from "./convert.js";
+import { evalCommand } from "./eval.js";
 import { featuresCommand } from "./features.js";
 import { generateCommand } from "./generate.js";
 import type { CliIO } from "./io.js";
@@ -42,6 +43,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   synthCommand(program, io);
   benchCommand(program, io, backend);
   verifyCommand(program, io);
+  evalCommand(program, io);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -55,11 +55,30 @@ export interface LoadOptions {
   variant?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Where vlm-evaluation shuffles this task's questions as part of a larger list before taking its slim subsets:
+ * POPE shuffles its three splits as one list and RefCOCO its three datasets' val sets, then take the first N of
+ * each part. The questions are positions `offset .. offset + length - 1` of a list of `size`.
+ */
+export interface SlimPool {
+  size: number;
+  offset: number;
+  /** Says how the pool was formed (recorded in metrics.json), e.g. "coco_pope_{adversarial,popular,random}". */
+  description: string;
+}
+
 export interface EvalTask {
   /** The name used on the command line: `vqav2`, `pope`, `refcoco+`, ... */
   readonly name: string;
   /** Accepted splits, the first being the default; absent when the task has one. */
   readonly splits?: readonly string[];
+  /** The `--variant` keys this task reads (the runner refuses keys nobody reads); absent: not checked. */
+  readonly variantKeys?: readonly string[];
+  /**
+   * Optional: the larger list vlm-evaluation shuffles these questions in (see SlimPool). Absent: the task's own
+   * questions, in `questions()` order, are the list (VQAv2, GQA, TextVQA, VizWiz, VSR).
+   */
+  slimPool?(options: LoadOptions, questionCount: number): Promise<SlimPool>;
   /** The questions, in the official files' order; a malformed file is a typed error naming file and field. */
   questions(options: LoadOptions): Promise<EvalQuestion[]>;
   /** Scores predictions with the official scorer's rules; reads the answers from the same official files. */

@@ -10,7 +10,13 @@ import {
   throwIfAborted,
   type VisionEncoder,
 } from "@cobra-ts/core";
-import { type GenerateResult, limitPromptIds, type StreamChunk, streamGenerate } from "@cobra-ts/mamba-lm";
+import {
+  type GenerateResult,
+  generateBatch,
+  limitPromptIds,
+  type StreamChunk,
+  streamGenerate,
+} from "@cobra-ts/mamba-lm";
 import type { CobraManifest } from "../manifest.js";
 import { createPromptBuilder } from "../prompt/for-backbone.js";
 import { type GenerationSettings, type PromptRequest, promptString } from "./request.js";
@@ -214,6 +220,23 @@ export class ImageSession {
     this.seenIds = [...promptIds, ...result.ids.slice(0, -1)];
     this.state = result.state;
     return { ...result, promptIds };
+  }
+
+  /**
+   * Answers each question on its own about this image (no chat history: each starts from the image state), the
+   * answers decoded together as one batch: what an evaluation asks of one image. The chat is left as it was.
+   * Each result is exactly `ask` after `reset`.
+   */
+  async askEach(questions: readonly string[], options: AskOptions = {}): Promise<CobraResult[]> {
+    const { lm, tokenizer } = this.cobra.parts;
+    const settings = { ...this.cobra.generationDefaults(), ...options };
+    const prompts = questions.map((q) => limitPromptIds(this.promptIds(q, []), settings));
+    const results = await generateBatch(lm, tokenizer, prompts, {
+      ...settings,
+      maxPromptLength: undefined,
+      state: this.imageState,
+    });
+    return results.map((r, i) => ({ ...r, promptIds: prompts[i] }));
   }
 
   /** The ids of the whole chat prompt: the history, then `question`. */

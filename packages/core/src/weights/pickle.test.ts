@@ -43,6 +43,24 @@ describe("unpickle (values)", () => {
     expect(run(pb(0).text("L-12345678901234567890L\n."))).toBe(-12345678901234567890n);
   });
 
+  it("protocol 0 strings: STRING (a Python 2 str's repr) and UNICODE (raw-unicode-escape)", () => {
+    // CPython: pickle.loads(b"S'it\\'s \\"x\\"\\n\\x41\\101\\q'\np0\n.") == 'it\'s "x"\nAA\\q'
+    expect(run(pb(0).text(`S'it\\'s \\"x\\"\\n\\x41\\101\\q'\np0\n.`))).toBe('it\'s "x"\nAA\\q');
+    expect(run(pb(0).text(`S"plain"\n.`))).toBe("plain");
+    // CPython 3.11: pickle.dumps([{'sent': 'caf\xe9 \u2713 back\\slash', 'n': 3}], protocol=0)
+    const bytes = Buffer.from(
+      "(lp0\n(dp1\nVsent\np2\nVcaf\xe9 \\u2713 back\\u005cslash\np3\nsVn\np4\nI3\nsa.",
+      "latin1",
+    );
+    const [d] = unpickle(bytes, opts) as PyDict[];
+    expect([...d.items]).toEqual([
+      ["sent", "café ✓ back\\slash"],
+      ["n", 3],
+    ]);
+    fails(pb(0).text("Sunquoted\n."), /not a quoted string/);
+    fails(pb(0).text("S'bad \\x4'\n."), /bad \\x escape/);
+  });
+
   it("floats, strings, bytes, None and booleans", () => {
     const f = Buffer.alloc(8);
     f.writeDoubleBE(-1.5);

@@ -223,6 +223,18 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
         stack.push(v);
         break;
       }
+      case 0x53: {
+        // STRING (protocol 0): a Python 2 str as its quoted repr; latin-1 like BINSTRING
+        const text = line();
+        const q = text[0];
+        if (text.length < 2 || (q !== "'" && q !== '"') || text[text.length - 1] !== q)
+          fail("STRING argument is not a quoted string");
+        stack.push(escapeDecode(text.slice(1, -1), fail));
+        break;
+      }
+      case 0x56: // UNICODE (protocol 0): raw-unicode-escape
+        stack.push(rawUnicodeEscapeDecode(line(), fail));
+        break;
       case 0x58: // BINUNICODE
         stack.push(utf8(u32()));
         break;
@@ -459,6 +471,55 @@ export function describe(v: unknown): string {
 }
 
 /** Builds the error an allow-list throws for a global it refuses. */
+const SIMPLE_ESCAPES: Record<string, string> = {
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+};
+
+/** Python's `codecs.escape_decode` (what pickle's STRING applies), on latin-1 text. */
+function escapeDecode(text: string, fail: (problem: string) => never): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c !== "\\") {
+      out += c;
+      continue;
+    }
+    const e = text[++i];
+    if (e === undefined) fail("STRING ends with a lone backslash");
+    if (e === "\n") continue; // a backslash-newline continues the line
+    if (e in SIMPLE_ESCAPES) out += SIMPLE_ESCAPES[e];
+    else if (e === "x") {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) fail(`STRING has a bad \\x escape`);
+      out += String.fromCharCode(Number.parseInt(hex, 16));
+      i += 2;
+    } else if (e >= "0" && e <= "7") {
+      let digits = e;
+      while (digits.length < 3 && text[i + 1] >= "0" && text[i + 1] <= "7") digits += text[++i];
+      out += String.fromCharCode(Number.parseInt(digits, 8) & 0xff);
+    } else out += `\\${e}`; // Python keeps an unknown escape as written
+  }
+  return out;
+}
+
+/** Python's `raw_unicode_escape` decoding (pickle's UNICODE): only \\uXXXX and \\UXXXXXXXX are escapes. */
+function rawUnicodeEscapeDecode(text: string, fail: (problem: string) => never): string {
+  return text.replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})/g, (_, esc: string) => {
+    const cp = Number.parseInt(esc.slice(1), 16);
+    if (cp > 0x10ffff) fail(`UNICODE escape \\${esc} is past U+10FFFF`);
+    return String.fromCodePoint(cp);
+  });
+}
+
 export function refuseGlobal(file: string, where: string, module: string, name: string): UnsafePickleError {
   return new UnsafePickleError(
     file,

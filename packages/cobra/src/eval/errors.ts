@@ -1,0 +1,23 @@
+import { CobraError } from "@cobra-ts/core";
+
+/** A benchmark's annotation file is not what its project publishes: names the file and the field. */
+export class AnnotationFormatError extends CobraError {
+  override name = "AnnotationFormatError";
+  constructor(
+    readonly file: string,
+    readonly field: string | null,
+    problem: string,
+  ) {
+    super(`${file}${field ? `: field ${field}` : ""}: ${problem}`);
+  }
+}
+
+/** The data given does not belong to the task (another benchmark's folder, predictions of another split...). */
+export class TaskDataMismatchError extends CobraError {
+  override name = "TaskDataMismatchError";
+}
+
+/** A run ended with questions it could not answer (e.g. a missing image): they are listed, never dropped. */
+export class IncompleteRunError extends CobraError {
+  override name = "IncompleteRunError";
+}

@@ -1,0 +1,285 @@
+import { mkdir, open, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { AbortError, FileNotFoundError, ImageDecodeError } from "@cobra-ts/core";
+import pkg from "../../../package.json" with { type: "json" };
+import type { CobraResult } from "../../runtime/cobra.js";
+import { IncompleteRunError, TaskDataMismatchError } from "../errors.js";
+import { slimSubset, VLM_EVAL_SEED } from "../subset.js";
+import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
+import { idKey } from "../tasks/common.js";
+import { type EvalEngine, predictionOf, tokensFor } from "./answer.js";
+import { PREDICTIONS_FILE, readPredictionsFile, resumePredictions } from "./predictions-file.js";
+import { claimRunFolder, type RunConfig, writeFileAtomic } from "./run-config.js";
+import { type RunnerVariant, runnerVariant } from "./variant.js";
+
+export const METRICS_FILE = "metrics.json";
+
+export interface RunProgress {
+  /** Questions answered, this run and before it. */
+  done: number;
+  total: number;
+  /** Answered by this process (the rate counts only these). */
+  doneNow: number;
+  elapsedMs: number;
+}
+
+export interface RunEvalOptions {
+  task: EvalTask;
+  dataDir: string;
+  split?: string;
+  imagesDir: string;
+  outDir: string;
+  /** The model folder, as recorded in run.json and metrics.json. */
+  model: string;
+  /** Loaded only when a question is left to answer (a finished run rescored needs no model). */
+  loadEngine: () => Promise<EvalEngine<string>>;
+  limit?: number;
+  seed?: number;
+  variant?: Readonly<Record<string, string>>;
+  /** Variant keys read by the caller (e.g. the CLI's backend choice); the runner accepts them as known. */
+  callerVariantKeys?: readonly string[];
+  onProgress?: (p: RunProgress) => void;
+  /** Stops the run between (or inside) batches; what was answered stays, and the same command resumes. */
+  signal?: AbortSignal;
+  /** One line of news for the user (a cut torn line, a missing image). */
+  log?: (line: string) => void;
+}
+
+export interface Unanswered {
+  question_id: EvalQuestion["questionId"];
+  image: string;
+  reason: string;
+}
+
+export interface RunResult {
+  metrics: EvalMetrics;
+  unanswered: Unanswered[];
+}
+
+/**
+ * Runs a task: questions grouped by image, one image pass each (`look`), every question of that image answered
+ * from the state after it and decoded together as one batch; each batch's answers appended to
+ * `<out>/predictions.jsonl` as it finishes, so a killed run started again with the same arguments skips what is
+ * done; `<out>/metrics.json` written at the end by the task's official scorer.
+ */
+export async function runEval(options: RunEvalOptions): Promise<RunResult> {
+  const { task, outDir } = options;
+  const variant = { ...(options.variant ?? {}) };
+  const runner = runnerVariant(
+    variant,
+    [...(task.variantKeys ?? []), ...(options.callerVariantKeys ?? [])],
+    task,
+  );
+  const load: LoadOptions = { dataDir: options.dataDir, split: options.split, variant };
+  const split = task.splits ? (options.split ?? task.splits[0]) : (options.split ?? null);
+
+  const all = await task.questions(load);
+  checkUniqueIds(all, task.name);
+  const seed = options.seed ?? VLM_EVAL_SEED;
+  let questions = all;
+  let subset: Record<string, unknown> | null = null;
+  if (options.limit !== undefined) {
+    const pool = task.slimPool
+      ? await task.slimPool(load, all.length)
+      : { size: all.length, offset: 0, description: "the task's questions in file order" };
+    questions = slimSubset(all, options.limit, seed, pool);
+    subset = { limit: options.limit, seed, of: all.length, pool: pool.description };
+  }
+
+  await mkdir(outDir, { recursive: true });
+  const config: RunConfig = {
+    task: task.name,
+    split,
+    model: resolve(options.model),
+    limit: options.limit ?? null,
+    seed,
+    variant,
+  };
+  await claimRunFolder(outDir, config);
+
+  const file = join(outDir, PREDICTIONS_FILE);
+  const before = await resumePredictions(file);
+  if (before.cutBytes > 0)
+    options.log?.(`${file}: cut a torn last line (${before.cutBytes} bytes) left by a run that was stopped`);
+  const wanted = new Map(questions.map((q) => [idKey(q.questionId), q]));
+  const foreign = before.predictions.filter((p) => !wanted.has(idKey(p.question_id)));
+  if (foreign.length > 0)
+    throw new TaskDataMismatchError(
+      `${file} answers ${foreign.length} questions this run does not ask (first: ` +
+        `${JSON.stringify(foreign[0].question_id)}): it belongs to another run; give another --out`,
+    );
+  const answered = new Set(before.predictions.map((p) => idKey(p.question_id)));
+  const pending = questions.filter((q) => !answered.has(idKey(q.questionId)));
+
+  const unanswered: Unanswered[] = [];
+  if (pending.length > 0) {
+    const out = await open(file, "a");
+    try {
+      if (before.needsNewline) await out.write("\n");
+      await answerAll(pending, options, runner, {
+        total: questions.length,
+        doneBefore: answered.size,
+        unanswered,
+        write: async (lines) => void (await out.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(""))),
+      });
+    } finally {
+      await out.close();
+    }
+  }
+
+  // No file: nothing was asked (--limit 0) or every image was missing.
+  const { predictions } = await readPredictionsFile(file).catch((e) => {
+    if (e instanceof FileNotFoundError) return { predictions: [] as Prediction[] };
+    throw e;
+  });
+  const scored = await task.score(predictions, load);
+  const metrics: EvalMetrics = {
+    ...scored,
+    model: config.model,
+    variant,
+    n_questions: questions.length,
+    subset,
+    unanswered,
+    software: { name: pkg.name, version: pkg.version },
+  };
+  await writeFileAtomic(join(outDir, "metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
+  if (unanswered.length > 0)
+    throw new IncompleteRunError(
+      `${unanswered.length} of ${questions.length} questions were not answered (first: question ` +
+        `${JSON.stringify(unanswered[0].question_id)}, ${unanswered[0].reason}); ${join(outDir, "metrics.json")} ` +
+        "scores the answered ones and lists the rest: fix the images and run the same command again to finish",
+    );
+  return { metrics, unanswered };
+}
+
+function checkUniqueIds(questions: readonly EvalQuestion[], task: string): void {
+  const seen = new Set<string>();
+  for (const q of questions) {
+    const key = idKey(q.questionId);
+    if (seen.has(key))
+      throw new TaskDataMismatchError(
+        `${task}: question id ${JSON.stringify(q.questionId)} appears twice in the data`,
+      );
+    seen.add(key);
+  }
+}
+
+interface Sink {
+  total: number;
+  doneBefore: number;
+  unanswered: Unanswered[];
+  write(lines: Prediction[]): Promise<void>;
+}
+
+/** Questions of one image (in first-seen order), split further by token budget so a batch shares its limit. */
+function groupByImage(questions: readonly EvalQuestion[]): EvalQuestion[][] {
+  const groups = new Map<string, EvalQuestion[]>();
+  for (const q of questions) {
+    const key = `${q.image}\u0000${tokensFor(q.answer)}`;
+    const group = groups.get(key);
+    if (group) group.push(q);
+    else groups.set(key, [q]);
+  }
+  return [...groups.values()];
+}
+
+async function answerAll(
+  pending: readonly EvalQuestion[],
+  options: RunEvalOptions,
+  runner: RunnerVariant,
+  sink: Sink,
+): Promise<void> {
+  const started = performance.now();
+  let doneNow = 0;
+  const report = () =>
+    options.onProgress?.({
+      done: sink.doneBefore + doneNow,
+      total: sink.total,
+      doneNow,
+      elapsedMs: performance.now() - started,
+    });
+  report();
+  let engine: EvalEngine<string> | null = null;
+  for (const group of groupByImage(pending)) {
+    if (options.signal?.aborted) throw stopped(sink.doneBefore + doneNow, sink.total);
+    const image = group[0].image;
+    const path = join(options.imagesDir, image);
+    const missing = await stat(path).then(
+      (s) => (s.isFile() ? null : "not a file"),
+      (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? "image not found" : `cannot read it (${e.code})`),
+    );
+    if (missing) {
+      skip(group, `${missing}: ${path}`, options, sink);
+      continue;
+    }
+    engine ??= await options.loadEngine();
+    const tokenizer = engine.parts.tokenizer;
+    const maxNewTokens = runner.maxNewTokens ?? tokensFor(group[0].answer);
+    let written = 0;
+    try {
+      await answerGroup(
+        engine,
+        path,
+        group,
+        { maxNewTokens, signal: options.signal },
+        runner,
+        async (chunk) => {
+          await sink.write(chunk.map(({ question, result }) => predictionOf(question, result, tokenizer)));
+          written += chunk.length;
+          doneNow += chunk.length;
+          report();
+        },
+      );
+    } catch (e) {
+      if (e instanceof AbortError) throw stopped(sink.doneBefore + doneNow, sink.total);
+      // An image that exists but does not decode is reported like a missing one; anything else stops the run.
+      if (!(e instanceof ImageDecodeError)) throw e;
+      skip(group.slice(written), e.message, options, sink);
+    }
+  }
+}
+
+function stopped(done: number, total: number): AbortError {
+  return new AbortError(
+    `stopped with ${done} of ${total} questions answered (kept in predictions.jsonl): run the same command to resume`,
+  );
+}
+
+function skip(group: readonly EvalQuestion[], reason: string, options: RunEvalOptions, sink: Sink): void {
+  options.log?.(
+    `not answered: ${group.length} question${group.length === 1 ? "" : "s"} (${group
+      .slice(0, 3)
+      .map((q) => JSON.stringify(q.questionId))
+      .join(", ")}${group.length > 3 ? ", ..." : ""}) about ${group[0].image}: ${reason}`,
+  );
+  for (const q of group) sink.unanswered.push({ question_id: q.questionId, image: q.image, reason });
+}
+
+type Answered = { question: EvalQuestion; result: CobraResult }[];
+
+/** One image pass and its questions in batches of `runner.batch`; or, with image_reuse=off, a full pass each. */
+async function answerGroup(
+  engine: EvalEngine<string>,
+  path: string,
+  group: readonly EvalQuestion[],
+  ask: { maxNewTokens: number; signal?: AbortSignal },
+  runner: RunnerVariant,
+  done: (chunk: Answered) => Promise<void>,
+): Promise<void> {
+  if (!runner.imageReuse) {
+    for (const question of group)
+      await done([
+        { question, result: await engine.generate({ image: path, prompt: question.prompt, ...ask }) },
+      ]);
+    return;
+  }
+  const session = await engine.look(path, { signal: ask.signal });
+  for (let i = 0; i < group.length; i += runner.batch) {
+    const batch = group.slice(i, i + runner.batch);
+    const results = await session.askEach(
+      batch.map((q) => q.prompt),
+      ask,
+    );
+    await done(batch.map((question, j) => ({ question, result: results[j] })));
+  }
+}
