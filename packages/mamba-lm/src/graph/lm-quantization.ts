@@ -1,0 +1,59 @@
+import {
+  type BlockQuantization,
+  checkBlockQuantization,
+  InvalidArgumentError,
+  type QuantBits,
+} from "@cobra-ts/core";
+import { EMBEDDING, LM_HEAD } from "../weights/mamba-weights.js";
+
+/**
+ * How the LM's weights are stored. The four projections of every layer are block-quantized to `bits` and run
+ * as onnxruntime's MatMulNBits; the embedding (and an untied head) to `headBits`: the tied table serves both the
+ * head (MatMulNBits) and the lookup (dequantized row by row), so it is held once. Everything else (A_log, D,
+ * conv, norms, biases) and the recurrent states stay fp32, as llama.cpp and the Mamba authors keep them.
+ */
+export interface LmQuantization {
+  method: "matmul-nbits";
+  bits: QuantBits;
+  /** Bits of the embedding / head; 8 by default for a 4-bit model (4-bit heads are known to hurt). */
+  headBits: QuantBits;
+  blockSize: number;
+  /**
+   * MatMulNBits' accuracy_level: 0 computes in fp32; 4 quantizes the activations to int8 per block, which is
+   * onnxruntime's fast CPU path for 8-bit weights.
+   */
+  accuracyLevel: 0 | 1 | 2 | 3 | 4;
+}
+
+/** The projections that become MatMulNBits when the LM is quantized. */
+export const QUANTIZED_PROJECTION = /\.(in_proj|x_proj|dt_proj|out_proj)\.weight$/;
+
+export function checkLmQuantization(q: LmQuantization): LmQuantization {
+  if (q.method !== "matmul-nbits")
+    throw new InvalidArgumentError(
+      `unknown LM quantization method "${q.method}"; the one known is "matmul-nbits"`,
+    );
+  checkBlockQuantization(q);
+  checkBlockQuantization({ bits: q.headBits, blockSize: q.blockSize });
+  if (![0, 1, 2, 3, 4].includes(q.accuracyLevel))
+    throw new InvalidArgumentError(`accuracy level must be 0-4, got ${q.accuracyLevel}`);
+  return q;
+}
+
+/** The block quantization of source tensor `source` in an LM stored with `q`, or null when it stays fp32. */
+export function tensorQuantization(
+  source: string,
+  q: LmQuantization | null,
+  tieEmbeddings: boolean,
+): BlockQuantization | null {
+  if (!q) return null;
+  if (QUANTIZED_PROJECTION.test(source)) return { bits: q.bits, blockSize: q.blockSize };
+  if (source === EMBEDDING || (!tieEmbeddings && source === LM_HEAD))
+    return { bits: q.headBits, blockSize: q.blockSize };
+  return null;
+}
+
+/** The initializers holding a quantized tensor: its codes [N, kBlocks, blobSize] and scales [N, kBlocks]. */
+export function quantizedNames(source: string): { codes: string; scales: string } {
+  return { codes: `${source}.codes`, scales: `${source}.scales` };
+}
