@@ -1,7 +1,7 @@
 import { chmod, copyFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
-import { type MambaConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
+import { lmQuantizationFor, type MambaConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
   projectedTokens,
@@ -11,6 +11,7 @@ import {
 import { resolveVitConfig, type VitConfig, writeVitModel } from "@cobra-ts/vision-encoder/node";
 import { writeFolderAtomically } from "../convert/atomic-dir.js";
 import { checkFreeSpace } from "../convert/out-folder.js";
+import { checkWritableDtypes, type PartDtypes } from "../convert/part-dtypes.js";
 import type { CobraManifest } from "../manifest.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "./byte-tokenizer.js";
 import { type SynthManifestParts, writeSynthManifest } from "./cobra-manifest.js";
@@ -38,6 +39,8 @@ export interface SynthOptions {
   tokenizer?: string;
   onProgress?: (p: SynthProgress) => void;
   signal?: AbortSignal;
+  /** Storage type per part (see parsePartDtypes); fp32 when absent. */
+  dtypes?: PartDtypes;
 }
 
 export interface SynthResult {
@@ -71,6 +74,7 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
   const seed = options.seed ?? DEFAULT_SEED;
   await checkSynthOut(options.out, options.force ?? false);
   const lmConfig = resolveMambaConfig(preset.lm);
+  if (options.dtypes) checkWritableDtypes(options.dtypes, preset.kind === "lm" ? ["lm"] : undefined);
   const plans = preset.kind === "lm" ? [lmPlan(lmConfig, options)] : cobraPlans(preset, lmConfig, options);
   const bytesTotal = plans.reduce((s, p) => s + tensorBytes(p.tensors), 0);
   await checkFreeSpace(options.out, bytesTotal);
@@ -123,6 +127,7 @@ function lmPlan(config: MambaConfig, options: SynthOptions): PartPlan {
     write: async (dir, source, progress) => {
       let last = 0;
       const written = await writeLanguageModel(dir, source, config, {
+        quantization: lmQuantizationFor(options.dtypes?.lm ?? "fp32"),
         signal: options.signal,
         onProgress: (p) => {
           progress(p.bytesDone - last);

@@ -57,3 +57,31 @@ export function tensorQuantization(
 export function quantizedNames(source: string): { codes: string; scales: string } {
   return { codes: `${source}.codes`, scales: `${source}.scales` };
 }
+
+/** The LM's storage types by transformers.js' names; fp16 and q4f16 are not built for the LM yet. */
+export const LM_DTYPES = ["fp32", "q8", "q4"] as const;
+export type LmDtype = (typeof LM_DTYPES)[number];
+
+/**
+ * The quantization a dtype name stands for: q8 = 8-bit projections and head; q4 = 4-bit projections with an
+ * 8-bit head (as llama.cpp's Q4_0 keeps its head at Q6_K). Blocks of 32 weights, like Q4_0 / Q8_0.
+ * Accuracy level 4 by default: onnxruntime's CPU MatMulNBits has no fp32 kernel for 8-bit weights (it
+ * dequantizes the whole matrix on every call: 0.5 s for a 2048 x 8192 product, 1.4 ms at level 4), and
+ * level 4's int8 activations move logits by about as much as 8-bit weights do (quantized-lm.test.ts).
+ */
+export function lmQuantizationFor(
+  dtype: string,
+  options: { blockSize?: number; accuracyLevel?: LmQuantization["accuracyLevel"] } = {},
+): LmQuantization | null {
+  if (!(LM_DTYPES as readonly string[]).includes(dtype))
+    throw new InvalidArgumentError(`the LM's dtype must be one of ${LM_DTYPES.join(", ")}; got "${dtype}"`);
+  if (dtype === "fp32") return null;
+  const bits = dtype === "q8" ? 8 : 4;
+  return checkLmQuantization({
+    method: "matmul-nbits",
+    bits,
+    headBits: 8,
+    blockSize: options.blockSize ?? 32,
+    accuracyLevel: options.accuracyLevel ?? 4,
+  });
+}

@@ -77,7 +77,11 @@ describe("a block-quantized LM graph equals a float64 forward on its dequantized
       Q4_HEAD4,
     ],
   ];
-  for (const [name, variant, q] of variants)
+  const withLevels = variants.flatMap(([name, variant, q]) => [
+    [name, variant, q] as const,
+    [`${name}, int8 activations (accuracy level 4)`, variant, { ...q, accuracyLevel: 4 as const }] as const,
+  ]);
+  for (const [name, variant, q] of withLevels)
     it(name, async () => {
       const config = resolveMambaConfig({ nLayer: 2, vocabSize: 90, padVocabSizeMultiple: 8, ...variant });
       const source = syntheticMambaSource(config, { seed: 5 });
@@ -96,7 +100,9 @@ describe("a block-quantized LM graph equals a float64 forward on its dequantized
         console.log(
           `${name}: vs dequantized forward ${diff.toExponential(2)}; quantization drift vs fp32 ${drift.toExponential(2)} (logits up to ${scale.toFixed(2)})`,
         );
-        expect(diff).toBeLessThanOrEqual(2e-5 * scale);
+        // Level 0 dequantizes to fp32 (float rounding only); level 4 also rounds the activations to int8 per
+        // block, an error of the order of the weights' own quantization.
+        expect(diff).toBeLessThanOrEqual((q.accuracyLevel === 0 ? 2e-5 : 2e-2) * scale);
       } finally {
         await lm.release();
       }
