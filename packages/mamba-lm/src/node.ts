@@ -5,3 +5,4 @@ export { writeLanguageModel } from "./graph/write-language-model.js";
 export * from "./index.js";
 export { MambaLM } from "./model/mamba-lm-node.js";
 export { loadMambaTokenizer } from "./tokenizer/load-node.js";
+export { type ConvertedLmWeights, openConvertedLmWeights } from "./weights/converted-lm-weights.js";
