@@ -20,6 +20,7 @@ export type TypedArray =
   | BigInt64Array
   | Int32Array
   | Int16Array
+  | Uint16Array
   | Int8Array
   | Uint8Array;
 

@@ -27,6 +27,13 @@ export {
 } from "./graph/convert.js";
 export * as lmGraphNames from "./graph/io-names.js";
 export { LM_DATA_FILE, LM_GRAPH_FILE } from "./graph/lm-files.js";
+export {
+  checkLmQuantization,
+  LM_DTYPES,
+  type LmDtype,
+  type LmQuantization,
+  lmQuantizationFor,
+} from "./graph/lm-quantization.js";
 export { emitMambaLM, type MambaGraphOptions } from "./graph/mamba-graph.js";
 export { type RuntimeTensor, runtimeTensors } from "./graph/runtime-tensors.js";
 export type { FloatRows, ForwardInput, TokenIds } from "./model/inputs.js";

@@ -5,3 +5,4 @@ export { writeLanguageModel } from "./graph/write-language-model.js";
 export * from "./index.js";
 export { MambaLM, mambaLmLoaders } from "./model/mamba-lm-node.js";
 export { loadMambaTokenizer } from "./tokenizer/load-node.js";
+export { openConvertedLmWeights } from "./weights/converted-lm-weights.js";

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { parsePartDtypes } from "../convert/part-dtypes.js";
 import { SYNTH_PRESETS } from "../synth/presets.js";
 import type { CliIO } from "./io.js";
 import { nonNegativeInt } from "./numbers.js";
@@ -13,6 +14,11 @@ export function synthCommand(program: Command, io: CliIO): void {
     .option("--seed <n>", "seed of the random weights", nonNegativeInt, 1)
     .option("--tokenizer <dir>", "copy tokenizer.json from this folder (default: a byte-level stand-in)")
     .option("--force", "replace a converted model in --out")
+    .option(
+      "--dtype <spec>",
+      "storage per part: one of fp32, q8, q4 for all, or lm=q4,vision=fp32 (default fp32)",
+      parsePartDtypes,
+    )
     .action(async (opts) => {
       // Dev-only code, loaded on use: it stays out of the runtime's import graph.
       const { synthesizeModel } = await import("../synth/synthesize.js");
@@ -24,6 +30,7 @@ export function synthCommand(program: Command, io: CliIO): void {
           seed: opts.seed,
           force: !!opts.force,
           tokenizer: opts.tokenizer,
+          dtypes: opts.dtype,
           onProgress: (p) => bar.update(p.part, p.bytesDone, p.bytesTotal),
         });
         bar.stop();

@@ -2,7 +2,12 @@ import { chmod, copyFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PartDescription } from "@cobra-ts/core";
 import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
-import { type MambaConfig, mambaTokenizerPart, resolveMambaConfig } from "@cobra-ts/mamba-lm";
+import {
+  lmQuantizationFor,
+  type MambaConfig,
+  mambaTokenizerPart,
+  resolveMambaConfig,
+} from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
   projectedTokens,
@@ -18,6 +23,7 @@ import {
 } from "@cobra-ts/vision-encoder/node";
 import { writeFolderAtomically } from "../convert/atomic-dir.js";
 import { checkFreeSpace } from "../convert/out-folder.js";
+import { checkWritableDtypes, type PartDtypes } from "../convert/part-dtypes.js";
 import type { CobraManifest, ManifestDescription } from "../manifest.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "./byte-tokenizer.js";
 import { writeSynthManifest } from "./cobra-manifest.js";
@@ -45,6 +51,8 @@ export interface SynthOptions {
   tokenizer?: string;
   onProgress?: (p: SynthProgress) => void;
   signal?: AbortSignal;
+  /** Storage type per part (see parsePartDtypes); fp32 when absent. */
+  dtypes?: PartDtypes;
 }
 
 export interface SynthResult {
@@ -81,6 +89,7 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
   const seed = options.seed ?? DEFAULT_SEED;
   await checkSynthOut(options.out, options.force ?? false);
   const lmConfig = resolveMambaConfig(preset.lm);
+  if (options.dtypes) checkWritableDtypes(options.dtypes, preset.kind === "lm" ? ["lm"] : undefined);
   const lm = lmPlan(lmConfig, options);
   const { plans, describe } =
     preset.kind === "lm"
@@ -144,6 +153,7 @@ function lmPlan(config: MambaConfig, options: SynthOptions) {
     write: async (dir, source, progress) => {
       let last = 0;
       written.part = await writeLanguageModel(dir, source, config, {
+        quantization: lmQuantizationFor(options.dtypes?.lm ?? "fp32"),
         signal: options.signal,
         onProgress: (p) => {
           progress(p.bytesDone - last);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import { type GraphBuilder, type ModelOptions, serializeModel } from "./builder.js";
 import { ExternalDataWriter } from "./external-data.js";
-import type { InitializerSink } from "./initializer-sink.js";
+import { type InitializerSink, initializerType } from "./initializer-sink.js";
 
 export interface WrittenOnnxModel {
   /** Every file written, relative to the folder: the graph first, then its external data files. */
@@ -24,7 +24,7 @@ export async function writeOnnxModel(
     throw new InvalidArgumentError(`model file name "${fileName}" must not contain a path`);
   const writer = new ExternalDataWriter(dir, `${fileName}.data`);
   const sink: InitializerSink = async (g, name, dims, data) =>
-    g.externalInitializer(name, "float32", dims, await writer.write(data));
+    g.externalInitializer(name, initializerType(data), dims, await writer.write(data));
   try {
     const graph = await build(sink);
     await writer.close();

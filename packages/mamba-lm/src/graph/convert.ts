@@ -2,6 +2,7 @@ import {
   GraphBuilder,
   type InitializerSink,
   inlineInitializers,
+  quantizeBlockwise,
   serializeModel,
   throwIfAborted,
   type WeightSource,
@@ -11,6 +12,7 @@ import { inferTiedMambaConfig } from "../config/from-weights.js";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { MambaWeights } from "../weights/mamba-weights.js";
 import { validateMambaWeights } from "../weights/validate.js";
+import { checkLmQuantization, EMBEDDING_METADATA, quantizedNames } from "./lm-quantization.js";
 import { emitMambaLM, type MambaGraphOptions } from "./mamba-graph.js";
 import { type RuntimeTensor, runtimeTensors, transpose2d } from "./runtime-tensors.js";
 
@@ -43,7 +45,11 @@ export interface ConvertedLanguageModel {
 }
 
 function graphOptions(options: MambaGraphOptions): Required<MambaGraphOptions> {
-  return { logits: options.logits ?? "last", scanOutput: options.scanOutput ?? "per-token" };
+  return {
+    logits: options.logits ?? "last",
+    scanOutput: options.scanOutput ?? "per-token",
+    quantization: options.quantization ? checkLmQuantization(options.quantization) : null,
+  };
 }
 
 /** Opens the LM view of `source` and fixes the config (inferred from the weights when not given), validated. */
@@ -55,12 +61,16 @@ export async function prepareConversion(
   const weights = source instanceof MambaWeights ? source : MambaWeights.from(source, options.prefix);
   const resolved = config ?? (await inferTiedMambaConfig(weights));
   validateMambaWeights(weights, resolved);
-  return { weights, config: resolved, tensors: runtimeTensors(resolved) };
+  return {
+    weights,
+    config: resolved,
+    tensors: runtimeTensors(resolved, graphOptions(options).quantization),
+  };
 }
 
 /**
- * Streams every tensor through `store` one at a time (read, widen to fp32, transpose if the layout wants it,
- * hand over, drop), so peak memory is about one tensor plus what `store` keeps.
+ * Streams every tensor through `store` one at a time (read, widen to fp32, transpose or quantize as the layout
+ * wants, hand over, drop), so peak memory is about one tensor plus what `store` keeps.
  */
 export async function convertTensors(
   g: GraphBuilder,
@@ -76,9 +86,19 @@ export async function convertTensors(
     const read = await weights.read(t.source);
     if (!(read.data instanceof Float32Array))
       throw new WeightsMismatchError(weights.sourceKey(t.source), `dtype ${read.dtype} is not a float type`);
-    const data = t.transpose ? transpose2d(read.data, t.shape[1], t.shape[0]) : read.data;
-    await sink(g, t.name, t.shape, data);
-    bytesDone += data.byteLength;
+    if (t.quantize) {
+      const [rows, cols] = t.shape;
+      const q = quantizeBlockwise(read.data, rows, cols, t.quantize);
+      await sink(g, t.name, [rows, q.kBlocks, q.blobSize], q.data);
+      await sink(g, quantizedNames(t.source).scales, [rows, q.kBlocks], q.scales);
+    } else
+      await sink(
+        g,
+        t.name,
+        t.shape,
+        t.transpose ? transpose2d(read.data, t.shape[1], t.shape[0]) : read.data,
+      );
+    bytesDone += read.data.byteLength;
     options.onProgress?.({ tensor: t.source, done: i + 1, total: tensors.length, bytesDone, bytesTotal });
   }
 }
@@ -87,8 +107,21 @@ export async function convertTensors(
  * The model's metadata_props: enough to tell what a stray lm.onnx is. The config is not repeated here: the
  * model folder's manifest holds it (the "mamba-lm" part), the graph's own inputs give the sizes.
  */
-export function modelMetadata(): Record<string, string> {
-  return { "cobra.format": "mamba-lm", "cobra.format_version": String(LM_FORMAT_VERSION) };
+export function modelMetadata(converted?: ConvertedLanguageModel): Record<string, string> {
+  const q = converted?.graph.quantization;
+  return {
+    "cobra.format": "mamba-lm",
+    "cobra.format_version": String(LM_FORMAT_VERSION),
+    // How the embedding's bytes are laid out when they are the quantized head's: the lookup reads rows
+    // outside onnxruntime, from the graph alone (no manifest needed to load an .onnx file).
+    ...(q && {
+      [EMBEDDING_METADATA]: JSON.stringify({
+        bits: q.headBits,
+        blockSize: q.blockSize,
+        cols: converted.config.dModel,
+      }),
+    }),
+  };
 }
 
 /**
@@ -107,7 +140,7 @@ export async function buildLanguageModel(
   emitMambaLM(g, converted.config, converted.graph);
   return {
     ...converted,
-    model: serializeModel(g, { metadata: modelMetadata(), docString: "Mamba LM (cobra-ts)" }),
+    model: serializeModel(g, { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { GraphBuilder } from "@cobra-ts/core";
+import { type GraphBuilder, InvalidArgumentError } from "@cobra-ts/core";
 import { emitCausalConv1d, emitSelectiveScan, type ScanSchedule } from "@cobra-ts/scan";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { EMBEDDING, LM_HEAD, NORM_F } from "../weights/mamba-weights.js";
@@ -11,6 +11,7 @@ import {
   ssmStateIn,
   ssmStateOut,
 } from "./io-names.js";
+import { type LmQuantization, quantizedNames } from "./lm-quantization.js";
 import { emitLayerNorm, emitRmsNorm } from "./norms.js";
 import { runtimeName } from "./runtime-tensors.js";
 
@@ -25,6 +26,8 @@ export interface MambaGraphOptions {
    * [positions, d_inner, d_state] temporaries, 1.3x faster prefill at Mamba-1.4B than "after", decode alike.
    */
   scanOutput?: ScanSchedule;
+  /** Block-quantized projections and head (MatMulNBits); fp32 when absent or null. */
+  quantization?: LmQuantization | null;
 }
 
 /**
@@ -35,7 +38,8 @@ export interface MambaGraphOptions {
  * [batch, d_inner, d_state]. Outputs: logits (see MambaGraphOptions) and `conv_state_out.{i}`,
  * `ssm_state_out.{i}`. Initializers are expected under the names of `runtimeTensors(config)`; the embedding
  * is one of them (the lookup reads it from the model's data, and the tied head uses it).
- * The residual stream is fp32 throughout (the whole graph is fp32).
+ * The residual stream is fp32 throughout; with `quantization`, the projections and the head read
+ * block-quantized weights (MatMulNBits, which dequantizes on the fly).
  */
 export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: MambaGraphOptions = {}): void {
   const { dModel: d, dInner: di, dState: n, dConv: k, vocabSizePadded: v } = config;
@@ -63,10 +67,24 @@ export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: Mamba
   const wanted = options.logits ?? "last";
   if (wanted !== "all") {
     const last = g.op("Gather", [residual, g.constInt64([-1], [])], { axis: 0 }); // [B, d]
-    g.op("Gemm", [norm(last, NORM_F), head], { transB: 1 }, { name: LOGITS });
+    const normed = norm(last, NORM_F);
+    if (options.quantization)
+      emitMatMulNBits(
+        g,
+        normed,
+        head,
+        config.dModel,
+        v,
+        options.quantization.headBits,
+        options.quantization,
+        LOGITS,
+      );
+    else g.op("Gemm", [normed, head], { transB: 1 }, { name: LOGITS });
     g.output(LOGITS, "float32", ["batch", v]);
   }
   if (wanted !== "last") {
+    if (options.quantization)
+      throw new InvalidArgumentError('a quantized LM graph returns the last logits only (logits: "last")');
     const batchMajor = g.op("Transpose", [residual], { perm: [1, 0, 2] }); // [B, L, d]
     const flat = g.op("Reshape", [norm(batchMajor, NORM_F), g.constInt64([-1, d])]);
     const batchAndTime = g.op("Slice", [g.op("Shape", [batchMajor]), g.constInt64([0]), g.constInt64([2])]);
@@ -88,8 +106,19 @@ function emitMixer(
 ): { out: string; ssmState: string } {
   const { dInner: di, dState: n, dConv: k, dtRank: r } = config;
   const p = `layers.${layer}.mixer`;
-  const linear = (x: string, name: string, bias: boolean) => {
-    const y = g.op("MatMul", [x, runtimeName(`${p}.${name}.weight`)]);
+  const shapes = {
+    in_proj: [2 * di, config.dModel],
+    x_proj: [r + 2 * n, di],
+    dt_proj: [di, r],
+    out_proj: [config.dModel, di],
+  };
+  const q = options.quantization;
+  const linear = (x: string, name: keyof typeof shapes, bias: boolean) => {
+    const weight = `${p}.${name}.weight`;
+    const [outDim, inDim] = shapes[name];
+    const y = q
+      ? emitMatMulNBits(g, x, weight, inDim, outDim, q.bits, q)
+      : g.op("MatMul", [x, runtimeName(weight)]);
     return bias ? g.op("Add", [y, `${p}.${name}.bias`]) : y;
   };
 
@@ -135,4 +164,24 @@ function emitMixer(
     { d: di, N: n, deltaSoftplus: true, layout: "time-major", schedule: options.scanOutput },
   );
   return { out: linear(scan.out, "out_proj", config.bias), ssmState: scan.lastState };
+}
+
+/** x [..., K] @ W^T with W [N, K] stored block-quantized under quantizedNames(weight). */
+function emitMatMulNBits(
+  g: GraphBuilder,
+  x: string,
+  weight: string,
+  K: number,
+  N: number,
+  bits: number,
+  q: LmQuantization,
+  name?: string,
+): string {
+  const { codes, scales } = quantizedNames(weight);
+  return g.op(
+    "MatMulNBits",
+    [x, codes, scales],
+    { K, N, bits, block_size: q.blockSize, accuracy_level: q.accuracyLevel },
+    { domain: "com.microsoft", name },
+  );
 }

@@ -1,5 +1,7 @@
+import type { BlockQuantization } from "@cobra-ts/core";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { expectedMambaShapes } from "../weights/expected-shapes.js";
+import { type LmQuantization, quantizedNames, tensorQuantization } from "./lm-quantization.js";
 
 /**
  * One initializer of the converted graph: which source tensor it comes from and how it is laid out.
@@ -14,19 +16,26 @@ export interface RuntimeTensor {
   /** Canonical source name (see MambaWeights). */
   source: string;
   transpose: boolean;
-  /** Shape in the graph (after the transpose). */
+  /** Shape in the graph (after the transpose); a quantized tensor's logical [N, K]. */
   shape: number[];
+  /** Stored block-quantized (codes under `name`, scales under quantizedNames(source).scales), else fp32. */
+  quantize: BlockQuantization | null;
 }
 
 const TRANSPOSED = /\.(in_proj|x_proj|dt_proj|out_proj)\.weight$/;
 
 /** The initializers of the LM graph, in the order conversion writes them. */
-export function runtimeTensors(config: MambaConfig): RuntimeTensor[] {
+export function runtimeTensors(
+  config: MambaConfig,
+  quantization: LmQuantization | null = null,
+): RuntimeTensor[] {
   return [...expectedMambaShapes(config)].map(([source, shape]) => {
+    const quantize = tensorQuantization(source, quantization, config.tieEmbeddings);
+    if (quantize) return { name: quantizedNames(source).codes, source, transpose: false, shape, quantize };
     const transpose = TRANSPOSED.test(source);
     return transpose
-      ? { name: `${source}.T`, source, transpose, shape: [shape[1], shape[0]] }
-      : { name: source, source, transpose, shape };
+      ? { name: `${source}.T`, source, transpose, shape: [shape[1], shape[0]], quantize }
+      : { name: source, source, transpose, shape, quantize };
   });
 }
 

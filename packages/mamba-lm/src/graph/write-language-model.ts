@@ -37,7 +37,7 @@ export async function writeLanguageModel(
       emitMambaLM(g, converted.config, converted.graph);
       return g;
     },
-    { metadata: modelMetadata(), docString: "Mamba LM (cobra-ts)" },
+    { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" },
   );
   return mambaLmPart({ graph: LM_GRAPH_FILE, model: converted.config, options: converted.graph }, files);
 }

@@ -1,16 +1,27 @@
 import {
+  type BlockQuantization,
+  dequantizeRowInto,
   type InitializerBytes,
   ModelFormatError,
   type ModelInspection,
   type SessionOptions,
 } from "@cobra-ts/core";
+import { EMBEDDING_METADATA, quantizedNames } from "../graph/lm-quantization.js";
 import { EMBEDDING } from "../weights/mamba-weights.js";
+
+/** Copies `out.length` bytes of initializer `t`, starting `offset` bytes into it, into `out`. */
+export type InitializerReader = (
+  t: InitializerBytes,
+  offset: number,
+  out: Uint8Array,
+) => Promise<void> | void;
 
 /**
  * The token embedding, read outside onnxruntime: a lookup is a few KB of row copies, and keeping it out of
  * the graph lets onnxruntime drop the tied embedding's original once the head has prepacked it (one copy of
  * the largest tensor instead of two: 0.41 GB at Mamba-1.4B). Rows come from the model's own bytes, from
  * the external data given with them, or (Node, ./embedding-file.ts) straight from the external data file.
+ * A quantized LM stores the table once, block-quantized for its head: a row is dequantized as it is read.
  */
 export class EmbeddingTable {
   constructor(
@@ -21,26 +32,53 @@ export class EmbeddingTable {
     private readonly onClose: () => Promise<void>,
   ) {}
 
+  /** Over any reader of the initializers of `layout` (see embeddingLayout). */
+  static over(
+    layout: EmbeddingLayout,
+    read: InitializerReader,
+    onClose: () => Promise<void> = async () => {},
+  ): EmbeddingTable {
+    const { vocab, dModel } = layout;
+    if (layout.kind === "fp32")
+      return new EmbeddingTable(
+        vocab,
+        dModel,
+        (id, out) =>
+          read(layout.table, id * dModel * 4, new Uint8Array(out.buffer, out.byteOffset, dModel * 4)),
+        onClose,
+      );
+    const { codes, scales, q, kBlocks, rowBytes } = layout;
+    return new EmbeddingTable(
+      vocab,
+      dModel,
+      async (id, out) => {
+        const rowCodes = new Uint8Array(rowBytes);
+        const rowScales = new Float32Array(kBlocks);
+        await Promise.all([
+          read(codes, id * rowBytes, rowCodes),
+          read(scales, id * kBlocks * 4, new Uint8Array(rowScales.buffer)),
+        ]);
+        dequantizeRowInto(rowCodes, rowScales, dModel, q, out);
+      },
+      onClose,
+    );
+  }
+
   /** From a model given as bytes, with its external data (if any) as bytes too. */
   static fromBytes(
     model: ModelInspection,
     externalData: SessionOptions["externalData"],
     what: string,
   ): EmbeddingTable {
-    const t = embeddingOf(model, what);
-    const dModel = t.dims[1];
-    const table = t.external ? externalBytes(t.external, externalData, what) : t.raw!;
-    expectLength(t, table.byteLength, what);
-    const rowBytes = dModel * 4;
-    return new EmbeddingTable(
-      t.dims[0],
-      dModel,
-      (id, out) => {
-        new Uint8Array(out.buffer, out.byteOffset, rowBytes).set(
-          table.subarray(id * rowBytes, (id + 1) * rowBytes),
-        );
-      },
-      async () => {},
+    const layout = embeddingLayout(model, what);
+    const bytesOf = new Map<InitializerBytes, Uint8Array>();
+    for (const t of layoutInitializers(layout)) {
+      const bytes = t.external ? externalBytes(t.external, externalData, what) : t.raw!;
+      expectLength(t, bytes.byteLength, what);
+      bytesOf.set(t, bytes);
+    }
+    return EmbeddingTable.over(layout, (t, offset, out) =>
+      out.set(bytesOf.get(t)!.subarray(offset, offset + out.byteLength)),
     );
   }
 
@@ -55,24 +93,84 @@ export class EmbeddingTable {
   }
 }
 
-export function embeddingOf(model: ModelInspection, what: string): InitializerBytes {
-  const t = model.initializer(EMBEDDING);
-  if (!t) throw new ModelFormatError(`${what}: no "${EMBEDDING}" initializer; not a cobra-ts Mamba LM`);
-  if (t.type !== "float32" || t.dims.length !== 2)
+export type EmbeddingLayout =
+  | { kind: "fp32"; vocab: number; dModel: number; table: InitializerBytes }
+  | {
+      kind: "quantized";
+      vocab: number;
+      dModel: number;
+      codes: InitializerBytes;
+      scales: InitializerBytes;
+      q: BlockQuantization;
+      kBlocks: number;
+      rowBytes: number;
+    };
+
+/** Where the embedding is in the model and how it is stored: fp32 rows, or the quantized head's codes. */
+export function embeddingLayout(model: ModelInspection, what: string): EmbeddingLayout {
+  const table = model.initializer(EMBEDDING);
+  if (table) {
+    if (table.type !== "float32" || table.dims.length !== 2)
+      throw new ModelFormatError(
+        `${what}: "${EMBEDDING}" must be float32 [vocab, d_model], got ${table.type} [${table.dims}]`,
+      );
+    return { kind: "fp32", vocab: table.dims[0], dModel: table.dims[1], table };
+  }
+  const names = quantizedNames(EMBEDDING);
+  const codes = model.initializer(names.codes);
+  const scales = model.initializer(names.scales);
+  if (!codes || !scales)
+    throw new ModelFormatError(`${what}: no "${EMBEDDING}" initializer; not a cobra-ts Mamba LM`);
+  const q = quantizedLayout(model, what);
+  const [vocab, kBlocks, blobSize] = codes.dims;
+  const dModel = q.cols;
+  if (
+    codes.type !== "uint8" ||
+    scales.type !== "float32" ||
+    codes.dims.length !== 3 ||
+    kBlocks !== Math.ceil(dModel / q.blockSize) ||
+    blobSize !== (q.blockSize * q.bits) / 8 ||
+    scales.dims.join() !== [vocab, kBlocks].join()
+  )
     throw new ModelFormatError(
-      `${what}: "${EMBEDDING}" must be float32 [vocab, d_model], got ${t.type} [${t.dims}]`,
+      `${what}: the quantized embedding is ${codes.type} [${codes.dims}] + ${scales.type} [${scales.dims}], ` +
+        `which is not d_model ${dModel} at ${q.bits} bits in blocks of ${q.blockSize}`,
     );
-  return t;
+  return { kind: "quantized", vocab, dModel, codes, scales, q, kBlocks, rowBytes: kBlocks * blobSize };
 }
 
+/** The initializers a lookup reads. */
+export function layoutInitializers(layout: EmbeddingLayout): InitializerBytes[] {
+  return layout.kind === "fp32" ? [layout.table] : [layout.codes, layout.scales];
+}
+
+/** The quantized embedding's layout, as the converter recorded it in the graph's metadata. */
+function quantizedLayout(model: ModelInspection, what: string): BlockQuantization & { cols: number } {
+  let q: { bits?: unknown; blockSize?: unknown; cols?: unknown } | undefined;
+  try {
+    q = JSON.parse(model.metadata[EMBEDDING_METADATA] ?? "null") ?? undefined;
+  } catch {
+    q = undefined;
+  }
+  if ((q?.bits !== 4 && q?.bits !== 8) || typeof q.blockSize !== "number" || typeof q.cols !== "number")
+    throw new ModelFormatError(
+      `${what}: a quantized embedding without a valid "${EMBEDDING_METADATA}" in the metadata`,
+    );
+  return { bits: q.bits, blockSize: q.blockSize, cols: q.cols };
+}
+
+const ELEMENT_BYTES: Partial<Record<InitializerBytes["type"], number>> = { float32: 4, uint8: 1 };
+
+/** Every initializer the lookup reads must hold exactly the bytes its type and dims say. */
 export function expectLength(t: InitializerBytes, length: number, what: string): void {
-  if (length !== t.dims[0] * t.dims[1] * 4)
+  const want = t.dims.reduce((a, b) => a * b, ELEMENT_BYTES[t.type] ?? Number.NaN);
+  if (length !== want)
     throw new ModelFormatError(
-      `${what}: "${EMBEDDING}" is stored as ${length} bytes, [${t.dims}] needs ${t.dims[0] * t.dims[1] * 4}`,
+      `${what}: the embedding's ${t.type} [${t.dims}] is stored as ${length} bytes, needs ${want}`,
     );
 }
 
-/** The embedding's byte range out of the external data given as bytes. */
+/** The initializer's byte range out of the external data given as bytes. */
 function externalBytes(
   { location, offset, length }: NonNullable<InitializerBytes["external"]>,
   externalData: SessionOptions["externalData"],

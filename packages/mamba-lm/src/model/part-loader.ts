@@ -15,6 +15,7 @@ import {
 } from "@cobra-ts/core";
 import { z } from "zod";
 import { type MambaConfig, resolveMambaConfig } from "../config/mamba-config.js";
+import { LM_DTYPES, lmDtypeOf } from "../graph/lm-quantization.js";
 import type { MambaGraphOptions } from "../graph/mamba-graph.js";
 import { MambaTokenizer } from "../tokenizer/mamba-tokenizer.js";
 import { MambaLM } from "./mamba-lm.js";
@@ -58,6 +59,17 @@ const lmConfigSchema: z.ZodType<MambaLmPartConfig> = z.object({
   options: z.object({
     logits: z.enum(["last", "all", "both"]),
     scanOutput: z.enum(["after", "inside", "per-token"]),
+    // Absent in folders written before quantization existed: fp32.
+    quantization: z
+      .object({
+        method: z.literal("matmul-nbits"),
+        bits: z.union([z.literal(4), z.literal(8)]),
+        headBits: z.union([z.literal(4), z.literal(8)]),
+        blockSize: positive,
+        accuracyLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+      })
+      .nullable()
+      .default(null),
   }),
 });
 const tokenizerConfigSchema: z.ZodType<MambaTokenizerPartConfig> = z.object({
@@ -67,7 +79,16 @@ const tokenizerConfigSchema: z.ZodType<MambaTokenizerPartConfig> = z.object({
 
 /** The "mamba-lm" part a conversion writes (`files`: the graph first, then its data files). */
 export function mambaLmPart(config: MambaLmPartConfig, files: string[]): PartDescription<MambaLmPartConfig> {
-  return { kind: "mamba-lm", files, config, dtype: "fp32" };
+  const q = config.options.quantization;
+  return q
+    ? {
+        kind: "mamba-lm",
+        files,
+        config,
+        dtype: lmDtypeOf(q),
+        quantization: { method: q.method, blockSize: q.blockSize },
+      }
+    : { kind: "mamba-lm", files, config, dtype: "fp32" };
 }
 
 /** The "mamba-tokenizer" part of a folder holding tokenizer.json (and tokenizer_config.json when `withConfig`). */
@@ -108,8 +129,14 @@ export type OpenMambaGraph = (
 /** The "mamba-lm" loader over a way to open the graph (the Node entry passes one that uses paths). */
 export function mambaLmLoader(open: OpenMambaGraph): PartLoader<"lm"> {
   const read = (part: ModelPart, where: string) => {
-    checkPartDtype(part, ["fp32"], where);
-    return readMambaLmPartConfig(part, where);
+    checkPartDtype(part, LM_DTYPES, where);
+    const config = readMambaLmPartConfig(part, where);
+    const q = config.options.quantization;
+    if ((q ? lmDtypeOf(q) : "fp32") !== part.dtype)
+      throw new ConfigError(
+        `${where}.dtype: "${part.dtype}", but config.options.quantization says ${q ? lmDtypeOf(q) : "fp32"}`,
+      );
+    return config;
   };
   return {
     kind: "mamba-lm",

@@ -1,0 +1,54 @@
+import { InvalidArgumentError } from "@cobra-ts/core";
+import { LM_DTYPES } from "@cobra-ts/mamba-lm";
+
+/** Storage types by transformers.js' names. */
+export const DTYPE_NAMES = ["fp32", "fp16", "q8", "q4", "q4f16"] as const;
+export type DtypeName = (typeof DTYPE_NAMES)[number];
+
+export const PART_NAMES = ["vision", "projector", "lm"] as const;
+export type PartName = (typeof PART_NAMES)[number];
+export type PartDtypes = Record<PartName, DtypeName>;
+
+/** What each part can be written as in this version (the rest of DTYPE_NAMES is refused with this list). */
+const BUILT: Record<PartName, readonly string[]> = {
+  vision: ["fp32"],
+  projector: ["fp32"],
+  lm: LM_DTYPES,
+};
+
+/** `--dtype q4` (every part) or `--dtype lm=q4,vision=fp32` (the parts named; the others fp32). */
+export function parsePartDtypes(spec: string): PartDtypes {
+  const out: PartDtypes = { vision: "fp32", projector: "fp32", lm: "fp32" };
+  const entries = spec.split(",").map((s) => s.trim());
+  if (entries.length === 1 && !entries[0].includes("=")) {
+    const name = checkName(entries[0], "--dtype");
+    for (const part of PART_NAMES) out[part] = name;
+  } else
+    for (const entry of entries) {
+      const [part, name, extra] = entry.split("=");
+      if (extra !== undefined || name === undefined || !(PART_NAMES as readonly string[]).includes(part))
+        throw new InvalidArgumentError(
+          `--dtype: "${entry}" is not <part>=<dtype> with part one of ${PART_NAMES.join(", ")}`,
+        );
+      out[part as PartName] = checkName(name, `--dtype ${part}`);
+    }
+  return out;
+}
+
+/** Refuses a dtype this version cannot write for one of `parts` (the parts the model being written has). */
+export function checkWritableDtypes(dtypes: PartDtypes, parts: readonly PartName[] = PART_NAMES): void {
+  for (const part of parts)
+    if (!BUILT[part].includes(dtypes[part]))
+      throw new InvalidArgumentError(
+        `--dtype: the ${part} cannot be written as ${dtypes[part]} in this version; it takes ${BUILT[part].join(", ")}` +
+          (part === "lm" ? "" : ` (quantize the LM alone with --dtype lm=${dtypes[part]})`),
+      );
+}
+
+function checkName(name: string, what: string): DtypeName {
+  if (!(DTYPE_NAMES as readonly string[]).includes(name))
+    throw new InvalidArgumentError(
+      `${what}: unknown dtype "${name}"; the names are ${DTYPE_NAMES.join(", ")}`,
+    );
+  return name as DtypeName;
+}
