@@ -5,7 +5,7 @@ import { extname, join } from "node:path";
 import OpenAI from "openai";
 import { convertRelease } from "../src/convert/convert.js";
 import { Cobra } from "../src/runtime/load-node.js";
-import { CobraServer, type ServeOptions } from "../src/serve/server.js";
+import { CobraServer, type ServedModel, type ServeOptions } from "../src/serve/server.js";
 import { type FixtureCase, imagePath, RELEASE_SOURCES } from "./fixture.js";
 
 /** The fixture model converted once per test file, loaded in-process. */
@@ -40,9 +40,13 @@ export const SERVE_DEFAULTS: ServeOptions = {
 };
 
 /** A server on 127.0.0.1 on a free port, and an official OpenAI client pointed at it (no retries). */
-export async function startServer(cobra: Cobra, options: Partial<ServeOptions> = {}) {
+export async function startServer(
+  cobra: Cobra,
+  options: Partial<ServeOptions> = {},
+  model: ServedModel = cobra,
+) {
   const server = new CobraServer({ ...SERVE_DEFAULTS, ...options });
-  await server.setModel(cobra);
+  await server.setModel(model);
   const { port } = await server.listen("127.0.0.1", 0);
   const url = `http://127.0.0.1:${port}`;
   const client = (apiKey = options.apiKey ?? "none") =>
