@@ -383,3 +383,47 @@ describe("image sources and limits", () => {
     }
   });
 });
+
+describe("body limit and API key", () => {
+  it("a body over the limit is a 413 in OpenAI's shape; the server goes on serving", async () => {
+    const small = await startServer(cobra, { maxBodyBytes: 10_000 });
+    try {
+      const err = await small.client.chat.completions
+        .create({ model: "m", messages: [{ role: "user", content: "x".repeat(20_000) }] })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect(err.status).toBe(413);
+      expect(err.code).toBe("request_too_large");
+      const ok = await small.client.chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 2,
+      });
+      expect(ok.choices[0].finish_reason).toBe("length");
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("with --api-key, a missing or wrong key is a 401 AuthenticationError; /health stays open", async () => {
+    const keyed = await startServer(cobra, { apiKey: "s3cret" });
+    try {
+      for (const key of ["wrong", "s3cre"]) {
+        const err = await keyed
+          .clientWith(key)
+          .models.list()
+          .catch((e) => e);
+        expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+        expect(err.code).toBe("invalid_api_key");
+      }
+      const noHeader = await fetch(`${keyed.url}/v1/models`);
+      expect(noHeader.status).toBe(401);
+      expect((await noHeader.json()).error.message).toMatch(/didn't provide an API key/);
+      expect((await fetch(`${keyed.url}/health`)).status).toBe(200);
+      const models = await keyed.clientWith("s3cret").models.list();
+      expect(models.data[0].id).toBe("cobra-tiny");
+    } finally {
+      await keyed.close();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { InvalidArgumentError, type LanguageModelState } from "@cobra-ts/core";
+import { AbortError, InvalidArgumentError, type LanguageModelState } from "@cobra-ts/core";
 import { limitPromptIds, type StreamChunk } from "@cobra-ts/mamba-lm";
 // fastify rather than hono: this server is Node-only, and fastify brings what it needs built in and
 // maintained — ajv schema validation whose errors name the field, a body limit answered with 413, a
@@ -98,6 +98,9 @@ export class CobraServer {
     this.closing = true;
     const closed = this.app.close();
     await this.scheduler?.shutdown(graceMs);
+    // Every answer has been written; a keep-alive connection would otherwise hold the port for its timeout.
+    await new Promise((r) => setImmediate(r));
+    this.app.server.closeIdleConnections();
     await closed;
   }
 
@@ -193,7 +196,10 @@ export class CobraServer {
       result = await scheduler.submit(job);
     } catch (e) {
       if (gone.signal.aborted && !this.closing) return reply; // nobody is listening
-      const error = toApiError(e, image?.param ?? null);
+      const error =
+        this.closing && e instanceof AbortError
+          ? unavailable("the server is shutting down")
+          : toApiError(e, image?.param ?? null);
       if (error.status === 500) this.options.log?.(`cobra serve: ${(e as Error)?.stack ?? String(e)}`);
       if (stream?.started) {
         this.metrics.requests.inc({ route: "/v1/chat/completions", status: 200 });

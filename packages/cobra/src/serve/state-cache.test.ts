@@ -48,6 +48,6 @@ describe("StateCache", () => {
     cache.set("img", [1], state("a"));
     cache.set("img", [1], state("b"));
     expect(cache.entries).toBe(1);
-    expect((cache.lookup("img", [1, 2])?.state as { name?: string }).name).toBe("b");
+    expect((cache.lookup("img", [1, 2])?.state as { name?: string } | undefined)?.name).toBe("b");
   });
 });
