@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
 import { startCli } from "./cli-process.js";
 import { CASES, RELEASE_SOURCES } from "./fixture.js";
@@ -18,9 +18,15 @@ beforeAll(async () => {
   await convertRelease(RELEASE_SOURCES, { out: model });
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
+/** Servers this file started: a failed test must not leave one running. */
+const started: ReturnType<typeof startCli>[] = [];
+afterEach(() => {
+  for (const cli of started.splice(0)) if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+});
 
 async function serve(args: string[] = []) {
   const cli = startCli(["serve", "--model", model, "--port", "0", ...args]);
+  started.push(cli);
   const [, url] = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
   await cli.waitFor(/ready, serving .* as "cobra-tiny"/);
   return { cli, url };

@@ -6,7 +6,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cobra } from "../src/runtime/load-node.js";
 import { CASES, caseRequest, imagePath } from "./fixture.js";
-import { caseMessages, convertedTinyModel, dataUrl, startServer } from "./serve-fixture.js";
+import { caseMessages, convertedTinyModel, dataUrl, metric, startServer } from "./serve-fixture.js";
 
 let cobra: Cobra;
 let cleanup: () => Promise<void>;
@@ -424,6 +424,61 @@ describe("body limit and API key", () => {
       expect(models.data[0].id).toBe("cobra-tiny");
     } finally {
       await keyed.close();
+    }
+  });
+});
+
+describe("GET /metrics", () => {
+  it("is Prometheus text with requests, queue, batch, tokens, latency histograms and cache lookups", async () => {
+    const fresh = await startServer(cobra);
+    try {
+      const done = await fresh.client.chat.completions.create({
+        model: "m",
+        messages: caseMessages(CASES[0]),
+        max_tokens: 5,
+      });
+      const stream = await fresh.client.chat.completions.create({
+        model: "m",
+        messages: caseMessages(CASES[0]),
+        max_tokens: 7,
+        stream: true,
+      });
+      for await (const _ of stream);
+      await fresh.client.chat.completions.create({ model: "m", messages: [] }).catch(() => {});
+      const res = await fetch(`${fresh.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await res.text();
+      for (const [name, type] of [
+        ["cobra_requests_total", "counter"],
+        ["cobra_requests_aborted_total", "counter"],
+        ["cobra_queue_depth", "gauge"],
+        ["cobra_running_sequences", "gauge"],
+        ["cobra_decode_batch_size", "histogram"],
+        ["cobra_prompt_tokens_total", "counter"],
+        ["cobra_prefill_tokens_total", "counter"],
+        ["cobra_generated_tokens_total", "counter"],
+        ["cobra_time_to_first_token_seconds", "histogram"],
+        ["cobra_time_per_output_token_seconds", "histogram"],
+        ["cobra_state_cache_lookups_total", "counter"],
+        ["cobra_state_cache_bytes", "gauge"],
+      ])
+        expect(text).toContain(`# TYPE ${name} ${type}\n`);
+      const requests = (status: number) =>
+        metric(fresh.url, `cobra_requests_total{route="/v1/chat/completions",status="${status}"}`);
+      expect([await requests(200), await requests(400)]).toEqual([2, 1]);
+      expect(await metric(fresh.url, "cobra_generated_tokens_total")).toBe(5 + 7);
+      expect(await metric(fresh.url, "cobra_prompt_tokens_total")).toBe(2 * (done.usage?.prompt_tokens ?? 0));
+      expect(await metric(fresh.url, "cobra_time_to_first_token_seconds_count")).toBe(2);
+      expect(await metric(fresh.url, "cobra_time_per_output_token_seconds_count")).toBe(4 + 6);
+      expect(await metric(fresh.url, 'cobra_state_cache_lookups_total{result="miss"}')).toBe(1);
+      expect(await metric(fresh.url, 'cobra_state_cache_lookups_total{result="hit"}')).toBe(1);
+      // 729 image rows and the prompt once; the second request reused the image state.
+      expect(await metric(fresh.url, "cobra_prefill_tokens_total")).toBe(
+        729 + 2 * (done.usage?.prompt_tokens ?? 0),
+      );
+    } finally {
+      await fresh.close();
     }
   });
 });

@@ -202,7 +202,6 @@ export class CobraServer {
           : toApiError(e, image?.param ?? null);
       if (error.status === 500) this.options.log?.(`cobra serve: ${(e as Error)?.stack ?? String(e)}`);
       if (stream?.started) {
-        this.metrics.requests.inc({ route: "/v1/chat/completions", status: 200 });
         stream.fail(error);
         return reply;
       }
@@ -210,7 +209,6 @@ export class CobraServer {
     }
     const use = usage(result.promptIds.length, result.ids.length);
     if (!stream) return chatCompletion(head, result.text, result.stopReason, use);
-    this.metrics.requests.inc({ route: "/v1/chat/completions", status: 200 });
     stream.finish(result.stopReason, use);
     return reply;
   }
