@@ -384,6 +384,52 @@ describe("image sources and limits", () => {
   });
 });
 
+describe("remote images (--allow-remote-images)", () => {
+  it("are fetched within the size and time limits; too big or too slow is a 400", async () => {
+    const { createServer } = await import("node:http");
+    const { readFile } = await import("node:fs/promises");
+    const gray = await readFile(imagePath("gray"));
+    const host = createServer((req, res) => {
+      if (req.url === "/slow.png") return; // never answers
+      res.writeHead(200, { "content-type": "image/png" });
+      res.end(req.url === "/big.png" ? Buffer.alloc(300_000) : gray);
+    });
+    await new Promise<void>((r) => host.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(host.address() as { port: number }).port}`;
+    const remote = await startServer(cobra, {
+      images: { allowRemote: true, maxBytes: 200_000, remoteTimeoutMs: 500 },
+    });
+    const ask = (file: string, text: string) =>
+      remote.client.chat.completions.create({
+        model: "m",
+        max_tokens: 24,
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: `${base}/${file}` } },
+              { type: "text", text },
+            ],
+          },
+        ],
+      });
+    try {
+      const c = CASES.find((x) => x.image === "gray")!;
+      expect((await ask("gray.png", c.user_message)).choices[0].message.content).toBe(c.greedy_text);
+      const big = await ask("big.png", "hi").catch((e) => e);
+      expect(big).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(big.code).toBe("image_too_large");
+      const slow = await ask("slow.png", "hi").catch((e) => e);
+      expect(slow).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(slow.code).toBe("invalid_image_url");
+    } finally {
+      await remote.close();
+      host.closeAllConnections();
+      host.close();
+    }
+  });
+});
+
 describe("body limit and API key", () => {
   it("a body over the limit is a 413 in OpenAI's shape; the server goes on serving", async () => {
     const small = await startServer(cobra, { maxBodyBytes: 10_000 });
