@@ -170,3 +170,42 @@ describe("a full queue", () => {
     }
   });
 });
+
+describe("a failure inside the batch", () => {
+  it("fails the requests in flight with a 500 and the server serves the next request", async () => {
+    let broken = true;
+    const model = recording();
+    const lm = model.parts.lm;
+    const faulty: LanguageModel = Object.create(lm);
+    faulty.stackStates = (states) => {
+      if (broken) throw new Error("simulated failure while stacking states");
+      return lm.stackStates(states);
+    };
+    const logged: string[] = [];
+    const served = await startServer(
+      cobra,
+      { log: (line) => void logged.push(line) },
+      { ...model, parts: { ...model.parts, lm: faulty } },
+    );
+    try {
+      const both = await Promise.all(
+        [CASES[0], CASES[1]].map((c) =>
+          served.client.chat.completions
+            .create({ model: "m", messages: caseMessages(c), max_tokens: 200 })
+            .catch((e) => e),
+        ),
+      );
+      expect(both.some((r) => r instanceof OpenAI.InternalServerError)).toBe(true);
+      expect(logged.join("\n")).toMatch(/simulated failure/);
+      broken = false;
+      const ok = await served.client.chat.completions.create({
+        model: "m",
+        messages: caseMessages(CASES[0]),
+        max_tokens: CASES[0].max_new_tokens,
+      });
+      expect(ok.choices[0].message.content).toBe(CASES[0].greedy_text);
+    } finally {
+      await served.close();
+    }
+  });
+});

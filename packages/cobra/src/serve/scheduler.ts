@@ -190,12 +190,19 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
     try {
       while (this.waiting.length + this.active > 0) {
         this.woken = false;
-        this.dropAborted();
-        this.admit();
-        this.startVision();
-        const prefilled = await this.prefillOne();
-        const stepped = await this.decodeStep();
-        if (!prefilled && !stepped && !this.woken && this.waiting.length + this.active > 0)
+        let worked = true;
+        try {
+          this.dropAborted();
+          this.admit();
+          this.startVision();
+          const prefilled = await this.prefillOne();
+          worked = (await this.decodeStep()) || prefilled;
+        } catch (e) {
+          // A failure outside one request's own calls (stacking states, say): every job in flight fails
+          // with it, and the server goes on serving the next ones.
+          this.failAll(e);
+        }
+        if (!worked && !this.woken && this.waiting.length + this.active > 0)
           await new Promise<void>((r) => {
             this.wake = r;
           });
@@ -226,6 +233,18 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
       for (const s of this.running.filter(gone)) fail(s);
       this.keepRows(this.running.map((s, i) => (gone(s) ? -1 : i)).filter((i) => i >= 0));
     }
+    this.updateGauges();
+  }
+
+  private failAll(error: unknown): void {
+    for (const slot of [...this.waiting, ...this.starting, ...this.running]) {
+      slot.vision.abort();
+      slot.reject(error);
+    }
+    this.waiting.length = 0;
+    this.starting.length = 0;
+    this.running = [];
+    this.batchState = null;
     this.updateGauges();
   }
 
@@ -265,22 +284,18 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
     if (!slot?.job.encodeImage) return;
     slot.visionStarted = true;
     this.visionBusy = true;
-    slot.job
-      .encodeImage(slot.vision.signal)
-      .then(
-        (rows) => {
-          slot.chunks = [...this.rowChunks(rows), ...this.idChunks(slot.job.promptIds, 0)];
-          slot.phase = "prefill";
-        },
-        (e) => {
-          slot.error = e;
-          slot.phase = "prefill";
-        },
-      )
-      .finally(() => {
-        this.visionBusy = false;
-        this.notify();
-      });
+    const encode = slot.job.encodeImage;
+    void (async () => {
+      try {
+        const rows = await encode(slot.vision.signal);
+        slot.chunks = [...this.rowChunks(rows), ...this.idChunks(slot.job.promptIds, 0)];
+      } catch (e) {
+        slot.error = e; // reported by prefillOne, as the request's own error (an undecodable image: 400)
+      }
+      slot.phase = "prefill";
+      this.visionBusy = false;
+      this.notify();
+    })();
   }
 
   private rowChunks(rows: FloatRows): { input: LanguageModelInput; consumed: number | null }[] {
