@@ -17,7 +17,12 @@ export {
 } from "./generate/generate.js";
 export { type GenerateBatchOptions, generateBatch } from "./generate/generate-batch.js";
 export { limitPromptIds, type PromptLengthOptions } from "./generate/prompt-ids.js";
-export type { GenerationTokenizer, SequenceOptions } from "./generate/sequence.js";
+export {
+  checkSequenceOptions,
+  GeneratedSequence,
+  type GenerationTokenizer,
+  type SequenceOptions,
+} from "./generate/sequence.js";
 export {
   buildLanguageModel,
   type ConversionProgress,

@@ -10,6 +10,7 @@ import { featuresCommand } from "./features.js";
 import { generateCommand } from "./generate.js";
 import type { CliIO } from "./io.js";
 import { processIO } from "./io.js";
+import { serveCommand } from "./serve.js";
 import { synthCommand } from "./synth.js";
 import { verifyCommand } from "./verify.js";
 
@@ -40,6 +41,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   generateCommand(program, io, backend);
   featuresCommand(program, io, backend);
   chatCommand(program, io, backend);
+  serveCommand(program, io, backend);
   synthCommand(program, io);
   benchCommand(program, io, backend);
   verifyCommand(program, io);

@@ -59,6 +59,15 @@ const COBRA_3_5B: CobraPreset = {
   modelId: "cobra+3b",
 };
 
+/** The released towers and projector before a smaller real-shape LM: serving benchmarks that run in minutes. */
+const COBRA_MAMBA_370M: CobraPreset = {
+  ...COBRA_3_5B,
+  description:
+    "cobra-mamba-370m: DINOv2-L + SigLIP-SO400M at 384 px, fused-gelu-mlp projector, mamba-370m (quick serving benchmarks)",
+  lm: mamba(1024, 48),
+  modelId: "cobra-mamba-370m",
+};
+
 /** Real shapes (state-spaces/mamba-* configs). */
 export const SYNTH_PRESETS: Readonly<Record<string, SynthPreset>> = Object.fromEntries([
   lm("mamba-130m", 768, 24),
@@ -67,6 +76,7 @@ export const SYNTH_PRESETS: Readonly<Record<string, SynthPreset>> = Object.fromE
   lm("mamba-1.4b", 2048, 48),
   lm("mamba-2.8b", 2560, 64),
   ["cobra-3.5b", COBRA_3_5B],
+  ["cobra-mamba-370m", COBRA_MAMBA_370M],
 ]);
 
 /**

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Interleaved A/B/... of converted LM folders in one process: prefill and decode, the models taking turns
 // round after round so a noisy machine slows them alike. Prints medians and ratios to the first folder.
-// Usage: node scripts/compare-lms.mjs [--rounds 4] [--prefill 512] [--decode 32] <lm dir> <lm dir> ...
+// Usage: node tools/compare-lms.mjs [--rounds 4] [--prefill 512] [--decode 32] <lm dir> <lm dir> ...
 // (build first: npm run build)
 import { parseArgs } from "node:util";
 import { MambaLM } from "@cobra-ts/mamba-lm/node";

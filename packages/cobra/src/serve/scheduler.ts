@@ -1,0 +1,435 @@
+import {
+  AbortError,
+  type FloatRows,
+  type LanguageModel,
+  type LanguageModelInput,
+  type LanguageModelState,
+  type Tokenizer,
+} from "@cobra-ts/core";
+import {
+  checkSequenceOptions,
+  createRng,
+  GeneratedSequence,
+  type Rng,
+  type SequenceOptions,
+  type StopReason,
+  type StreamChunk,
+} from "@cobra-ts/mamba-lm";
+import { queueFull, unavailable } from "./errors.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { StateCache } from "./state-cache.js";
+
+/** One chat completion to generate: a prompt after an optional image, with its own sampling settings. */
+export interface GenerationJob {
+  /** The image's cache key (a hash of its bytes), "" for a chat without an image. */
+  imageKey: string;
+  /** The vision pass (encoder + projector): the image's LM rows [1, P, dModel]. Absent without an image. */
+  encodeImage?: (signal: AbortSignal) => Promise<FloatRows>;
+  /** Prompt ids after the image (the length policy already applied). */
+  promptIds: number[];
+  /** Length, stops and sampling, as `streamGenerate` takes them. */
+  options: SequenceOptions;
+  /** Seed of this request's own RNG: a seeded answer does not depend on what else runs beside it. */
+  seed?: number;
+  signal?: AbortSignal;
+  /** Each generated token with the text that became final with it (the texts add up to `text`). */
+  onChunk?: (chunk: StreamChunk) => void;
+}
+
+export interface JobResult {
+  ids: number[];
+  text: string;
+  stopReason: StopReason;
+  promptIds: number[];
+  /** Prompt ids covered by a cached state (the vision pass was skipped), or null on a cache miss. */
+  cachedIds: number | null;
+  /** From submit to the first token. */
+  ttftMs: number;
+}
+
+export interface SchedulerOptions {
+  /** Most sequences holding a slot at once (prefilling or decoding): the decode batch's upper bound. */
+  maxBatch: number;
+  /** Most requests waiting for a slot; one more is refused with 429. */
+  maxQueue: number;
+  /** Most positions one prefill call runs, so a long prompt or an image never stalls the batch for long. */
+  prefillChunk: number;
+}
+
+type Phase = "waiting" | "vision" | "prefill" | "decode";
+
+/** A job holding (or waiting for) a slot. */
+class Slot<S extends LanguageModelState> {
+  phase: Phase = "waiting";
+  visionStarted = false;
+  /** Prefill inputs still to run, with the prompt ids consumed once each has run (null: image rows only). */
+  chunks: { input: LanguageModelInput; consumed: number | null }[] = [];
+  state: S | undefined;
+  nextToken = -1;
+  cachedIds: number | null = null;
+  firstTokenAt = 0;
+  lastTokenAt = 0;
+  error: unknown = null;
+  readonly sequence: GeneratedSequence;
+  readonly rng: Rng;
+  readonly vision = new AbortController();
+  readonly arrived = performance.now();
+
+  constructor(
+    readonly job: GenerationJob,
+    tokenizer: Tokenizer,
+    readonly resolve: (r: JobResult) => void,
+    readonly reject: (e: unknown) => void,
+  ) {
+    const stop = checkSequenceOptions(tokenizer, job.options);
+    this.sequence = new GeneratedSequence(job.promptIds, tokenizer, stop, job.options);
+    this.rng = createRng(job.seed);
+  }
+
+  get aborted(): boolean {
+    return this.job.signal?.aborted === true;
+  }
+}
+
+/**
+ * Continuous batching over any `LanguageModel`. Every running sequence advances in ONE `lm.step` per
+ * decode step (their states stacked: a Mamba state is fixed-size, so stacking is a copy, never padding);
+ * requests join the batch after their prefill and leave it the step they finish or their client goes away.
+ * Between two decode steps at most one prefill chunk runs (the image rows and the prompt are cut into chunks
+ * of `prefillChunk` positions), so a new request never stalls the others for long; the vision pass runs
+ * concurrently on onnxruntime's threads. Each sequence samples with its own RNG from its own logits row, so
+ * its answer is the one it gets alone (chunked prefill and batched steps give the same numbers: each row's
+ * recurrence is computed on its own).
+ */
+export class Scheduler<S extends LanguageModelState = LanguageModelState> {
+  private readonly waiting: Slot<S>[] = [];
+  /** Admitted, before decoding: waiting for or running the vision pass, or prefilling. */
+  private readonly starting: Slot<S>[] = [];
+  /** Decoding, in the row order of `batchState`. */
+  private running: Slot<S>[] = [];
+  private batchState: S | null = null;
+  private looping = false;
+  private visionBusy = false;
+  private wake: (() => void) | null = null;
+  private woken = false;
+  private closed = false;
+  private cutReason: string | null = null;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly lm: LanguageModel<S>,
+    private readonly tokenizer: Tokenizer,
+    private readonly cache: StateCache<S>,
+    private readonly options: SchedulerOptions,
+    private readonly metrics?: ServerMetrics,
+  ) {}
+
+  /** Sequences holding a slot (prefilling or decoding). */
+  get active(): number {
+    return this.starting.length + this.running.length;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Queues a job; resolves with its result when it finishes. Throws (synchronously, before any work) 429 when
+   * the queue is full and 503 once the server is shutting down; a bad option rejects like `streamGenerate`.
+   */
+  submit(job: GenerationJob): Promise<JobResult> {
+    if (this.closed) throw unavailable("the server is shutting down");
+    const free = Math.max(0, this.options.maxBatch - this.active);
+    if (this.waiting.length >= this.options.maxQueue + free) throw queueFull(1);
+    return new Promise<JobResult>((resolve, reject) => {
+      const slot = new Slot<S>(job, this.tokenizer, resolve, reject);
+      this.waiting.push(slot);
+      job.signal?.addEventListener("abort", () => this.notify(), { once: true });
+      this.updateGauges();
+      this.notify();
+      if (!this.looping) {
+        this.looping = true;
+        void this.loop();
+      }
+    });
+  }
+
+  /**
+   * Stops taking jobs, lets running ones finish for up to `graceMs`, then cuts the rest (they reject with
+   * AbortError) and resolves once the loop has stopped.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.closed = true;
+    if (this.looping) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.whenIdle(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.looping) {
+      this.cutReason = "the server is shutting down";
+      this.notify();
+      await this.whenIdle();
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    return this.looping ? new Promise((r) => this.idleWaiters.push(r)) : Promise.resolve();
+  }
+
+  private notify(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.waiting.length + this.active > 0) {
+        this.woken = false;
+        let worked = true;
+        try {
+          this.dropAborted();
+          this.admit();
+          this.startVision();
+          const prefilled = await this.prefillOne();
+          worked = (await this.decodeStep()) || prefilled;
+        } catch (e) {
+          // A failure outside one request's own calls (stacking states, say): every job in flight fails
+          // with it, and the server goes on serving the next ones.
+          this.failAll(e);
+        }
+        if (!worked && !this.woken && this.waiting.length + this.active > 0)
+          await new Promise<void>((r) => {
+            this.wake = r;
+          });
+        this.wake = null;
+      }
+    } finally {
+      this.looping = false;
+      this.updateGauges();
+      for (const r of this.idleWaiters.splice(0)) r();
+    }
+  }
+
+  /** Removes jobs whose client went away (or that the shutdown cuts) wherever they are; frees their slots. */
+  private dropAborted(): void {
+    const gone = (s: Slot<S>) => s.aborted || this.cutReason !== null;
+    const fail = (s: Slot<S>) => {
+      this.metrics?.aborted.inc();
+      s.vision.abort();
+      s.reject(new AbortError(this.cutReason ?? "the client went away"));
+    };
+    for (const list of [this.waiting, this.starting])
+      for (let i = list.length - 1; i >= 0; i--)
+        if (gone(list[i])) {
+          fail(list[i]);
+          list.splice(i, 1);
+        }
+    if (this.running.some(gone)) {
+      for (const s of this.running.filter(gone)) fail(s);
+      this.keepRows(this.running.map((s, i) => (gone(s) ? -1 : i)).filter((i) => i >= 0));
+    }
+    this.updateGauges();
+  }
+
+  private failAll(error: unknown): void {
+    for (const slot of [...this.waiting, ...this.starting, ...this.running]) {
+      slot.vision.abort();
+      slot.reject(error);
+    }
+    this.waiting.length = 0;
+    this.starting.length = 0;
+    this.running = [];
+    this.batchState = null;
+    this.updateGauges();
+  }
+
+  /** Keeps these rows of the decode batch (indices into `running`), in order. */
+  private keepRows(rows: number[]): void {
+    if (rows.length === this.running.length) return;
+    this.batchState = rows.length > 0 && this.batchState ? this.lm.selectRows(this.batchState, rows) : null;
+    this.running = rows.map((i) => this.running[i]);
+  }
+
+  private admit(): void {
+    while (this.waiting.length > 0 && this.active < this.options.maxBatch) {
+      const slot = this.waiting.shift()!;
+      this.starting.push(slot);
+      const { imageKey, promptIds, encodeImage } = slot.job;
+      const hit = this.cache.lookup(imageKey, promptIds);
+      if (encodeImage) this.metrics?.cacheLookups.inc({ result: hit ? "hit" : "miss" });
+      if (hit) {
+        slot.cachedIds = hit.ids.length;
+        slot.state = hit.state;
+        slot.chunks = this.idChunks(promptIds, hit.ids.length);
+        slot.phase = "prefill";
+      } else if (encodeImage) {
+        slot.phase = "vision";
+      } else {
+        slot.chunks = this.idChunks(promptIds, 0);
+        slot.phase = "prefill";
+      }
+    }
+    this.updateGauges();
+  }
+
+  /** Starts the vision pass of the first slot that needs one (one at a time: it is the heaviest call). */
+  private startVision(): void {
+    if (this.visionBusy) return;
+    const slot = this.starting.find((s) => s.phase === "vision" && !s.visionStarted);
+    if (!slot?.job.encodeImage) return;
+    slot.visionStarted = true;
+    this.visionBusy = true;
+    const encode = slot.job.encodeImage;
+    void (async () => {
+      try {
+        const rows = await encode(slot.vision.signal);
+        slot.chunks = [...this.rowChunks(rows), ...this.idChunks(slot.job.promptIds, 0)];
+      } catch (e) {
+        slot.error = e; // reported by prefillOne, as the request's own error (an undecodable image: 400)
+      }
+      slot.phase = "prefill";
+      this.visionBusy = false;
+      this.notify();
+    })();
+  }
+
+  private rowChunks(rows: FloatRows): { input: LanguageModelInput; consumed: number | null }[] {
+    const [, p, d] = rows.shape;
+    const out = [];
+    for (let a = 0; a < p; a += this.options.prefillChunk) {
+      const b = Math.min(p, a + this.options.prefillChunk);
+      out.push({
+        input: { prefixEmbeds: { data: rows.data.subarray(a * d, b * d), shape: [1, b - a, d] } },
+        consumed: null,
+      });
+    }
+    return out;
+  }
+
+  private idChunks(ids: readonly number[], from: number) {
+    const out = [];
+    for (let a = from; a < ids.length; a += this.options.prefillChunk) {
+      const b = Math.min(ids.length, a + this.options.prefillChunk);
+      out.push({ input: { ids: ids.slice(a, b) }, consumed: b });
+    }
+    return out;
+  }
+
+  /** Runs one prefill chunk of the oldest slot that has one ready; a slot whose prefill ends joins the batch. */
+  private async prefillOne(): Promise<boolean> {
+    const slot = this.starting.find((s) => s.phase === "prefill");
+    if (!slot) return false;
+    if (slot.error === null && slot.chunks.length === 0)
+      slot.error = new Error("a job reached prefill with nothing to run");
+    if (slot.error !== null) {
+      this.remove(this.starting, slot);
+      if (!slot.aborted) slot.reject(slot.error);
+      return true;
+    }
+    const chunk = slot.chunks.shift()!;
+    let output: Awaited<ReturnType<LanguageModel<S>["prefill"]>>;
+    try {
+      output = await this.lm.prefill(chunk.input, slot.state);
+    } catch (e) {
+      this.remove(this.starting, slot);
+      slot.reject(e);
+      return true;
+    }
+    const { imageKey, promptIds } = slot.job;
+    this.metrics?.prefilledTokens.inc(chunk.input.ids?.length ?? chunk.input.prefixEmbeds?.shape[1] ?? 0);
+    slot.state = output.state;
+    // The state after the image, and after the whole prompt, serve follow-ups (a new question; the next turn).
+    const last = slot.chunks.length === 0;
+    const afterImage = chunk.consumed === null && slot.chunks[0]?.consumed !== null;
+    if (afterImage) this.cache.set(imageKey, [], output.state);
+    if (last && (imageKey !== "" || promptIds.length > 0)) this.cache.set(imageKey, promptIds, output.state);
+    if (!last) return true;
+    this.remove(this.starting, slot);
+    this.emit(slot, output.logits.data);
+    if (slot.sequence.done) this.finish(slot, output.state);
+    else {
+      this.running.push(slot);
+      this.batchState = this.batchState ? this.lm.stackStates([this.batchState, output.state]) : output.state;
+    }
+    this.updateGauges();
+    return true;
+  }
+
+  /** One `lm.step` for every running sequence; finished ones leave the batch. */
+  private async decodeStep(): Promise<boolean> {
+    if (this.running.length === 0 || !this.batchState) return false;
+    const ids = this.running.map((s) => s.nextToken);
+    this.metrics?.batchSize.observe(ids.length);
+    let output: Awaited<ReturnType<LanguageModel<S>["step"]>>;
+    try {
+      output = await this.lm.step(ids, this.batchState);
+    } catch (e) {
+      for (const s of this.running) s.reject(e);
+      this.running = [];
+      this.batchState = null;
+      return true;
+    }
+    this.batchState = output.state;
+    const vocab = output.logits.shape[1];
+    const keep: number[] = [];
+    for (const [row, slot] of this.running.entries()) {
+      this.emit(slot, output.logits.data.subarray(row * vocab, (row + 1) * vocab));
+      if (slot.sequence.done) this.finish(slot, this.lm.selectRows(output.state, [row]));
+      else keep.push(row);
+    }
+    this.keepRows(keep);
+    this.updateGauges();
+    return true;
+  }
+
+  /** Samples the slot's next token from its logits row and hands it to the listener. */
+  private emit(slot: Slot<S>, logits: Float32Array): void {
+    const chunk = slot.sequence.next(logits, slot.rng);
+    slot.nextToken = chunk.token;
+    const now = performance.now();
+    if (slot.firstTokenAt === 0) {
+      slot.firstTokenAt = now;
+      this.metrics?.ttft.observe((now - slot.arrived) / 1000);
+    } else this.metrics?.interToken.observe((now - slot.lastTokenAt) / 1000);
+    slot.lastTokenAt = now;
+    this.metrics?.generatedTokens.inc();
+    try {
+      slot.job.onChunk?.(chunk);
+    } catch {
+      // A listener's failure (a closed socket) is its request's problem; the batch goes on.
+    }
+  }
+
+  /** Resolves a finished slot and keeps its final state for the conversation's next turn. */
+  private finish(slot: Slot<S>, state: S): void {
+    const { ids } = slot.sequence;
+    // The state has consumed the prompt and every generated id but the last (which was sampled, not run).
+    if (ids.length > 1)
+      this.cache.set(slot.job.imageKey, [...slot.job.promptIds, ...ids.slice(0, -1)], state);
+    this.metrics?.promptTokens.inc(slot.job.promptIds.length);
+    slot.resolve({
+      ids,
+      text: slot.sequence.finalText,
+      stopReason: slot.sequence.stopReason!,
+      promptIds: slot.job.promptIds,
+      cachedIds: slot.cachedIds,
+      ttftMs: slot.firstTokenAt - slot.arrived,
+    });
+  }
+
+  private remove(list: Slot<S>[], slot: Slot<S>): void {
+    const i = list.indexOf(slot);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  private updateGauges(): void {
+    this.metrics?.queueDepth.set(this.waiting.length);
+    this.metrics?.running.set(this.active);
+    this.metrics?.cacheBytes.set(this.cache.bytes);
+  }
+}
