@@ -1,6 +1,6 @@
 import { chmod, copyFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
+import { FileNotFoundError, linearQuantizationFor, throwIfAborted } from "@cobra-ts/core";
 import { lmQuantizationFor, type MambaConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
@@ -166,7 +166,9 @@ function cobraPlans(preset: CobraPreset, lmConfig: MambaConfig, options: SynthOp
       part: name,
       tensors: syntheticVitTensors(config),
       write: async (dir, source) => {
-        const written = await writeVitModel(dir, `${name}.onnx`, config, source);
+        const written = await writeVitModel(dir, `${name}.onnx`, config, source, {
+          quantization: linearQuantizationFor(options.dtypes?.vision ?? "fp32"),
+        });
         return [`${name}.onnx`, ...written.dataFiles];
       },
     }),
@@ -174,7 +176,10 @@ function cobraPlans(preset: CobraPreset, lmConfig: MambaConfig, options: SynthOp
   const projector: PartPlan = {
     part: "projector",
     tensors: syntheticProjectorTensors(variant, dims),
-    write: async (dir, source) => (await writeProjectorModel(dir, variant, source, { dims })).files,
+    write: async (dir, source) => {
+      const quantization = linearQuantizationFor(options.dtypes?.projector ?? "fp32");
+      return (await writeProjectorModel(dir, variant, source, { dims, quantization })).files;
+    },
   };
   return [...towerPlans, projector, lmPlan(lmConfig, options)];
 }
