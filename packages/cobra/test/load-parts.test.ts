@@ -142,9 +142,16 @@ describe("the manifest is checked before any graph is opened", () => {
       [
         "dtype",
         (m) => {
+          m.parts.lm.dtype = "q4f16";
+        },
+        /parts\.lm\.dtype: "q4f16" is not supported by the mamba-lm loader \(it runs fp32, q8, q4\)/,
+      ],
+      [
+        "dtype against the graph's options",
+        (m) => {
           m.parts.lm.dtype = "q4";
         },
-        /parts\.lm\.dtype: "q4" is not supported by the mamba-lm loader \(it runs fp32\)/,
+        /parts\.lm\.dtype: "q4", but config\.options\.quantization says fp32/,
       ],
     ];
     for (const [name, edit, message] of cases) {

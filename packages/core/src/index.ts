@@ -7,6 +7,7 @@ export * from "./onnx/dtypes.js";
 export * from "./onnx/initializer-sink.js";
 export * from "./onnx/inspect.js";
 export * from "./quant/blockwise.js";
+export * from "./quant/linear-storage.js";
 export * from "./runtime/ort.js";
 export * from "./tensor.js";
 export * from "./weights/memory.js";

@@ -7,6 +7,11 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { dequantizeBlockwise, quantizeBlockwise } from "./quant/blockwise.js";
+import { float32ToFloat16Bits, type LinearQuantization } from "./quant/linear-storage.js";
+import { f16ToF32 } from "./tensor.js";
+import { MemoryWeights, type TensorInit } from "./weights/memory.js";
+import type { WeightSource } from "./weights/source.js";
 
 export function fixturesRoot(): string {
   if (process.env.COBRA_FIXTURES) return resolve(process.env.COBRA_FIXTURES);
@@ -56,4 +61,111 @@ export function erf(x: number): number {
 /** torch's exact GELU, x * Phi(x), in float64: what an Erf-based graph must reproduce. */
 export function gelu(x: number): number {
   return 0.5 * x * (1 + erf(x / Math.SQRT2));
+}
+
+/**
+ * A copy of `source` in memory where each weight `stored(key)` picks is replaced by what a graph built with
+ * `q` computes with: rounded to float16, or block-quantized and dequantized ([rows, rest] for a 4-D conv
+ * weight). An fp32 graph built on it is the reference a quantized graph must match up to float rounding.
+ */
+export async function weightsAsStored(
+  source: WeightSource,
+  stored: (key: string) => boolean,
+  q: LinearQuantization,
+): Promise<MemoryWeights> {
+  const tensors: Record<string, TensorInit> = {};
+  for (const key of source.keys()) {
+    const t = await source.read(key);
+    if (!stored(key) || !(t.data instanceof Float32Array)) {
+      tensors[key] = t;
+      continue;
+    }
+    const [rows, ...rest] = t.shape;
+    const cols = rest.reduce((a, b) => a * b, 1);
+    const data =
+      q.method === "float16"
+        ? f16ToF32(float32ToFloat16Bits(t.data))
+        : dequantizeBlockwise(quantizeBlockwise(t.data, rows, cols, q));
+    tensors[key] = { ...t, data };
+  }
+  return new MemoryWeights(tensors, `${source.path} as ${q.dtype}`);
+}
+
+/** How far features `got` are from `ref` (both [..., rowLength]): what quantization error tests print and bound. */
+export interface Drift {
+  maxAbs: number;
+  /** ||got - ref|| / ||ref||: the relative RMS error. */
+  relL2: number;
+  /** The lowest cosine similarity of a row (a token's feature vector) with its reference row. */
+  minCosine: number;
+}
+
+export function drift(got: Float32Array, ref: Float32Array, rowLength: number): Drift {
+  if (got.length !== ref.length || ref.length % rowLength !== 0)
+    throw new Error(`drift: ${got.length} vs ${ref.length} values in rows of ${rowLength}`);
+  let maxAbs = 0;
+  let err = 0;
+  let norm = 0;
+  let minCosine = 1;
+  for (let r = 0; r < ref.length; r += rowLength) {
+    let dot = 0;
+    let gg = 0;
+    let rr = 0;
+    for (let i = r; i < r + rowLength; i++) {
+      const d = got[i] - ref[i];
+      maxAbs = Math.max(maxAbs, Math.abs(d));
+      err += d * d;
+      dot += got[i] * ref[i];
+      gg += got[i] * got[i];
+      rr += ref[i] * ref[i];
+    }
+    norm += rr;
+    minCosine = Math.min(minCosine, gg === 0 && rr === 0 ? 1 : dot / Math.sqrt(gg * rr));
+  }
+  return { maxAbs, relL2: Math.sqrt(err / norm), minCosine };
+}
+
+/** Bounds on a quantized graph's drift from fp32 (relative L2 at most, lowest token cosine at least). */
+export interface DriftBound {
+  relL2: number;
+  minCosine: number;
+}
+
+/**
+ * Checks a quantized graph's outputs (one array per input) against the fp32 graph on the weights as stored
+ * (`asStored`: equal up to float rounding at accuracy level 0, within `bound` at other levels, whose int8
+ * activations are the error left; null where there is no such reference) and against the fp32 graph on the
+ * original weights (`fp32`: within `bound`, and not equal). Returns the worst figures over the inputs as one
+ * printable line; throws when a check fails.
+ */
+export function checkQuantizationDrift(
+  got: Float32Array[],
+  asStored: Float32Array[] | null,
+  fp32: Float32Array[],
+  rowLength: number,
+  accuracyLevel: number,
+  bound: DriftBound,
+): string {
+  const worst = (ref: Float32Array[]): Drift => {
+    const all = got.map((g, i) => drift(g, ref[i], rowLength));
+    return {
+      maxAbs: Math.max(...all.map((d) => d.maxAbs)),
+      relL2: Math.max(...all.map((d) => d.relL2)),
+      minCosine: Math.min(...all.map((d) => d.minCosine)),
+    };
+  };
+  const d = worst(fp32);
+  let line = `max abs ${d.maxAbs.toExponential(2)}, rel L2 ${d.relL2.toExponential(2)}, min cosine ${d.minCosine.toFixed(6)}`;
+  if (asStored) {
+    const kernel = worst(asStored);
+    line += ` (vs the weights as stored: rel L2 ${kernel.relL2.toExponential(2)})`;
+    const kernelBound = accuracyLevel === 0 ? 1e-6 : bound.relL2;
+    if (!(kernel.relL2 < kernelBound))
+      throw new Error(`off the fp32 graph on the weights as stored by more than ${kernelBound}: ${line}`);
+  }
+  if (!(d.relL2 < bound.relL2 && d.minCosine > bound.minCosine && d.relL2 > 0))
+    throw new Error(
+      `drift from fp32 outside (0, ${bound.relL2}) rel L2 / > ${bound.minCosine} cosine: ${line}`,
+    );
+  return line;
 }

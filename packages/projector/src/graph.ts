@@ -1,9 +1,13 @@
 import {
+  emitQuantizedMatMul,
   GraphBuilder,
   type InitializerSink,
   inlineInitializers,
+  type LinearQuantization,
+  linearQuantizationMetadata,
   type ModelOptions,
   serializeModel,
+  storeFloatWeight,
   type WeightSource,
   WeightsMismatchError,
 } from "@cobra-ts/core";
@@ -20,6 +24,11 @@ export interface BuildProjectorOptions {
   sink?: InitializerSink;
   /** Graph name; "projector" unless given. */
   name?: string;
+  /**
+   * How the Linear weights are stored; fp32 when absent or null. The LDP variants' depthwise conv (PEG) stays
+   * fp32 at q8 / q4 and is float16 at fp16.
+   */
+  quantization?: LinearQuantization | null;
 }
 
 /**
@@ -45,7 +54,8 @@ export async function buildProjectorGraph(
     tokens: full.numPatches,
     channels: full.visionDim,
   };
-  for (const layer of projectorLayers(variant, full)) x = await emitLayer(g, layer, x, weights, sink);
+  const q = options.quantization ?? null;
+  for (const layer of projectorLayers(variant, full)) x = await emitLayer(g, layer, x, weights, sink, q);
   const out = toTokens(g, x);
   g.output(out.value, "float32", ["batch", projectedTokens(variant, full), full.llmDim], PROJECTOR_OUTPUT);
   return g;
@@ -56,10 +66,18 @@ export async function projectorModelBytes(
   variant: ProjectorVariant,
   weights: WeightSource,
   dims?: ProjectorDims,
-  modelOptions: ModelOptions = {},
+  options: Omit<BuildProjectorOptions, "sink"> = {},
 ): Promise<Uint8Array> {
-  const g = await buildProjectorGraph(variant, weights, dims);
-  return serializeModel(g, { docString: `Cobra projector "${variant}"`, ...modelOptions });
+  const g = await buildProjectorGraph(variant, weights, dims, options);
+  return serializeModel(g, projectorModelOptions(variant, options.quantization));
+}
+
+/** A projector file's description and metadata (how its weights are stored: `cobra.dtype`, `cobra.quantization`). */
+export function projectorModelOptions(
+  variant: ProjectorVariant,
+  quantization?: LinearQuantization | null,
+): ModelOptions {
+  return { docString: `Cobra projector "${variant}"`, metadata: linearQuantizationMetadata(quantization) };
 }
 
 interface Activation {
@@ -75,16 +93,22 @@ async function emitLayer(
   x: Activation,
   weights: WeightSource,
   sink: InitializerSink,
+  q: LinearQuantization | null,
 ): Promise<Activation> {
   switch (layer.kind) {
     case "linear": {
-      const w = await readWeight(g, weights, sink, `${layer.key}.weight`, [
-        layer.outFeatures,
-        layer.inFeatures,
-      ]);
-      const b = await readWeight(g, weights, sink, `${layer.key}.bias`, [layer.outFeatures]);
+      const { key, outFeatures: N, inFeatures: K } = layer;
+      const w = await readWeight(weights, `${key}.weight`, [N, K]);
+      const bias = await readWeight(weights, `${key}.bias`, [N]);
       const rows = toRows(g, x);
-      return { ...rows, value: g.op("Gemm", [rows.value, w, b], { transB: 1 }), channels: layer.outFeatures };
+      // Weight before bias in the file, as the fp32 layout has always been written.
+      if (q?.method === "matmul-nbits") {
+        const y = await emitQuantizedMatMul(g, sink, rows.value, `${key}.weight`, w, N, K, q);
+        return { ...rows, value: g.op("Add", [y, await sink(g, `${key}.bias`, [N], bias)]), channels: N };
+      }
+      const stored = await storeFloatWeight(g, sink, `${key}.weight`, [N, K], w, q);
+      const b = await sink(g, `${key}.bias`, [N], bias);
+      return { ...rows, value: g.op("Gemm", [rows.value, stored, b], { transB: 1 }), channels: N };
     }
     case "gelu":
       return { ...x, value: exactGelu(g, x.value) };
@@ -99,8 +123,15 @@ async function emitLayer(
       return { ...tokens, value: g.op("MatMul", [pool, tokens.value]), tokens: layer.grid * layer.grid };
     }
     case "pos-inject": {
-      const w = await readWeight(g, weights, sink, `${layer.key}.weight`, [layer.channels, 1, 3, 3]);
-      const b = await readWeight(g, weights, sink, `${layer.key}.bias`, [layer.channels]);
+      const dims = [layer.channels, 1, 3, 3];
+      const data = await readWeight(weights, `${layer.key}.weight`, dims);
+      const w = await storeFloatWeight(g, sink, `${layer.key}.weight`, dims, data, q);
+      const b = await sink(
+        g,
+        `${layer.key}.bias`,
+        [layer.channels],
+        await readWeight(weights, `${layer.key}.bias`, [layer.channels]),
+      );
       const tokens = toTokens(g, x);
       const side = Math.sqrt(tokens.tokens);
       const channelsFirst = g.op("Transpose", [tokens.value], { perm: [0, 2, 1] });
@@ -140,17 +171,11 @@ function toTokens(g: GraphBuilder, x: Activation): Activation {
   };
 }
 
-async function readWeight(
-  g: GraphBuilder,
-  weights: WeightSource,
-  sink: InitializerSink,
-  key: string,
-  dims: number[],
-): Promise<string> {
+async function readWeight(weights: WeightSource, key: string, dims: number[]): Promise<Float32Array> {
   const t = await weights.read(key);
   const expected = dims.reduce((a, b) => a * b, 1);
   // validateProjectorWeights checked the header; this guards sources whose read disagrees with their info.
   if (!(t.data instanceof Float32Array) || t.data.length !== expected)
     throw new WeightsMismatchError(key, `read back as ${t.dtype} [${t.shape}], expected float32 [${dims}]`);
-  return sink(g, key, dims, t.data);
+  return t.data;
 }

@@ -5,6 +5,7 @@ export {
   PROJECTOR_INPUT,
   PROJECTOR_OUTPUT,
   projectorModelBytes,
+  projectorModelOptions,
 } from "./graph.js";
 export {
   COBRA_NUM_PATCHES,

@@ -4,6 +4,9 @@
  */
 import {
   checkPartDtype,
+  LINEAR_DTYPES,
+  type LinearQuantization,
+  linearPartStorage,
   ModelFormatError,
   type ModelPart,
   type PartDescription,
@@ -43,12 +46,13 @@ export function projectorPart(
   variant: ProjectorVariant,
   config: ProjectorPartConfig,
   files: string[],
+  storage: LinearQuantization | null = null,
 ): PartDescription<ProjectorPartConfig> {
-  return { kind: variant, files, config, dtype: "fp32" };
+  return { kind: variant, files, config, ...linearPartStorage(storage) };
 }
 
 function readConfig(part: ModelPart, where: string): ProjectorPartConfig {
-  checkPartDtype(part, ["fp32"], where);
+  checkPartDtype(part, LINEAR_DTYPES, where);
   return parseConfig(configSchema, part.config, `${where}.config`);
 }
 

@@ -1,5 +1,5 @@
-import { type WeightSource, writeOnnxModel } from "@cobra-ts/core/node";
-import { buildProjectorGraph } from "./graph.js";
+import { type LinearQuantization, type WeightSource, writeOnnxModel } from "@cobra-ts/core/node";
+import { buildProjectorGraph, projectorModelOptions } from "./graph.js";
 import type { ProjectorDims } from "./layers.js";
 import type { ProjectorVariant } from "./variants.js";
 
@@ -7,6 +7,8 @@ export interface WriteProjectorOptions {
   dims?: ProjectorDims;
   /** The graph file name in `dir`; "projector.onnx" unless given. */
   fileName?: string;
+  /** Linear weights at fp16, q8 or q4 (see BuildProjectorOptions); fp32 when absent or null. */
+  quantization?: LinearQuantization | null;
 }
 
 export interface WrittenProjector {
@@ -31,8 +33,9 @@ export async function writeProjectorModel(
   const { files } = await writeOnnxModel(
     dir,
     fileName,
-    (sink) => buildProjectorGraph(variant, weights, options.dims, { sink }),
-    { docString: `Cobra projector "${variant}"` },
+    (sink) =>
+      buildProjectorGraph(variant, weights, options.dims, { sink, quantization: options.quantization }),
+    projectorModelOptions(variant, options.quantization),
   );
   return { modelPath: `${dir}/${fileName}`, files };
 }

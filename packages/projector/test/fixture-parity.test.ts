@@ -6,6 +6,7 @@ import { openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@co
 import { fixtureSet } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxProjector, type ProjectorSpec, projectorSpecFromArchSpecifier } from "../src/index.js";
+import { fusedFeatures } from "./fixture-features.js";
 import { concatFloat32, maxAbsDiff } from "./memory-weights.js";
 import { referenceProject } from "./reference-projector.js";
 
@@ -15,20 +16,6 @@ const IMAGES: string[] = JSON.parse(readFileSync(join(FIXTURE, "expected/manifes
   (i: { name: string }) => i.name,
 );
 const TOL = 1e-5;
-
-/** fused = cat(dino, siglip) on the feature axis, per patch (the fixture stores the two halves). */
-async function fusedFeatures(expected: SafetensorsFile, image: string): Promise<Float32Array> {
-  const dino = await expected.read(`features/${image}/dino`);
-  const siglip = await expected.read(`features/${image}/siglip`);
-  const [, n, a] = dino.shape;
-  const b = siglip.shape[2];
-  const out = new Float32Array(n * (a + b));
-  for (let p = 0; p < n; p++) {
-    out.set((dino.data as Float32Array).subarray(p * a, (p + 1) * a), p * (a + b));
-    out.set((siglip.data as Float32Array).subarray(p * b, (p + 1) * b), p * (a + b) + a);
-  }
-  return out;
-}
 
 describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", () => {
   let checkpoint: WeightSource;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@cobra-ts/core";
+import { InvalidArgumentError, LINEAR_DTYPES } from "@cobra-ts/core";
 import { LM_DTYPES } from "@cobra-ts/mamba-lm";
 
 /** Storage types by transformers.js' names. */
@@ -11,8 +11,8 @@ export type PartDtypes = Record<PartName, DtypeName>;
 
 /** What each part can be written as in this version (the rest of DTYPE_NAMES is refused with this list). */
 const BUILT: Record<PartName, readonly string[]> = {
-  vision: ["fp32"],
-  projector: ["fp32"],
+  vision: LINEAR_DTYPES,
+  projector: LINEAR_DTYPES,
   lm: LM_DTYPES,
 };
 
@@ -41,7 +41,9 @@ export function checkWritableDtypes(dtypes: PartDtypes, parts: readonly PartName
     if (!BUILT[part].includes(dtypes[part]))
       throw new InvalidArgumentError(
         `--dtype: the ${part} cannot be written as ${dtypes[part]} in this version; it takes ${BUILT[part].join(", ")}` +
-          (part === "lm" ? "" : ` (quantize the LM alone with --dtype lm=${dtypes[part]})`),
+          (part !== "lm" && BUILT.lm.includes(dtypes[part])
+            ? ` (quantize the LM alone with --dtype lm=${dtypes[part]})`
+            : ""),
       );
 }
 

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspectModel } from "@cobra-ts/core";
 import { MambaLM } from "@cobra-ts/mamba-lm/node";
 import { createRgbImage } from "@cobra-ts/vision-encoder";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,6 +61,37 @@ describe("cobra synth", () => {
       });
       expect(result.ids.length).toBeGreaterThan(0);
       expect(result.ids.length).toBeLessThanOrEqual(4);
+      expect(result.prefillLogits.every(Number.isFinite)).toBe(true);
+    } finally {
+      await cobra.release();
+    }
+  });
+
+  it("--dtype vision=q8,projector=fp16 writes the towers and the projector at those dtypes, and they load", async () => {
+    const out = join(work, "cobra-q");
+    const r = await synth([
+      "--preset",
+      "test-tiny-cobra",
+      "--out",
+      out,
+      "--dtype",
+      "vision=q8,projector=fp16",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const dtypeOf = async (file: string) =>
+      inspectModel(await readFile(join(out, file))).metadata["cobra.dtype"];
+    expect([
+      await dtypeOf("dino.onnx"),
+      await dtypeOf("siglip.onnx"),
+      await dtypeOf("projector.onnx"),
+    ]).toEqual(["q8", "q8", "fp16"]);
+    const cobra = await Cobra.load(out, { verify: true });
+    try {
+      const result = await cobra.generate({
+        image: createRgbImage(50, 40, [200, 120, 30]),
+        prompt: "Describe the image specifically.",
+        maxNewTokens: 2,
+      });
       expect(result.prefillLogits.every(Number.isFinite)).toBe(true);
     } finally {
       await cobra.release();

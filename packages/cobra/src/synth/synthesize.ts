@@ -1,7 +1,7 @@
 import { chmod, copyFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PartDescription } from "@cobra-ts/core";
-import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
+import { FileNotFoundError, linearQuantizationFor, throwIfAborted } from "@cobra-ts/core";
 import {
   lmQuantizationFor,
   type MambaConfig,
@@ -94,7 +94,7 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
   const { plans, describe } =
     preset.kind === "lm"
       ? { plans: [lm.plan], describe: lmOnlyManifest(presetName, seed, lm.part) }
-      : cobraPlans(preset, presetName, seed, lmConfig, lm);
+      : cobraPlans(preset, presetName, seed, lmConfig, lm, options);
   const bytesTotal = plans.reduce((s, p) => s + tensorBytes(p.tensors), 0);
   await checkFreeSpace(options.out, bytesTotal);
   if (options.tokenizer) await requireTokenizer(options.tokenizer);
@@ -205,14 +205,19 @@ function cobraPlans(
   seed: number,
   lmConfig: MambaConfig,
   lm: ReturnType<typeof lmPlan>,
+  options: SynthOptions,
 ): { plans: PartPlan[]; describe: Describe } {
   const { towers, variant, dims, numTokens } = cobraLayout(preset, lmConfig);
+  const visionStorage = linearQuantizationFor(options.dtypes?.vision ?? "fp32");
+  const projectorStorage = linearQuantizationFor(options.dtypes?.projector ?? "fp32");
   const towerPlans = towers.map(
     ({ name, config }): PartPlan => ({
       part: name,
       tensors: syntheticVitTensors(config),
       write: async (dir, source) => {
-        const written = await writeVitModel(dir, `${name}.onnx`, config, source);
+        const written = await writeVitModel(dir, `${name}.onnx`, config, source, {
+          quantization: visionStorage,
+        });
         return [`${name}.onnx`, ...written.dataFiles];
       },
     }),
@@ -220,7 +225,10 @@ function cobraPlans(
   const projector: PartPlan = {
     part: "projector",
     tensors: syntheticProjectorTensors(variant, dims),
-    write: async (dir, source) => (await writeProjectorModel(dir, variant, source, { dims })).files,
+    write: async (dir, source) => {
+      return (await writeProjectorModel(dir, variant, source, { dims, quantization: projectorStorage }))
+        .files;
+    },
   };
   // cobra.json's parts as convertRelease records them for a release.
   const describe: Describe = (filesOf, tokenizer) => ({
@@ -234,6 +242,7 @@ function cobraPlans(
           towers: towers.map(({ name, config }) => ({ name, graph: `${name}.onnx`, vit: config })),
         },
         towers.flatMap((t) => filesOf(t.name)),
+        visionStorage,
       ),
       projector: projectorPart(
         variant,
@@ -245,6 +254,7 @@ function cobraPlans(
           numTokens,
         },
         filesOf("projector"),
+        projectorStorage,
       ),
       lm: lm.part(),
       tokenizer,

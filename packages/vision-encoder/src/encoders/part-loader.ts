@@ -6,6 +6,9 @@
 import {
   ConfigError,
   checkPartDtype,
+  LINEAR_DTYPES,
+  type LinearQuantization,
+  linearPartStorage,
   type ModelPart,
   type PartDescription,
   type PartLoader,
@@ -78,12 +81,18 @@ const partConfigSchema: z.ZodType<VitEncoderPartConfig> = z.object({
 export function vitEncoderPart(
   config: VitEncoderPartConfig,
   files: string[],
+  storage: LinearQuantization | null = null,
 ): PartDescription<VitEncoderPartConfig> {
-  return { kind: config.towers.length === 1 ? "vit" : "fused-vit", files, config, dtype: "fp32" };
+  return {
+    kind: config.towers.length === 1 ? "vit" : "fused-vit",
+    files,
+    config,
+    ...linearPartStorage(storage),
+  };
 }
 
 function readConfig(part: ModelPart, where: string, fused: boolean): VitEncoderPartConfig {
-  checkPartDtype(part, ["fp32"], where);
+  checkPartDtype(part, LINEAR_DTYPES, where);
   const config = parseConfig(partConfigSchema, part.config, `${where}.config`);
   if (!fused && config.towers.length !== 1)
     throw new ConfigError(

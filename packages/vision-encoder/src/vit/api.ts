@@ -11,7 +11,7 @@ export type { EncodedFeatures, PixelEncoder, PixelSpec } from "../encoders/types
 export { batchOf, pixelSpecOf, VitEncoder } from "../encoders/vit-encoder.js";
 export { resolveVitConfig, type VitBuildOptions, type VitConfig } from "./config.js";
 export { vitConfigFromOpenClipConfig, vitConfigFromTimmConfig } from "./config-files.js";
-export { buildVitGraph, VIT_FEATURES_OUTPUT, VIT_PIXELS_INPUT } from "./graph.js";
+export { buildVitGraph, VIT_FEATURES_OUTPUT, VIT_PIXELS_INPUT, type VitGraphOptions } from "./graph.js";
 export { buildVitModel, VIT_OPSET, vitModelOptions } from "./model.js";
 export {
   type AxisWeights,

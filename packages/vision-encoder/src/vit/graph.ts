@@ -1,4 +1,11 @@
-import { GraphBuilder, type InitializerSink, type WeightSource } from "@cobra-ts/core";
+import {
+  emitQuantizedMatMul,
+  GraphBuilder,
+  type InitializerSink,
+  type LinearQuantization,
+  storeFloatWeight,
+  type WeightSource,
+} from "@cobra-ts/core";
 import type { VitConfig } from "./config.js";
 import { resampleAbsPosEmbed } from "./resample-pos-embed.js";
 import { posEmbedPrefixRows, timmTrunk, validateVitWeights } from "./weights.js";
@@ -21,6 +28,14 @@ async function readF32(trunk: WeightSource, key: string): Promise<Float32Array> 
   return (await trunk.read(key)).data as Float32Array;
 }
 
+export interface VitGraphOptions {
+  /**
+   * How the Linear weights (qkv, proj, fc1, fc2) are stored; fp32 when absent or null. At fp16 the patch
+   * embedding is float16 too; at q8 / q4 it stays fp32 (a Conv, 0.2% of the weights, and the first layer).
+   */
+  quantization?: LinearQuantization | null;
+}
+
 /**
  * timm v0.9.10 VisionTransformer up to `config.featureBlock`, as Cobra reads it:
  * `get_intermediate_layers(n={featureBlock})` -> that block's output without the prefix tokens, no final
@@ -31,15 +46,30 @@ export async function buildVitGraph(
   config: VitConfig,
   weights: WeightSource,
   sink: InitializerSink,
+  options: VitGraphOptions = {},
 ): Promise<GraphBuilder> {
   const trunk = timmTrunk(weights);
   validateVitWeights(trunk, config);
   const g = new GraphBuilder(config.architecture);
   const { embedDim: d, numPatches: n, gridSize, patchSize: p } = config;
+  const q = options.quantization ?? null;
   const weight = async (key: string, dims: number[]) => sink(g, key, dims, await readF32(trunk, key));
   const linear = async (x: string, prefix: string, outDim: number, inDim: number, bias = true) => {
-    const wt = transposeLinear(await readF32(trunk, `${prefix}.weight`), outDim, inDim);
-    const y = g.op("MatMul", [x, await sink(g, `${prefix}.weight_t`, [inDim, outDim], wt)]);
+    const w = await readF32(trunk, `${prefix}.weight`);
+    const y =
+      q?.method === "matmul-nbits"
+        ? await emitQuantizedMatMul(g, sink, x, `${prefix}.weight`, w, outDim, inDim, q)
+        : g.op("MatMul", [
+            x,
+            await storeFloatWeight(
+              g,
+              sink,
+              `${prefix}.weight_t`,
+              [inDim, outDim],
+              transposeLinear(w, outDim, inDim),
+              q,
+            ),
+          ]);
     return bias ? g.op("Add", [y, await weight(`${prefix}.bias`, [outDim])]) : y;
   };
 
@@ -49,7 +79,14 @@ export async function buildVitGraph(
     "Conv",
     [
       pixels,
-      await weight("patch_embed.proj.weight", [d, 3, p, p]),
+      await storeFloatWeight(
+        g,
+        sink,
+        "patch_embed.proj.weight",
+        [d, 3, p, p],
+        await readF32(trunk, "patch_embed.proj.weight"),
+        q,
+      ),
       await weight("patch_embed.proj.bias", [d]),
     ],
     {

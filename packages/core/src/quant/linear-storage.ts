@@ -1,0 +1,141 @@
+import { Float16Array } from "@petamoriken/float16";
+import { InvalidArgumentError } from "../errors.js";
+import type { GraphBuilder } from "../onnx/builder.js";
+import { onnxDataType } from "../onnx/dtypes.js";
+import type { InitializerSink } from "../onnx/initializer-sink.js";
+import { checkBlockQuantization, type QuantBits, quantizeBlockwise } from "./blockwise.js";
+
+/**
+ * MatMulNBits' accuracy_level: 0 computes in fp32 on the dequantized weights; 4 quantizes the activations to
+ * int8 per block, which is onnxruntime's fast CPU path (its only one for 8-bit weights).
+ */
+export type AccuracyLevel = 0 | 1 | 2 | 3 | 4;
+
+/**
+ * How the Linear weights of a vision tower or the projector are stored; null (or absent) is fp32.
+ * - fp16: float16 initializers, each Cast to float32 where it is used;
+ * - q8 / q4: block-quantized (symmetric, see quantizeBlockwise) and multiplied by onnxruntime's MatMulNBits.
+ * Norms, biases, position embeddings and the activations stay fp32.
+ */
+export type LinearQuantization =
+  | { dtype: "fp16"; method: "float16" }
+  | {
+      dtype: "q8" | "q4";
+      method: "matmul-nbits";
+      bits: QuantBits;
+      blockSize: number;
+      accuracyLevel: AccuracyLevel;
+    };
+
+/** The storage types a tower or projector can be written as (transformers.js' names). */
+export const LINEAR_DTYPES = ["fp32", "fp16", "q8", "q4"] as const;
+export type LinearDtype = (typeof LINEAR_DTYPES)[number];
+
+/** The storage a dtype name stands for: blocks of 32 weights (like Q8_0 / Q4_0), accuracy level 4 by default. */
+export function linearQuantizationFor(
+  dtype: string,
+  options: { blockSize?: number; accuracyLevel?: AccuracyLevel } = {},
+): LinearQuantization | null {
+  if (!(LINEAR_DTYPES as readonly string[]).includes(dtype))
+    throw new InvalidArgumentError(
+      `a vision tower's or projector's dtype must be one of ${LINEAR_DTYPES.join(", ")}; got "${dtype}"`,
+    );
+  if (dtype === "fp32") return null;
+  if (dtype === "fp16") return { dtype, method: "float16" };
+  return checkLinearQuantization({
+    dtype: dtype as "q8" | "q4",
+    method: "matmul-nbits",
+    bits: dtype === "q8" ? 8 : 4,
+    blockSize: options.blockSize ?? 32,
+    accuracyLevel: options.accuracyLevel ?? 4,
+  });
+}
+
+/** Checks a storage given by a caller (JS or a parsed file): its fields must agree with its dtype. */
+export function checkLinearQuantization(q: LinearQuantization): LinearQuantization {
+  if (q.method === "float16" && q.dtype === "fp16") return q;
+  if (q.method === "matmul-nbits" && (q.dtype === "q8" || q.dtype === "q4")) {
+    const bits = q.dtype === "q8" ? 8 : 4;
+    if (q.bits !== bits)
+      throw new InvalidArgumentError(`${q.dtype} stores ${bits}-bit weights, not ${q.bits}`);
+    checkBlockQuantization(q);
+    if (![0, 1, 2, 3, 4].includes(q.accuracyLevel))
+      throw new InvalidArgumentError(`accuracy level must be 0-4, got ${q.accuracyLevel}`);
+    return q;
+  }
+  throw new InvalidArgumentError(
+    `unknown weight storage ${JSON.stringify(q)}: use fp16 ("float16") or q8 / q4 ("matmul-nbits")`,
+  );
+}
+
+/** The model metadata_props that say how a tower's or projector's weights are stored. */
+export function linearQuantizationMetadata(q: LinearQuantization | null | undefined): Record<string, string> {
+  return { "cobra.dtype": q?.dtype ?? "fp32", "cobra.quantization": JSON.stringify(q ?? null) };
+}
+
+/** IEEE half-precision bits of `src`, rounded to nearest even (what numpy's astype(float16) gives). */
+export function float32ToFloat16Bits(src: Float32Array): Uint16Array {
+  const half = new Float16Array(src);
+  return new Uint16Array(half.buffer, half.byteOffset, half.length);
+}
+
+/**
+ * Stores a float weight as `q` says and returns the float32 value to compute with: fp32 as it is; for fp16 the
+ * float16 initializer behind a Cast. That halves the download and the disk, not the runtime memory:
+ * onnxruntime's constant folding runs the Cast once at load and keeps the fp32 result.
+ */
+export async function storeFloatWeight(
+  g: GraphBuilder,
+  sink: InitializerSink,
+  name: string,
+  dims: number[],
+  data: Float32Array,
+  q: LinearQuantization | null | undefined,
+): Promise<string> {
+  if (q?.method !== "float16") return sink(g, name, dims, data);
+  const half = await sink(g, name, dims, float32ToFloat16Bits(data));
+  return g.op("Cast", [half], { to: onnxDataType("float32") });
+}
+
+/** The initializers holding block-quantized weight `name`: codes [N, kBlocks, blobSize] and scales [N, kBlocks]. */
+export function quantizedWeightNames(name: string): { codes: string; scales: string } {
+  return { codes: `${name}.codes`, scales: `${name}.scales` };
+}
+
+/**
+ * x [..., K] @ W^T for a torch Linear weight W [N, K] (row-major, as the checkpoint stores it): W is
+ * block-quantized into `quantizedWeightNames(name)` through `sink` and multiplied by onnxruntime's MatMulNBits
+ * (com.microsoft), which pads K to a whole block itself. No bias: add it after.
+ */
+export async function emitQuantizedMatMul(
+  g: GraphBuilder,
+  sink: InitializerSink,
+  x: string,
+  name: string,
+  w: Float32Array,
+  N: number,
+  K: number,
+  q: Extract<LinearQuantization, { method: "matmul-nbits" }>,
+): Promise<string> {
+  const quantized = quantizeBlockwise(w, N, K, q);
+  const { codes, scales } = quantizedWeightNames(name);
+  const b = await sink(g, codes, [N, quantized.kBlocks, quantized.blobSize], quantized.data);
+  const s = await sink(g, scales, [N, quantized.kBlocks], quantized.scales);
+  return g.op(
+    "MatMulNBits",
+    [x, b, s],
+    { K, N, bits: q.bits, block_size: q.blockSize, accuracy_level: q.accuracyLevel },
+    { domain: "com.microsoft" },
+  );
+}
+
+/** What a manifest part records of a tower's or projector's storage: its dtype and, when quantized, how. */
+export function linearPartStorage(q: LinearQuantization | null | undefined): {
+  dtype: LinearDtype;
+  quantization?: { method: string; blockSize: number };
+} {
+  if (!q) return { dtype: "fp32" };
+  return q.method === "matmul-nbits"
+    ? { dtype: q.dtype, quantization: { method: q.method, blockSize: q.blockSize } }
+    : { dtype: q.dtype };
+}
