@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
 import type { Command } from "commander";
 import { convertRelease } from "../convert/convert.js";
+import { checkWritableDtypes, parsePartDtypes } from "../convert/part-dtypes.js";
 import { RELEASES, resolvePart } from "../hub/resolve.js";
 import type { CliIO } from "./io.js";
 import { progressReporter } from "./progress.js";
@@ -18,14 +19,17 @@ export function convertCommand(program: Command, io: CliIO): void {
     .option("--siglip <dir|hub-id>", "timm or open_clip SigLIP folder")
     .option("--llm <dir|hub-id>", "Mamba LM folder with config.json and tokenizer.json")
     .requiredOption("--out <dir>", "output folder (written atomically)")
-    .option("--dtype <dtype>", "weight dtype of the runtime model", "fp32")
+    .option(
+      "--dtype <spec>",
+      "storage per part: one of fp32, fp16, q8, q4 for every part, or e.g. lm=q4,vision=q8,projector=fp16 (others fp32)",
+      parsePartDtypes,
+    )
     .option(
       "--force",
       "convert again even if --out holds this conversion; replace an --out folder that is not a converted model",
     )
     .action(async (opts) => {
-      if (opts.dtype !== "fp32")
-        throw new InvalidArgumentError(`--dtype ${opts.dtype} is not supported yet; use fp32`);
+      if (opts.dtype) checkWritableDtypes(opts.dtype); // before any download
       const release = opts.release ? RELEASES[opts.release] : undefined;
       if (opts.release && !release)
         throw new InvalidArgumentError(
@@ -54,7 +58,7 @@ export function convertCommand(program: Command, io: CliIO): void {
         const t0 = performance.now();
         const result = await convertRelease(sources, {
           out: opts.out,
-          dtype: "fp32",
+          dtypes: opts.dtype,
           force: !!opts.force,
           onProgress: (p) => bar.update(`${p.stage} ${p.item}`, p.done, p.total),
         });

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import {
   ConfigError,
   InvalidArgumentError,
+  linearQuantizationFor,
   openWeights,
   throwIfAborted,
   withPrefix,
 } from "@cobra-ts/core/node";
-import { mambaTokenizerPart, parseMambaConfig } from "@cobra-ts/mamba-lm";
+import { lmQuantizationFor, mambaTokenizerPart, parseMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
   inferProjectorDims,
@@ -28,6 +29,7 @@ import { buildManifest, type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from
 import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
 import { inspectOutFolder, outIsFileError, someNames } from "./out-folder.js";
+import { checkWritableDtypes, PART_NAMES, type PartDtypes } from "./part-dtypes.js";
 import { readCobraConfig, visionBackboneTowers } from "./release-config.js";
 
 export interface ConvertSources {
@@ -51,7 +53,8 @@ export interface ConvertProgress {
 
 export interface ConvertOptions {
   out: string;
-  dtype?: "fp32";
+  /** Storage per part (see parsePartDtypes); every part fp32 when absent. */
+  dtypes?: PartDtypes;
   /**
    * Convert again even if `out` holds a conversion of the same sources, and replace an `out` folder that is not a
    * conversion (its contents are deleted). A file is never replaced.
@@ -80,7 +83,10 @@ export async function convertRelease(
   sources: ConvertSources,
   options: ConvertOptions,
 ): Promise<ConvertResult> {
-  const dtype = options.dtype ?? "fp32";
+  const dtypes: PartDtypes = options.dtypes ?? { vision: "fp32", projector: "fp32", lm: "fp32" };
+  checkWritableDtypes(dtypes);
+  const visionStorage = linearQuantizationFor(dtypes.vision);
+  const projectorStorage = linearQuantizationFor(dtypes.projector);
   const cobraConfig = await readCobraConfig(sources.checkpoint);
   const { towers, imageSize } = visionBackboneTowers(cobraConfig.visionBackboneId);
   const checkpointPath = join(sources.checkpoint, CHECKPOINT_FILE);
@@ -91,7 +97,8 @@ export async function convertRelease(
       ...towers.map((t) => sources[t] ?? ""),
       sources.llm,
     ],
-    dtype,
+    // fp32-only conversions keep the fingerprint they had before dtypes existed.
+    PART_NAMES.every((p) => dtypes[p] === "fp32") ? "fp32" : JSON.stringify(dtypes),
   );
   await checkConvertOut(options.out, !!options.force);
   if (!options.force) {
@@ -120,7 +127,9 @@ export async function convertRelease(
           );
         numPatches = release.config.numPatches;
         progress({ stage: "vision", item: `${tower}.onnx`, done: 0, total: 1 });
-        const written = await writeVitModel(tmp, `${tower}.onnx`, release.config, release.weights);
+        const written = await writeVitModel(tmp, `${tower}.onnx`, release.config, release.weights, {
+          quantization: visionStorage,
+        });
         towerFiles.push(`${tower}.onnx`, ...written.dataFiles);
         encoders.push({ name: tower, graph: `${tower}.onnx`, vit: release.config });
         progress({ stage: "vision", item: `${tower}.onnx`, done: 1, total: 1 });
@@ -132,6 +141,7 @@ export async function convertRelease(
     const encoder = vitEncoderPart(
       { strategy: cobraConfig.imageResizeStrategy, imageSize, towers: encoders },
       towerFiles,
+      visionStorage,
     );
     const checkpoint = await openWeights(checkpointPath);
     let projector: ReturnType<typeof projectorPart>;
@@ -145,7 +155,10 @@ export async function convertRelease(
         ...inferProjectorDims(spec.variant, projectorWeights),
         numPatches,
       });
-      const written = await writeProjectorModel(tmp, spec.variant, projectorWeights, { dims });
+      const written = await writeProjectorModel(tmp, spec.variant, projectorWeights, {
+        dims,
+        quantization: projectorStorage,
+      });
       projector = projectorPart(
         spec.variant,
         {
@@ -156,10 +169,12 @@ export async function convertRelease(
           numTokens: projectedTokens(spec.variant, dims),
         },
         written.files,
+        projectorStorage,
       );
       progress({ stage: "projector", item: "projector.onnx", done: 1, total: 1 });
 
       lm = await writeLanguageModel(tmp, withPrefix(checkpoint, LM_PREFIX), lmConfig, {
+        quantization: lmQuantizationFor(dtypes.lm),
         signal: options.signal,
         onProgress: (p) => progress({ stage: "lm", item: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
       });
