@@ -28,7 +28,7 @@ import {
 import { buildManifest, type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from "../manifest.js";
 import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
-import { inspectOutFolder, outIsFileError, someNames } from "./out-folder.js";
+import { checkConvertOut } from "./out-folder.js";
 import { checkWritableDtypes, PART_NAMES, type PartDtypes } from "./part-dtypes.js";
 import { readCobraConfig, visionBackboneTowers } from "./release-config.js";
 
@@ -205,20 +205,6 @@ export async function convertRelease(
     return m;
   });
   return { out: options.out, manifest, converted: true };
-}
-
-/**
- * Conversion replaces only a folder that is itself a conversion (it holds cobra.json), or an empty one; any
- * other folder is the user's and needs --force; a file is never replaced.
- */
-async function checkConvertOut(out: string, force: boolean): Promise<void> {
-  const state = await inspectOutFolder(out);
-  if (state.kind === "file") throw outIsFileError(out);
-  if (state.kind !== "folder" || state.names.includes(MANIFEST_FILE) || force) return;
-  throw new InvalidArgumentError(
-    `--out ${out} exists and is not a converted model (it holds ${someNames(state.names)}); ` +
-      "choose a new or empty folder, or pass --force to delete what it holds and write the model there",
-  );
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { readdir, realpath, stat, statfs } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { InvalidArgumentError } from "@cobra-ts/core";
+import { MANIFEST_FILE } from "../manifest.js";
 
 /** What an --out path holds now: the commands decide from this what they may replace. */
 export type OutFolderState =
@@ -49,4 +50,18 @@ export async function checkFreeSpace(out: string, bytes: number): Promise<void> 
     throw new InvalidArgumentError(
       `${join(dir)} has ${(free / 1e9).toFixed(1)} GB free; this model needs about ${(needed / 1e9).toFixed(1)} GB`,
     );
+}
+
+/**
+ * Conversion replaces only a folder that is itself a conversion (it holds cobra.json), or an empty one; any
+ * other folder is the user's and needs --force; a file is never replaced.
+ */
+export async function checkConvertOut(out: string, force: boolean): Promise<void> {
+  const state = await inspectOutFolder(out);
+  if (state.kind === "file") throw outIsFileError(out);
+  if (state.kind !== "folder" || state.names.includes(MANIFEST_FILE) || force) return;
+  throw new InvalidArgumentError(
+    `--out ${out} exists and is not a converted model (it holds ${someNames(state.names)}); ` +
+      "choose a new or empty folder, or pass --force to delete what it holds and write the model there",
+  );
 }

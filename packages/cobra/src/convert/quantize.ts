@@ -1,0 +1,90 @@
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { InvalidArgumentError, type ModelPart, type PartSlot, throwIfAborted } from "@cobra-ts/core/node";
+import { lmQuantizationFor, readMambaLmPartConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
+import { openConvertedLmWeights, writeLanguageModel } from "@cobra-ts/mamba-lm/node";
+import { buildManifest, type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
+import { writeFolderAtomically } from "./atomic-dir.js";
+import { describeFiles } from "./hash.js";
+import { checkConvertOut } from "./out-folder.js";
+import { checkWritableDtypes, type PartDtypes, type PartName } from "./part-dtypes.js";
+
+export interface QuantizeOptions {
+  out: string;
+  dtypes: PartDtypes;
+  force?: boolean;
+  onProgress?: (p: { item: string; done: number; total: number }) => void;
+  signal?: AbortSignal;
+}
+
+const SLOT_OF: Record<PartName, PartSlot> = { vision: "encoder", projector: "projector", lm: "lm" };
+
+/**
+ * Writes the converted model in `model` again with the LM at another dtype, without the release files: the
+ * LM's fp32 weights are read back from its graph and quantized; every other part is copied as it is. The
+ * vision towers and projector keep their dtype (re-quantizing them from their graphs is not built: convert from
+ * the release with --dtype for that).
+ */
+export async function quantizeModel(model: string, options: QuantizeOptions): Promise<CobraManifest> {
+  if (resolve(model) === resolve(options.out))
+    throw new InvalidArgumentError("--out must be a new folder, not the --model folder itself");
+  const manifest = parseManifest(
+    await readFile(join(model, MANIFEST_FILE), "utf8"),
+    join(model, MANIFEST_FILE),
+    model,
+  );
+  const lmPart = manifest.parts.lm;
+  if (!lmPart) throw new InvalidArgumentError(`${model} has no language model part to quantize`);
+  for (const name of ["vision", "projector"] as const) {
+    const part = manifest.parts[SLOT_OF[name]];
+    if (part && part.dtype !== options.dtypes[name])
+      throw new InvalidArgumentError(
+        `cobra quantize re-quantizes the LM only; the ${name} is ${part.dtype} here and stays so ` +
+          `(pass --dtype lm=${options.dtypes.lm}, or convert from the release with --dtype ${name}=${options.dtypes[name]})`,
+      );
+  }
+  checkWritableDtypes(options.dtypes, ["lm"]);
+  if (lmPart.dtype === options.dtypes.lm)
+    throw new InvalidArgumentError(`the LM in ${model} is already ${lmPart.dtype}; nothing to do`);
+  const lmConfig = readMambaLmPartConfig(lmPart, `${join(model, MANIFEST_FILE)} parts.lm`);
+  await checkConvertOut(options.out, !!options.force);
+  const progress = options.onProgress ?? (() => {});
+
+  return writeFolderAtomically(options.out, async (tmp) => {
+    const parts: Partial<Record<PartSlot, Omit<ModelPart, "files"> & { files: string[] }>> = {};
+    for (const [slot, part] of Object.entries(manifest.parts) as [PartSlot, ModelPart][]) {
+      if (slot === "lm") continue;
+      for (const f of part.files) {
+        throwIfAborted(options.signal);
+        await mkdir(dirname(join(tmp, f.path)), { recursive: true });
+        await copyFile(join(model, f.path), join(tmp, f.path));
+        await chmod(join(tmp, f.path), 0o644);
+      }
+      parts[slot] = { ...part, files: part.files.map((f) => f.path) };
+    }
+    const source = await openConvertedLmWeights(model, lmConfig);
+    try {
+      parts.lm = await writeLanguageModel(tmp, source, resolveMambaConfig(lmConfig.model), {
+        // A quantized graph returns the last position's logits only (what generation reads).
+        logits: "last",
+        scanOutput: lmConfig.options.scanOutput,
+        quantization: lmQuantizationFor(options.dtypes.lm),
+        signal: options.signal,
+        onProgress: (p) => progress({ item: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
+      });
+    } finally {
+      await source.close();
+    }
+    const m = await buildManifest(
+      {
+        modelId: manifest.modelId,
+        settings: manifest.settings,
+        parts,
+        source: { ...manifest.source, quantizedFrom: manifest.source.fingerprint ?? manifest.modelId },
+      },
+      (paths) => describeFiles(tmp, paths),
+    );
+    await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(m, null, 2)}\n`);
+    return m;
+  });
+}
