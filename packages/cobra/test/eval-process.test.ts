@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
-import { BIN, runCobra } from "./cli-process.js";
+import { BIN, runCobra, startCli } from "./cli-process.js";
 import { IMAGES_DIR, writePope } from "./eval-data.js";
 import { RELEASE_SOURCES } from "./fixture.js";
 
@@ -122,5 +122,12 @@ describe("cobra eval run: killed and resumed", () => {
     const text = await readFile(file, "utf8");
     expect(text.endsWith("\n")).toBe(true);
     for (const l of text.trim().split("\n")) expect(() => JSON.parse(l)).not.toThrow();
+  });
+
+  it("on a terminal, a progress bar shows questions per second and the time left", async () => {
+    const cli = startCli(runArgs(join(work, "terminal")), "terminal");
+    await cli.waitFor(/pope \|.*\| \d+\/360 questions [\d.]+ questions\/s ETA \d+(s|m\d\ds)/);
+    expect(await cli.exited).toBe(0);
+    expect(cli.output).toMatch(/pope \(random\): 360 scored/);
   });
 });
