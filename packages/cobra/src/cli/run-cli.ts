@@ -10,6 +10,7 @@ import { featuresCommand } from "./features.js";
 import { generateCommand } from "./generate.js";
 import type { CliIO } from "./io.js";
 import { processIO } from "./io.js";
+import { quantizeCommand } from "./quantize.js";
 import { serveCommand } from "./serve.js";
 import { synthCommand } from "./synth.js";
 import { verifyCommand } from "./verify.js";
@@ -42,6 +43,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   featuresCommand(program, io, backend);
   chatCommand(program, io, backend);
   serveCommand(program, io, backend);
+  quantizeCommand(program, io);
   synthCommand(program, io);
   benchCommand(program, io, backend);
   verifyCommand(program, io);
