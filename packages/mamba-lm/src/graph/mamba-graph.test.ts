@@ -31,7 +31,7 @@ describe("the LM graph's interface", () => {
     expect(inputs).toMatchObject({
       inputs_embeds: ["float32", ["batch", "positions", 16]],
       "conv_state.0": ["float32", ["batch", 32, 3]],
-      "ssm_state.3": ["float32", ["batch", 32, 16]],
+      "ssm_state.3": ["float32", ["batch", 16, 32]], // [batch, d_state, d_inner]
     });
     expect(session.inputNames).toHaveLength(1 + 2 * 4);
     expect(session.outputNames).toEqual([

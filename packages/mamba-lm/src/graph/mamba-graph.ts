@@ -35,7 +35,7 @@ export interface MambaGraphOptions {
  * [batch, positions, d_model] (positions >= 1: the embedded tokens, after any prefix rows such as Cobra's
  * image rows; the embedding lookup happens outside the graph, see EmbeddingTable) and per layer
  * `conv_state.{i}` [batch, d_inner, d_conv - 1] (the last inputs of the causal conv) and `ssm_state.{i}`
- * [batch, d_inner, d_state]. Outputs: logits (see MambaGraphOptions) and `conv_state_out.{i}`,
+ * [batch, d_state, d_inner] (mamba_ssm's [batch, d_inner, d_state] transposed: the scan's own layout). Outputs: logits (see MambaGraphOptions) and `conv_state_out.{i}`,
  * `ssm_state_out.{i}`. Initializers are expected under the names of `runtimeTensors(config)`; the embedding
  * is one of them (the lookup reads it from the model's data, and the tied head uses it).
  * The residual stream is fp32 throughout; with `quantization`, the projections and the head read
@@ -56,10 +56,10 @@ export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: Mamba
 
   for (let i = 0; i < config.nLayer; i++) {
     const convIn = g.input(convStateIn(i), "float32", ["batch", di, k - 1]);
-    const ssmIn = g.input(ssmStateIn(i), "float32", ["batch", di, n]);
+    const ssmIn = g.input(ssmStateIn(i), "float32", ["batch", n, di]);
     const hidden = emitMixer(g, config, i, norm(residual, `layers.${i}.norm`), convIn, ssmIn, options);
     g.output(convStateOut(i), "float32", ["batch", di, k - 1]);
-    g.output(hidden.ssmState, "float32", ["batch", di, n], ssmStateOut(i));
+    g.output(hidden.ssmState, "float32", ["batch", n, di], ssmStateOut(i));
     residual = g.op("Add", [hidden.out, residual]); // mamba_ssm: residual = hidden_states + residual
   }
 
@@ -161,7 +161,15 @@ function emitMixer(
       deltaBias: `${p}.dt_proj.bias`,
       initialState: ssmIn,
     },
-    { d: di, N: n, deltaSoftplus: true, layout: "time-major", schedule: options.scanOutput },
+    // The state stays [batch, N, d_inner], the Scan's own layout (see MambaState).
+    {
+      d: di,
+      N: n,
+      deltaSoftplus: true,
+      layout: "time-major",
+      schedule: options.scanOutput,
+      stateLayout: "n-major",
+    },
   );
   return { out: linear(scan.out, "out_proj", config.bias), ssmState: scan.lastState };
 }

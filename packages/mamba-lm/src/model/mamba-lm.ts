@@ -370,7 +370,7 @@ function readGraphInterface(
   if (nLayer === 0)
     throw new ModelFormatError(`${what}: graph has no conv_state.0 input; not a cobra-ts Mamba LM`);
   const [, dInner, convWidth] = shapeOf(convStateIn(0));
-  const [, , dState] = shapeOf(ssmStateIn(0));
+  const [, dState] = shapeOf(ssmStateIn(0)); // [batch, d_state, d_inner]
   const [, , dModel] = shapeOf(INPUTS_EMBEDS);
   const outMeta = new Map(session.outputMetadata.map((m) => [m.name, m]));
   const logits = outMeta.get(LOGITS) ?? outMeta.get(ALL_LOGITS);

@@ -2,12 +2,13 @@ import { InvalidArgumentError, type OrtModule, type OrtTensor } from "@cobra-ts/
 import { describeDims, type LanguageModelDims, sameDims } from "./state-dims.js";
 
 const MAGIC = 0x5453424d; // "MBST" little-endian
-const VERSION = 1;
+const VERSION = 2; // 2: SSM states [batch, d_state, d_inner]
 const HEADER_WORDS = 8; // magic, version, nLayer, batch, dInner, convWidth, dState, reserved
 
 /**
  * The recurrent state of a Mamba LM for `batch` sequences after any number of positions: per layer the last
- * d_conv - 1 conv inputs [batch, d_inner, d_conv - 1] and the SSM state [batch, d_inner, d_state]. Its size
+ * d_conv - 1 conv inputs [batch, d_inner, d_conv - 1] and the SSM state [batch, d_state, d_inner] (mamba_ssm's
+ * [batch, d_inner, d_state] transposed: the layout the scan works in, so no step transposes it). Its size
  * never grows with the tokens seen. States are values: prefill/step return a new one and never change their
  * input, so a state saved after a prefix (a system prompt, an image) can seed any number of continuations.
  * The tensors stay onnxruntime tensors between calls (decode feeds the last outputs back without copying).
@@ -34,7 +35,7 @@ export class MambaState {
       ]),
     );
     const ssm = Array.from({ length: dims.nLayer }, () =>
-      floats(ort, new Float32Array(batch * dims.dInner * dims.dState), [batch, dims.dInner, dims.dState]),
+      floats(ort, new Float32Array(batch * dims.dInner * dims.dState), [batch, dims.dState, dims.dInner]),
     );
     return new MambaState(dims, batch, conv, ssm, ort);
   }
@@ -151,7 +152,7 @@ export class MambaState {
     for (let i = 0; i < nLayer; i++) {
       conv.push(floats(ort, new Float32Array(own.buffer, at, convSize), [batch, dInner, convWidth]));
       at += convSize * 4;
-      ssm.push(floats(ort, new Float32Array(own.buffer, at, ssmSize), [batch, dInner, dState]));
+      ssm.push(floats(ort, new Float32Array(own.buffer, at, ssmSize), [batch, dState, dInner]));
       at += ssmSize * 4;
     }
     return new MambaState(dims, batch, conv, ssm, ort);

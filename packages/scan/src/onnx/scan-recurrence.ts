@@ -21,7 +21,7 @@ import { advance, discretize, readOut, readOutRow } from "./recurrence.js";
  */
 export type ScanSchedule = "after" | "inside" | "per-token";
 
-/** Time-major operands: dt, x [L, batch, d]; B, C [L, batch, N]; A [d, N]; h0 [batch, d, N]. */
+/** Time-major operands: dt, x [L, batch, d]; B, C [L, batch, N]; A [d, N]; h0 [batch, d, N] (or [batch, N, d]). */
 export interface TimeMajorScanInputs {
   dt: string;
   x: string;
@@ -31,18 +31,22 @@ export interface TimeMajorScanInputs {
   h0: string;
 }
 
-/** Returns y [L, batch, d] (before the skip term and the gate) and the last state [batch, d, N]. */
+/**
+ * Returns y [L, batch, d] (before the skip term and the gate) and the last state [batch, d, N]; with
+ * `stateNMajor`, h0 and the last state are [batch, N, d] (the recurrence's own layout, no transposes).
+ */
 export function emitScanRecurrence(
   g: GraphBuilder,
   v: TimeMajorScanInputs,
   schedule: ScanSchedule = "after",
+  stateNMajor = false,
 ): { y: string; hT: string } {
   // As recurrence.ts wants: dt, x, C [L, batch, 1, *]; B [L, batch, N, 1]; A [N, d]; h [batch, N, d].
   const [dt, x, C] = [v.dt, v.x, v.C].map((t) => unsqueeze(g, t, [2]));
   const B = unsqueeze(g, v.B, [3]);
   const A = transpose(g, v.A, [1, 0]);
-  const h0 = transpose(g, v.h0, [0, 2, 1]);
-  const stateOut = (h: string) => transpose(g, h, [0, 2, 1]);
+  const h0 = stateNMajor ? v.h0 : transpose(g, v.h0, [0, 2, 1]);
+  const stateOut = (h: string) => (stateNMajor ? h : transpose(g, h, [0, 2, 1]));
   const body = g.subgraph("selective_scan_step");
   // Body names come from the outer builder's counter (shared with the body): unique in both scopes.
   const bodyInput = (stem: string) => body.input(g.fresh(stem), "float32", null);

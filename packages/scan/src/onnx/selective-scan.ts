@@ -6,7 +6,7 @@
  * u, delta, z, B, C come in either layout (see ScanLayout): selective_scan_ref's [batch, d, L] / [batch, N, L]
  * ("channels-first", the default) or a model's [batch, L, d] / [batch, L, N] ("channels-last").
  */
-import type { GraphBuilder } from "@cobra-ts/core";
+import { type GraphBuilder, InvalidArgumentError } from "@cobra-ts/core";
 import { batchZeros, silu, softplusTorch, transpose, unsqueeze } from "./common.js";
 import { emitLinearAttentionScan } from "./linear-attention.js";
 import { advance, discretize, readOut } from "./recurrence.js";
@@ -51,6 +51,12 @@ export interface OnnxScanConfig {
   via?: "scan" | "linear-attention";
   /** "scan" form only: the Scan's schedule (see ScanSchedule); default "after". */
   schedule?: ScanSchedule;
+  /**
+   * "scan" form only: the layout of initialState and lastState. "d-major" (default) is mamba_ssm's [batch, d, N];
+   * "n-major" is [batch, N, d], the Scan's own, so the state is not transposed on the way in and out (two
+   * [batch, d, N] transposes a layer: more than the rest of a decode step at Mamba-1.4B widths and batch 30).
+   */
+  stateLayout?: "d-major" | "n-major";
 }
 
 export interface OnnxStateUpdateInputs {
@@ -86,7 +92,14 @@ export function emitSelectiveScan(
 ): { out: string; lastState: string } {
   const layout = cfg.layout ?? "channels-first";
   const dt = prepareDt(g, x.delta, x.deltaBias, cfg.deltaSoftplus ?? false, layout);
-  const h0 = x.initialState ?? batchZeros(g, x.u, [cfg.d, cfg.N], layout === "time-major" ? 1 : 0);
+  const nMajor = cfg.stateLayout === "n-major";
+  if (nMajor && cfg.via === "linear-attention")
+    throw new InvalidArgumentError(
+      'stateLayout "n-major" is for the "scan" form; linear-attention keeps [batch, d, N]',
+    );
+  const h0 =
+    x.initialState ??
+    batchZeros(g, x.u, nMajor ? [cfg.N, cfg.d] : [cfg.d, cfg.N], layout === "time-major" ? 1 : 0);
   let y: string;
   let lastState: string;
   if (cfg.via === "linear-attention") {
@@ -105,6 +118,7 @@ export function emitSelectiveScan(
       g,
       { dt: tm(dt), x: tm(x.u), A: x.A, B: tm(x.B), C: tm(x.C), h0 },
       cfg.schedule,
+      nMajor,
     );
     y = fromTimeMajor(g, r.y, layout);
     lastState = r.hT;
