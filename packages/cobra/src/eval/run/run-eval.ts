@@ -132,7 +132,12 @@ export async function runEval(options: RunEvalOptions): Promise<RunResult> {
     if (e instanceof FileNotFoundError) return { predictions: [] as Prediction[] };
     throw e;
   });
-  const scored = await task.score(predictions, load);
+  // Nothing answered has nothing to score (the free-text scorers refuse an empty list, as `eval score` should);
+  // metrics.json is still written, so that a run whose images are all missing lists them.
+  const scored: EvalMetrics =
+    predictions.length > 0
+      ? await task.score(predictions, load)
+      : { task: task.name, split, n_examples: 0, metrics: {} };
   const metrics: EvalMetrics = {
     ...scored,
     model: config.model,
