@@ -137,6 +137,27 @@ describe("cobra eval run: free-text tasks end to end", () => {
     expect(Object.keys(metrics.metrics)).toEqual(["accuracy"]);
   });
 
+  it("textvqa --limit: vlm-evaluation's slim set of the official ids, each asked in both forms", async () => {
+    const set = await writeTextVqa(join(work, "textvqa-limit"), 2); // ids 34602 .. 34613
+    // CPython: ids = list(range(34602, 34614)); Random(21).shuffle(ids); sorted(ids[:5])
+    const slim5 = [34602, 34605, 34607, 34610, 34613];
+    const both = await runAndScore("textvqa", set, "textvqa-limit-both", ["--limit", "5"]);
+    expect(sorted(both.predictions.map((p) => p.question_id))).toEqual(
+      sorted(slim5.flatMap((id) => [id, `${id}:pure`])),
+    );
+    expect(both.metrics).toMatchObject({
+      n_examples: 5,
+      n_questions: 10,
+      subset: { limit: 5, seed: 21, of: 12 },
+    });
+    // one form asks the same slim set
+    const first = await runAndScore("textvqa", set, "textvqa-limit-first", [
+      ...["--limit", "5", "--variant", "ocr=first"],
+    ]);
+    expect(first.predictions.map((p) => p.question_id).sort()).toEqual(slim5);
+    expect(first.metrics.subset).toMatchObject({ of: 12 });
+  });
+
   it("vizwiz: ids are list positions, images named by val.json", async () => {
     const set = await writeVizwiz(join(work, "vizwiz"), 8);
     const { metrics, predictions, score } = await runAndScore("vizwiz", set, "vizwiz-run");
