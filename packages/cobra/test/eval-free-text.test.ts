@@ -113,6 +113,18 @@ describe("cobra eval run: free-text tasks end to end", () => {
     expect(rescored.metrics).toMatchObject({ accuracy: 100, binary: 100, open: 100 });
   });
 
+  it("gqa --limit shuffles the questions in the file's order, not JSON.parse's numeric key order", async () => {
+    const set = await writeGqa(join(work, "gqa-limit"), 2);
+    const { predictions } = await runAndScore("gqa", set, "gqa-limit-run", ["--limit", "4"]);
+    // CPython: ids = [str(20000000 - n * 7919) for n in range(12)]; Random(21).shuffle(ids); sorted(ids[:4])
+    expect(sorted(predictions.map((p) => p.question_id))).toEqual([
+      "19912891",
+      "19936648",
+      "19960405",
+      "20000000",
+    ]);
+  });
+
   it("textvqa (ocr=both): each question asked with and without its OCR tokens, scored as both", async () => {
     const set = await writeTextVqa(join(work, "textvqa"), 2);
     const { metrics, predictions, score } = await runAndScore("textvqa", set, "textvqa-run");
