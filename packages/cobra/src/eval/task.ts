@@ -26,6 +26,11 @@ export interface EvalQuestion {
   answer: AnswerMode;
   /** Copied into the prediction line as is (e.g. RefCOCO's image size for the box conversion). */
   extra?: Record<string, unknown>;
+  /**
+   * Set on a second form of an official question (TextVQA's "<id>:pure"): the official id it asks again.
+   * `--limit` shuffles and counts official questions, as vlm-evaluation does, and keeps each one's forms together.
+   */
+  officialId?: QuestionId;
 }
 
 /** One line of `predictions.jsonl`. */

@@ -79,11 +79,12 @@ export async function runEval(options: RunEvalOptions): Promise<RunResult> {
   let questions = all;
   let subset: Record<string, unknown> | null = null;
   if (options.limit !== undefined) {
+    const official = byOfficialQuestion(all);
     const pool = task.slimPool
-      ? await task.slimPool(load, all.length)
-      : { size: all.length, offset: 0, description: "the task's questions in file order" };
-    questions = slimSubset(all, options.limit, seed, pool);
-    subset = { limit: options.limit, seed, of: all.length, pool: pool.description };
+      ? await task.slimPool(load, official.length)
+      : { size: official.length, offset: 0, description: "the task's questions in file order" };
+    questions = slimSubset(official, options.limit, seed, pool).flat();
+    subset = { limit: options.limit, seed, of: official.length, pool: pool.description };
   }
 
   await mkdir(outDir, { recursive: true });
@@ -132,7 +133,12 @@ export async function runEval(options: RunEvalOptions): Promise<RunResult> {
     if (e instanceof FileNotFoundError) return { predictions: [] as Prediction[] };
     throw e;
   });
-  const scored = await task.score(predictions, load);
+  // Nothing answered has nothing to score (the free-text scorers refuse an empty list, as `eval score` should);
+  // metrics.json is still written, so that a run whose images are all missing lists them.
+  const scored: EvalMetrics =
+    predictions.length > 0
+      ? await task.score(predictions, load)
+      : { task: task.name, split, n_examples: 0, metrics: {} };
   const metrics: EvalMetrics = {
     ...scored,
     model: config.model,
@@ -150,6 +156,25 @@ export async function runEval(options: RunEvalOptions): Promise<RunResult> {
         "scores the answered ones and lists the rest: fix the images and run the same command again to finish",
     );
   return { metrics, unanswered };
+}
+
+/**
+ * The questions as the official files count them, in file order: a question's other forms (`officialId`) join
+ * it, wherever they are listed. vlm-evaluation's slim sets shuffle these and ask every form of those kept.
+ */
+function byOfficialQuestion(questions: readonly EvalQuestion[]): EvalQuestion[][] {
+  return groupInOrder(questions, (q) => idKey(q.officialId ?? q.questionId));
+}
+
+/** Items grouped by key, groups in first-seen order (Node 20 has no Map.groupBy). */
+function groupInOrder<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return [...groups.values()];
 }
 
 function checkUniqueIds(questions: readonly EvalQuestion[], task: string): void {
@@ -173,14 +198,7 @@ interface Sink {
 
 /** Questions of one image (in first-seen order), split further by token budget so a batch shares its limit. */
 function groupByImage(questions: readonly EvalQuestion[]): EvalQuestion[][] {
-  const groups = new Map<string, EvalQuestion[]>();
-  for (const q of questions) {
-    const key = `${q.image}\u0000${tokensFor(q.answer)}`;
-    const group = groups.get(key);
-    if (group) group.push(q);
-    else groups.set(key, [q]);
-  }
-  return [...groups.values()];
+  return groupInOrder(questions, (q) => `${q.image}\u0000${tokensFor(q.answer)}`);
 }
 
 async function answerAll(

@@ -72,7 +72,7 @@ const BRAND_PURE = `\nwhat brand is this?${SUFFIX}`;
 const COUNT_ANY = `\nwhat number?${SUFFIX}${SUFFIX}`;
 
 describe("textvqa questions", () => {
-  it("asks both forms by default: OCR tokens first under the official id, the pure form under <id>:pure", async () => {
+  it("asks both forms by default: OCR tokens first under the official id, the pure form under <id>:pure (tied to the official id for --limit)", async () => {
     const questions = await textvqa.questions({ dataDir: await dataDir({ ...answersFile, ...llava }) });
     const ask = (questionId: number | string, image: string, prompt: string) => ({
       questionId,
@@ -82,9 +82,9 @@ describe("textvqa questions", () => {
     });
     expect(questions).toEqual([
       ask(100, "abc.jpg", BRAND_FIRST),
-      ask("100:pure", "abc.jpg", BRAND_PURE),
+      { ...ask("100:pure", "abc.jpg", BRAND_PURE), officialId: 100 },
       ask(101, "def.jpg", COUNT_ANY),
-      ask("101:pure", "def.jpg", COUNT_ANY),
+      { ...ask("101:pure", "def.jpg", COUNT_ANY), officialId: 101 },
     ]);
   });
 

@@ -19,6 +19,7 @@ import { cobraVqaPrompt, OCR_MARKER, SHORT_ANSWER, VQA_ANSWER } from "./prompts.
  * - `none`: the pure form, the text cut at "\nReference OCR token:";
  * - `both` (default): `first` under the official id and `none` under "<id>:pure", as vlm-evaluation answers
  *   both for every question; scoring then adds `accuracy_ocr` and `accuracy_pure` (`accuracy` is the OCR form's).
+ *   `--limit n` takes vlm-evaluation's slim set of n official ids and asks both forms of each (2n lines).
  *
  * vlm-evaluation's quirk is kept: the LLaVA text already ends in the short-answer instruction and the prompt
  * function adds it again, so the OCR-first message reads "Reference OCR token: ...\nAnswer the question using a
@@ -137,7 +138,8 @@ export const textvqa: EvalTask = {
         answer: VQA_ANSWER,
       });
       if (form !== "both") return [ask(e.questionId, form)];
-      return [ask(e.questionId, "first"), ask(`${e.questionId}${PURE_SUFFIX}`, "none")];
+      const pure = { ...ask(`${e.questionId}${PURE_SUFFIX}`, "none"), officialId: e.questionId };
+      return [ask(e.questionId, "first"), pure];
     });
   },
 
