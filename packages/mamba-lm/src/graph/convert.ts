@@ -18,9 +18,10 @@ import { type RuntimeTensor, runtimeTensors, transpose2d } from "./runtime-tenso
 
 /**
  * Bumped whenever the graph's inputs, outputs or initializer layout change. 2: `inputs_embeds` replaces
- * `prefix_embeds` + `input_ids` (the embedding lookup moved out of the graph).
+ * `prefix_embeds` + `input_ids` (the embedding lookup moved out of the graph). 3: `ssm_state.{i}` is
+ * [batch, d_state, d_inner] (the scan's own layout), and the projections may be block-quantized.
  */
-export const LM_FORMAT_VERSION = 2;
+export const LM_FORMAT_VERSION = 3;
 
 export interface ConversionProgress {
   /** The canonical tensor just converted. */

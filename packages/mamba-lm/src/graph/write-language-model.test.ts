@@ -57,7 +57,7 @@ describe("writeLanguageModel (Node)", () => {
     });
     expect(inspectModel(await readFile(join(out, "lm.onnx")), "lm.onnx").metadata).toEqual({
       "cobra.format": "mamba-lm",
-      "cobra.format_version": "2",
+      "cobra.format_version": "3",
     });
 
     const stages: LoadProgress[] = [];

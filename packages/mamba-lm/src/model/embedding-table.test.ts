@@ -74,7 +74,7 @@ describe("EmbeddingTable: token rows read outside onnxruntime", () => {
     old.output(old.op("Identity", [old.input("x", "float32", [1])]), "float32", [1]);
     const metadata = { "cobra.format": "mamba-lm", "cobra.format_version": "1" };
     await expect(MambaLM.load({ model: serializeModel(old, { metadata }) })).rejects.toThrow(
-      /format version 1, this cobra-ts reads version 2: convert the model again/,
+      /format version 1, this cobra-ts reads version 3: convert the model again/,
     );
     await expect(MambaLM.load({ model: serializeModel(old) })).rejects.toThrow(/not a cobra-ts Mamba LM/);
     await expect(MambaLM.load({ model: new Uint8Array([1, 2, 3]) })).rejects.toThrow(ModelFormatError);
