@@ -1,25 +1,9 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { CobraError, FileNotFoundError, FileSystemError } from "@cobra-ts/core";
+import { FileNotFoundError, FileSystemError } from "@cobra-ts/core";
+import { AnnotationFormatError } from "./errors.js";
 
-/**
- * A benchmark annotation file that is not what its project publishes: not JSON, or a field missing or of the
- * wrong type. Names the file and the field, so the user knows which download to redo.
- */
-export class AnnotationFormatError extends CobraError {
-  override name = "AnnotationFormatError";
-  constructor(
-    readonly file: string,
-    readonly field: string,
-    problem: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      `${file}: ${field} ${problem}; is this the benchmark's official file? Download it again from the link in the README.`,
-      options,
-    );
-  }
-}
+export { AnnotationFormatError };
 
 /** The first of `names` present in `dir`; none there is a FileNotFoundError naming every accepted name. */
 export async function locate(dir: string, names: readonly string[], what: string): Promise<string> {
@@ -64,7 +48,7 @@ export async function readJson(path: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new AnnotationFormatError(path, "(file)", `is not valid JSON (${(e as Error).message})`, {
+    throw new AnnotationFormatError(path, null, `is not valid JSON (${(e as Error).message})`, {
       cause: e,
     });
   }
@@ -81,7 +65,7 @@ export async function readJsonEntries(path: string, what: string): Promise<[stri
   try {
     root = JSON.parse(text);
   } catch (e) {
-    throw new AnnotationFormatError(path, "(file)", `is not valid JSON (${(e as Error).message})`, {
+    throw new AnnotationFormatError(path, null, `is not valid JSON (${(e as Error).message})`, {
       cause: e,
     });
   }
@@ -139,7 +123,11 @@ export class Fields {
   constructor(readonly file: string) {}
 
   fail(at: string, problem: string): never {
-    throw new AnnotationFormatError(this.file, at, problem);
+    throw new AnnotationFormatError(
+      this.file,
+      at,
+      `${problem}; is this the benchmark's official file? Download it again from the link in the README`,
+    );
   }
 
   object(value: unknown, at: string): Record<string, unknown> {

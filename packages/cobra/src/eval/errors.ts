@@ -1,14 +1,18 @@
 import { CobraError } from "@cobra-ts/core";
 
-/** A benchmark's annotation file is not what its project publishes: names the file and the field. */
+/**
+ * A benchmark's annotation file (or a run's own file) is not what its project publishes: not JSON, or a field
+ * missing or of the wrong type. Names the file and the field (null: the file as a whole).
+ */
 export class AnnotationFormatError extends CobraError {
   override name = "AnnotationFormatError";
   constructor(
     readonly file: string,
     readonly field: string | null,
     problem: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${file}${field ? `: field ${field}` : ""}: ${problem}`);
+    super(`${file}${field ? `: field ${field}` : ""}: ${problem}`, options);
   }
 }
 
