@@ -57,6 +57,10 @@ describe("cobra quantize", () => {
       [["--dtype", "lm=fp32", "--out", join(dir, "x")], /already fp32; nothing to do/],
       [["--dtype", "lm=q4", "--out", fp32], /not the --model folder itself/],
       [["--dtype", "lm=q4", "--out", mine], /exists and is not a converted model/],
+      [
+        ["--dtype", "lm=q4", "--out", join(dir, "x"), "--model", mine],
+        /model manifest \(is --model a folder written/,
+      ],
     ] as const) {
       const io = captureIO();
       expect(await runCli(["quantize", "--model", fp32, ...args], io)).toBe(1);

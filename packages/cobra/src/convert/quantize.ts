@@ -1,6 +1,12 @@
 import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { InvalidArgumentError, type ModelPart, type PartSlot, throwIfAborted } from "@cobra-ts/core/node";
+import {
+  FileNotFoundError,
+  InvalidArgumentError,
+  type ModelPart,
+  type PartSlot,
+  throwIfAborted,
+} from "@cobra-ts/core/node";
 import { lmQuantizationFor, readMambaLmPartConfig, resolveMambaConfig } from "@cobra-ts/mamba-lm";
 import { openConvertedLmWeights, writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import { buildManifest, type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
@@ -28,11 +34,16 @@ const SLOT_OF: Record<PartName, PartSlot> = { vision: "encoder", projector: "pro
 export async function quantizeModel(model: string, options: QuantizeOptions): Promise<CobraManifest> {
   if (resolve(model) === resolve(options.out))
     throw new InvalidArgumentError("--out must be a new folder, not the --model folder itself");
-  const manifest = parseManifest(
-    await readFile(join(model, MANIFEST_FILE), "utf8"),
-    join(model, MANIFEST_FILE),
-    model,
-  );
+  const manifestPath = join(model, MANIFEST_FILE);
+  const text = await readFile(manifestPath, "utf8").catch((e) => {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      throw new FileNotFoundError(
+        manifestPath,
+        "model manifest (is --model a folder written by cobra convert or cobra synth?)",
+      );
+    throw e;
+  });
+  const manifest = parseManifest(text, manifestPath, model);
   const lmPart = manifest.parts.lm;
   if (!lmPart) throw new InvalidArgumentError(`${model} has no language model part to quantize`);
   for (const name of ["vision", "projector"] as const) {
