@@ -1,7 +1,19 @@
 import { InvalidArgumentError } from "../errors.js";
+import type { GraphBuilder } from "../onnx/builder.js";
 
 /** Bits per weight of a block-quantized matrix: onnxruntime's MatMulNBits takes 4 and 8 on every provider. */
 export type QuantBits = 4 | 8;
+
+/**
+ * MatMulNBits' accuracy_level: 0 computes in fp32 on the dequantized weights; 4 quantizes the activations to
+ * int8 per block, which is onnxruntime's fast CPU path (its only one for 8-bit weights).
+ */
+export type AccuracyLevel = 0 | 1 | 2 | 3 | 4;
+
+export function checkAccuracyLevel(level: number): void {
+  if (![0, 1, 2, 3, 4].includes(level))
+    throw new InvalidArgumentError(`accuracy level must be 0-4, got ${level}`);
+}
 
 export interface BlockQuantization {
   bits: QuantBits;
@@ -122,4 +134,30 @@ export function dequantizeBlockwise(m: BlockQuantized): Float32Array {
       out.subarray(r * m.cols, (r + 1) * m.cols),
     );
   return out;
+}
+
+/** The initializers holding block-quantized weight `name`: codes [N, kBlocks, blobSize] and scales [N, kBlocks]. */
+export function quantizedWeightNames(name: string): { codes: string; scales: string } {
+  return { codes: `${name}.codes`, scales: `${name}.scales` };
+}
+
+/**
+ * x [..., K] @ W^T for a weight W [N, K] stored block-quantized under quantizedWeightNames(weight), as
+ * onnxruntime's MatMulNBits (com.microsoft), which pads K to a whole block itself. No bias: add it after.
+ */
+export function emitMatMulNBits(
+  g: GraphBuilder,
+  x: string,
+  weight: string,
+  dims: { K: number; N: number },
+  q: BlockQuantization & { accuracyLevel: AccuracyLevel },
+  name?: string,
+): string {
+  const { codes, scales } = quantizedWeightNames(weight);
+  return g.op(
+    "MatMulNBits",
+    [x, codes, scales],
+    { K: dims.K, N: dims.N, bits: q.bits, block_size: q.blockSize, accuracy_level: q.accuracyLevel },
+    { domain: "com.microsoft", name },
+  );
 }

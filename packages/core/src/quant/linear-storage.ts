@@ -3,13 +3,15 @@ import { InvalidArgumentError } from "../errors.js";
 import type { GraphBuilder } from "../onnx/builder.js";
 import { onnxDataType } from "../onnx/dtypes.js";
 import type { InitializerSink } from "../onnx/initializer-sink.js";
-import { checkBlockQuantization, type QuantBits, quantizeBlockwise } from "./blockwise.js";
-
-/**
- * MatMulNBits' accuracy_level: 0 computes in fp32 on the dequantized weights; 4 quantizes the activations to
- * int8 per block, which is onnxruntime's fast CPU path (its only one for 8-bit weights).
- */
-export type AccuracyLevel = 0 | 1 | 2 | 3 | 4;
+import {
+  type AccuracyLevel,
+  checkAccuracyLevel,
+  checkBlockQuantization,
+  emitMatMulNBits,
+  type QuantBits,
+  quantizeBlockwise,
+  quantizedWeightNames,
+} from "./blockwise.js";
 
 /**
  * How the Linear weights of a vision tower or the projector are stored; null (or absent) is fp32.
@@ -59,8 +61,7 @@ export function checkLinearQuantization(q: LinearQuantization): LinearQuantizati
     if (q.bits !== bits)
       throw new InvalidArgumentError(`${q.dtype} stores ${bits}-bit weights, not ${q.bits}`);
     checkBlockQuantization(q);
-    if (![0, 1, 2, 3, 4].includes(q.accuracyLevel))
-      throw new InvalidArgumentError(`accuracy level must be 0-4, got ${q.accuracyLevel}`);
+    checkAccuracyLevel(q.accuracyLevel);
     return q;
   }
   throw new InvalidArgumentError(
@@ -97,11 +98,6 @@ export async function storeFloatWeight(
   return g.op("Cast", [half], { to: onnxDataType("float32") });
 }
 
-/** The initializers holding block-quantized weight `name`: codes [N, kBlocks, blobSize] and scales [N, kBlocks]. */
-export function quantizedWeightNames(name: string): { codes: string; scales: string } {
-  return { codes: `${name}.codes`, scales: `${name}.scales` };
-}
-
 /**
  * x [..., K] @ W^T for a torch Linear weight W [N, K] (row-major, as the checkpoint stores it): W is
  * block-quantized into `quantizedWeightNames(name)` through `sink` and multiplied by onnxruntime's MatMulNBits
@@ -119,14 +115,9 @@ export async function emitQuantizedMatMul(
 ): Promise<string> {
   const quantized = quantizeBlockwise(w, N, K, q);
   const { codes, scales } = quantizedWeightNames(name);
-  const b = await sink(g, codes, [N, quantized.kBlocks, quantized.blobSize], quantized.data);
-  const s = await sink(g, scales, [N, quantized.kBlocks], quantized.scales);
-  return g.op(
-    "MatMulNBits",
-    [x, b, s],
-    { K, N, bits: q.bits, block_size: q.blockSize, accuracy_level: q.accuracyLevel },
-    { domain: "com.microsoft" },
-  );
+  await sink(g, codes, [N, quantized.kBlocks, quantized.blobSize], quantized.data);
+  await sink(g, scales, [N, quantized.kBlocks], quantized.scales);
+  return emitMatMulNBits(g, x, name, { K, N }, q);
 }
 
 /** What a manifest part records of a tower's or projector's storage: its dtype and, when quantized, how. */

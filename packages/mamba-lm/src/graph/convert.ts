@@ -3,6 +3,7 @@ import {
   type InitializerSink,
   inlineInitializers,
   quantizeBlockwise,
+  quantizedWeightNames,
   serializeModel,
   throwIfAborted,
   type WeightSource,
@@ -12,7 +13,7 @@ import { inferTiedMambaConfig } from "../config/from-weights.js";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { MambaWeights } from "../weights/mamba-weights.js";
 import { validateMambaWeights } from "../weights/validate.js";
-import { checkLmQuantization, EMBEDDING_METADATA, quantizedNames } from "./lm-quantization.js";
+import { checkLmQuantization, EMBEDDING_METADATA } from "./lm-quantization.js";
 import { emitMambaLM, type MambaGraphOptions } from "./mamba-graph.js";
 import { type RuntimeTensor, runtimeTensors, transpose2d } from "./runtime-tensors.js";
 
@@ -91,7 +92,7 @@ export async function convertTensors(
       const [rows, cols] = t.shape;
       const q = quantizeBlockwise(read.data, rows, cols, t.quantize);
       await sink(g, t.name, [rows, q.kBlocks, q.blobSize], q.data);
-      await sink(g, quantizedNames(t.source).scales, [rows, q.kBlocks], q.scales);
+      await sink(g, quantizedWeightNames(t.source).scales, [rows, q.kBlocks], q.scales);
     } else
       await sink(
         g,

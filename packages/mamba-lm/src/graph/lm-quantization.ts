@@ -1,5 +1,7 @@
 import {
+  type AccuracyLevel,
   type BlockQuantization,
+  checkAccuracyLevel,
   checkBlockQuantization,
   InvalidArgumentError,
   type QuantBits,
@@ -22,7 +24,7 @@ export interface LmQuantization {
    * MatMulNBits' accuracy_level: 0 computes in fp32; 4 quantizes the activations to int8 per block, which is
    * onnxruntime's fast CPU path for 8-bit weights.
    */
-  accuracyLevel: 0 | 1 | 2 | 3 | 4;
+  accuracyLevel: AccuracyLevel;
 }
 
 /** Graph metadata key: the quantized embedding's layout, {bits, blockSize, cols}. */
@@ -38,8 +40,7 @@ export function checkLmQuantization(q: LmQuantization): LmQuantization {
     );
   checkBlockQuantization(q);
   checkBlockQuantization({ bits: q.headBits, blockSize: q.blockSize });
-  if (![0, 1, 2, 3, 4].includes(q.accuracyLevel))
-    throw new InvalidArgumentError(`accuracy level must be 0-4, got ${q.accuracyLevel}`);
+  checkAccuracyLevel(q.accuracyLevel);
   return q;
 }
 
@@ -56,11 +57,6 @@ export function tensorQuantization(
   return null;
 }
 
-/** The initializers holding a quantized tensor: its codes [N, kBlocks, blobSize] and scales [N, kBlocks]. */
-export function quantizedNames(source: string): { codes: string; scales: string } {
-  return { codes: `${source}.codes`, scales: `${source}.scales` };
-}
-
 /** The LM's storage types by transformers.js' names; fp16 and q4f16 are not built for the LM yet. */
 export const LM_DTYPES = ["fp32", "q8", "q4"] as const;
 export type LmDtype = (typeof LM_DTYPES)[number];
@@ -74,7 +70,7 @@ export type LmDtype = (typeof LM_DTYPES)[number];
  */
 export function lmQuantizationFor(
   dtype: string,
-  options: { blockSize?: number; accuracyLevel?: LmQuantization["accuracyLevel"] } = {},
+  options: { blockSize?: number; accuracyLevel?: AccuracyLevel } = {},
 ): LmQuantization | null {
   if (!(LM_DTYPES as readonly string[]).includes(dtype))
     throw new InvalidArgumentError(`the LM's dtype must be one of ${LM_DTYPES.join(", ")}; got "${dtype}"`);

@@ -1,4 +1,4 @@
-import { type GraphBuilder, InvalidArgumentError } from "@cobra-ts/core";
+import { emitMatMulNBits, type GraphBuilder, InvalidArgumentError } from "@cobra-ts/core";
 import { emitCausalConv1d, emitSelectiveScan, type ScanSchedule } from "@cobra-ts/scan";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { EMBEDDING, LM_HEAD, NORM_F } from "../weights/mamba-weights.js";
@@ -11,7 +11,7 @@ import {
   ssmStateIn,
   ssmStateOut,
 } from "./io-names.js";
-import { type LmQuantization, quantizedNames } from "./lm-quantization.js";
+import type { LmQuantization } from "./lm-quantization.js";
 import { emitLayerNorm, emitRmsNorm } from "./norms.js";
 import { runtimeName } from "./runtime-tensors.js";
 
@@ -73,10 +73,8 @@ export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: Mamba
         g,
         normed,
         head,
-        config.dModel,
-        v,
-        options.quantization.headBits,
-        options.quantization,
+        { K: config.dModel, N: v },
+        { ...options.quantization, bits: options.quantization.headBits },
         LOGITS,
       );
     else g.op("Gemm", [normed, head], { transB: 1 }, { name: LOGITS });
@@ -117,7 +115,7 @@ function emitMixer(
     const weight = `${p}.${name}.weight`;
     const [outDim, inDim] = shapes[name];
     const y = q
-      ? emitMatMulNBits(g, x, weight, inDim, outDim, q.bits, q)
+      ? emitMatMulNBits(g, x, weight, { K: inDim, N: outDim }, q)
       : g.op("MatMul", [x, runtimeName(weight)]);
     return bias ? g.op("Add", [y, `${p}.${name}.bias`]) : y;
   };
@@ -172,24 +170,4 @@ function emitMixer(
     },
   );
   return { out: linear(scan.out, "out_proj", config.bias), ssmState: scan.lastState };
-}
-
-/** x [..., K] @ W^T with W [N, K] stored block-quantized under quantizedNames(weight). */
-function emitMatMulNBits(
-  g: GraphBuilder,
-  x: string,
-  weight: string,
-  K: number,
-  N: number,
-  bits: number,
-  q: LmQuantization,
-  name?: string,
-): string {
-  const { codes, scales } = quantizedNames(weight);
-  return g.op(
-    "MatMulNBits",
-    [x, codes, scales],
-    { K, N, bits, block_size: q.blockSize, accuracy_level: q.accuracyLevel },
-    { domain: "com.microsoft", name },
-  );
 }

@@ -1,7 +1,7 @@
-import type { BlockQuantization } from "@cobra-ts/core";
+import { type BlockQuantization, quantizedWeightNames } from "@cobra-ts/core";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { expectedMambaShapes } from "../weights/expected-shapes.js";
-import { type LmQuantization, quantizedNames, tensorQuantization } from "./lm-quantization.js";
+import { type LmQuantization, tensorQuantization } from "./lm-quantization.js";
 
 /**
  * One initializer of the converted graph: which source tensor it comes from and how it is laid out.
@@ -18,7 +18,7 @@ export interface RuntimeTensor {
   transpose: boolean;
   /** Shape in the graph (after the transpose); a quantized tensor's logical [N, K]. */
   shape: number[];
-  /** Stored block-quantized (codes under `name`, scales under quantizedNames(source).scales), else fp32. */
+  /** Stored block-quantized (codes under `name`, scales under quantizedWeightNames(source).scales), else fp32. */
   quantize: BlockQuantization | null;
 }
 
@@ -31,7 +31,8 @@ export function runtimeTensors(
 ): RuntimeTensor[] {
   return [...expectedMambaShapes(config)].map(([source, shape]) => {
     const quantize = tensorQuantization(source, quantization, config.tieEmbeddings);
-    if (quantize) return { name: quantizedNames(source).codes, source, transpose: false, shape, quantize };
+    if (quantize)
+      return { name: quantizedWeightNames(source).codes, source, transpose: false, shape, quantize };
     const transpose = TRANSPOSED.test(source);
     return transpose
       ? { name: `${source}.T`, source, transpose, shape: [shape[1], shape[0]], quantize }

@@ -4,9 +4,10 @@ import {
   type InitializerBytes,
   ModelFormatError,
   type ModelInspection,
+  quantizedWeightNames,
   type SessionOptions,
 } from "@cobra-ts/core";
-import { EMBEDDING_METADATA, quantizedNames } from "../graph/lm-quantization.js";
+import { EMBEDDING_METADATA } from "../graph/lm-quantization.js";
 import { EMBEDDING } from "../weights/mamba-weights.js";
 
 /** Copies `out.length` bytes of initializer `t`, starting `offset` bytes into it, into `out`. */
@@ -116,7 +117,7 @@ export function embeddingLayout(model: ModelInspection, what: string): Embedding
       );
     return { kind: "fp32", vocab: table.dims[0], dModel: table.dims[1], table };
   }
-  const names = quantizedNames(EMBEDDING);
+  const names = quantizedWeightNames(EMBEDDING);
   const codes = model.initializer(names.codes);
   const scales = model.initializer(names.scales);
   if (!codes || !scales)
