@@ -1,6 +1,6 @@
 // Node only: the fp32 weights of an LM this project converted, read back from lm.onnx and its external data
 // under the canonical names, so `cobra quantize` can write another dtype without the release files.
-import { type FileHandle, open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   f32,
@@ -14,6 +14,7 @@ import {
 import { resolveMambaConfig } from "../config/mamba-config.js";
 import { lmDtypeOf } from "../graph/lm-quantization.js";
 import { type RuntimeTensor, runtimeTensors, transpose2d } from "../graph/runtime-tensors.js";
+import { initializerFiles } from "../model/initializer-files.js";
 import type { MambaLmPartConfig } from "../model/part-loader.js";
 
 /**
@@ -39,27 +40,17 @@ export async function openConvertedLmWeights(dir: string, part: MambaLmPartConfi
       );
     tensors.set(t.source, { t, bytes });
   }
-  const handles = new Map<string, FileHandle>();
+  const files = initializerFiles(graphPath, "an LM tensor");
   const read = async (key: string): Promise<Tensor> => {
     const entry = tensors.get(key);
     if (!entry) throw new InvalidArgumentError(`${graphPath} holds no LM tensor "${key}"`);
     const { t, bytes } = entry;
     const data = new Float32Array(t.shape.reduce((a, b) => a * b, 1));
-    const out = new Uint8Array(data.buffer);
-    if (bytes.raw) out.set(bytes.raw.subarray(0, out.byteLength));
-    else if (bytes.external) {
-      const { location, offset, length } = bytes.external;
-      if (length !== out.byteLength)
-        throw new ModelFormatError(`${graphPath}: "${t.name}" is ${length} bytes, not ${out.byteLength}`);
-      let handle = handles.get(location);
-      if (!handle) {
-        handle = await open(join(dir, location), "r");
-        handles.set(location, handle);
-      }
-      const { bytesRead } = await handle.read(out, 0, length, offset);
-      if (bytesRead !== length)
-        throw new ModelFormatError(`${join(dir, location)}: short read of "${t.name}"`);
-    } else throw new ModelFormatError(`${graphPath}: "${t.name}" has no data`);
+    const stored = bytes.raw?.byteLength ?? bytes.external?.length;
+    if (stored === undefined) throw new ModelFormatError(`${graphPath}: "${t.name}" has no data`);
+    if (stored !== data.byteLength)
+      throw new ModelFormatError(`${graphPath}: "${t.name}" is ${stored} bytes, not ${data.byteLength}`);
+    await files.read(bytes, 0, new Uint8Array(data.buffer));
     // Stored [in, out] for MatMul: back to torch's [out, in].
     return t.transpose
       ? f32([t.shape[1], t.shape[0]], transpose2d(data, t.shape[0], t.shape[1]))
@@ -75,10 +66,7 @@ export async function openConvertedLmWeights(dir: string, part: MambaLmPartConfi
       return { dtype: "F32", shape: e.t.transpose ? [e.t.shape[1], e.t.shape[0]] : [...e.t.shape] };
     },
     read,
-    close: async () => {
-      await Promise.all([...handles.values()].map((h) => h.close()));
-      handles.clear();
-    },
+    close: () => files.close(),
   };
   return source;
 }
