@@ -7,6 +7,8 @@ describe("--dtype per part", () => {
     for (const spec of ["q8", "q4", "vision=fp16,projector=q8", "vision=q4,projector=fp16,lm=q8"])
       expect(() => checkWritableDtypes(parsePartDtypes(spec)), spec).not.toThrow();
     expect(parsePartDtypes("vision=q8")).toEqual({ vision: "q8", projector: "fp32", lm: "fp32" });
+    for (const spec of ["lm=q4,lm=q8", "lm=q4,lm=q4"])
+      expect(() => parsePartDtypes(spec), spec).toThrow(/the lm is named twice/);
   });
 
   it("refuses what a part cannot be written as, naming what it takes", () => {

@@ -23,15 +23,19 @@ export function parsePartDtypes(spec: string): PartDtypes {
   if (entries.length === 1 && !entries[0].includes("=")) {
     const name = checkName(entries[0], "--dtype");
     for (const part of PART_NAMES) out[part] = name;
-  } else
+  } else {
+    const named = new Set<string>();
     for (const entry of entries) {
       const [part, name, extra] = entry.split("=");
       if (extra !== undefined || name === undefined || !(PART_NAMES as readonly string[]).includes(part))
         throw new InvalidArgumentError(
           `--dtype: "${entry}" is not <part>=<dtype> with part one of ${PART_NAMES.join(", ")}`,
         );
+      if (named.has(part)) throw new InvalidArgumentError(`--dtype: the ${part} is named twice in "${spec}"`);
+      named.add(part);
       out[part as PartName] = checkName(name, `--dtype ${part}`);
     }
+  }
   return out;
 }
 
