@@ -128,6 +128,8 @@ describe("ViT towers with fp16 / q8 / q4 weights (cobra-tiny fixture images)", (
         sizes[dtype] = (await stat(join(dir, dtype, "siglip.onnx.data"))).size;
         const model = inspectModel(await readFile(written.model));
         models[dtype] = model;
+        // The storage tags only: the config's one source is the manifest's part config.
+        expect(Object.keys(model.metadata).sort()).toEqual(["cobra.dtype", "cobra.quantization"]);
         expect(model.metadata["cobra.dtype"]).toBe(dtype);
         expect(JSON.parse(model.metadata["cobra.quantization"])).toEqual(quantization);
         if (dtype === "fp32") continue;

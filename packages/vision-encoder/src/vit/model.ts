@@ -12,17 +12,16 @@ import { buildVitGraph, type VitGraphOptions } from "./graph.js";
 export const VIT_OPSET = 17;
 
 /**
- * Model-level fields of an encoder's ONNX file: opset, a description, and as metadata the resolved config and
- * how its weights are stored (`cobra.dtype`, `cobra.quantization`).
+ * Model-level fields of an encoder's ONNX file: opset, a description, and as metadata only how its weights are
+ * stored (`cobra.dtype`, `cobra.quantization`), what tells a stray file apart. The config is not repeated: the
+ * manifest's part config is its one source, and a graph loaded on its own (VitEncoder.create) takes it from
+ * the caller and checks the graph's own inputs and outputs.
  */
 export function vitModelOptions(config: VitConfig, options: VitGraphOptions = {}): ModelOptions {
   return {
     opsets: { "": VIT_OPSET },
     docString: `${config.architecture}: output of block ${config.featureBlock} at ${config.imageSize}px, prefix tokens dropped (timm v0.9.10)`,
-    metadata: {
-      "cobra.vit.config": JSON.stringify(config),
-      ...linearQuantizationMetadata(options.quantization),
-    },
+    metadata: linearQuantizationMetadata(options.quantization),
   };
 }
 
