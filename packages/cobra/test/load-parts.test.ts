@@ -16,7 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli/run-cli.js";
 import { convertRelease } from "../src/convert/convert.js";
 import { FORMAT_VERSION } from "../src/manifest.js";
+import { blobReader } from "../src/runtime/file-readers.js";
 import { Cobra, NODE_PART_LOADERS } from "../src/runtime/load-node.js";
+import { verifyModelFolder } from "../src/runtime/load-parts.js";
+import { nodeReader } from "../src/runtime/node-reader.js";
 import { synthesizeModel } from "../src/synth/synthesize.js";
 import { CASES, captureIO, caseRequest, RELEASE_SOURCES } from "./fixture.js";
 
@@ -205,6 +208,36 @@ describe("the manifest is checked before any graph is opened", () => {
       /lm\.onnx\.data has sha256 [0-9a-f]{64}, cobra\.json lists [0-9a-f]{64}: it was modified or corrupted/,
     );
     expect(counting.loads).toEqual([]);
+  });
+
+  it("cobra verify's check is the loader's, through any reader: a folder on disk and the same files picked", async () => {
+    const dir = join(work, "verify-readers");
+    await cp(model, dir, { recursive: true });
+    await truncate(join(dir, "projector.onnx.data"), 100);
+    const lm = await readFile(join(dir, "lm.onnx.data"));
+    lm[7] ^= 0x01;
+    await writeFile(join(dir, "lm.onnx.data"), lm);
+    const listed: { path: string; size: number }[] = Object.values(
+      JSON.parse(await readFile(join(model, "cobra.json"), "utf8")).parts as Json,
+    ).flatMap((p: Json) => p.files);
+    const paths = [...new Set(listed.map((f) => f.path))];
+    const picked = new Map<string, Blob>();
+    for (const path of [...paths, "cobra.json"])
+      picked.set(path, new Blob([await readFile(join(dir, path))]));
+
+    const progress: number[] = [];
+    const fromDisk = await verifyModelFolder(nodeReader(dir), { onProgress: (p) => progress.push(p.done) });
+    const fromPicked = await verifyModelFolder(blobReader(picked));
+    expect(fromPicked).toEqual(fromDisk);
+    expect(fromDisk.map((c) => c.path)).toEqual(paths);
+    const bad = Object.fromEntries(fromDisk.filter((c) => c.problem).map((c) => [c.path, c.problem]));
+    expect(Object.keys(bad).sort()).toEqual(["lm.onnx.data", "projector.onnx.data"]);
+    expect(bad["projector.onnx.data"]).toMatch(/^projector\.onnx\.data has 100 bytes, cobra\.json lists \d+/);
+    expect(bad["lm.onnx.data"]).toMatch(/^lm\.onnx\.data has sha256 [0-9a-f]{64}, cobra\.json lists/);
+    // Progress counts up to the listed total (a file refused by its size counts as done, unread).
+    const total = paths.reduce((s, p) => s + listed.find((f) => f.path === p)!.size, 0);
+    expect(progress.at(-1)).toBe(total);
+    expect(progress.every((done, i) => i === 0 || done >= progress[i - 1])).toBe(true);
   });
 
   it("a language-model-only folder is no Cobra: the error says what loads it", async () => {

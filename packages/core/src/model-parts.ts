@@ -74,8 +74,8 @@ export interface ModelFileReader {
   size(path: string): Promise<number | null>;
   /** The whole file. */
   bytes(path: string): Promise<Uint8Array>;
-  /** The file's sha256, hex. */
-  sha256(path: string): Promise<string>;
+  /** The file's sha256, hex; `onBytes` hears how many bytes are hashed so far (for progress). */
+  sha256(path: string, onBytes?: (bytes: number) => void): Promise<string>;
   /** A path onnxruntime can open by itself (Node), so big weights never pass through JavaScript memory. */
   localPath?(path: string): string;
 }

@@ -3,8 +3,10 @@ import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { type Backend, InvalidArgumentError, type LanguageModel } from "@cobra-ts/core";
 import { MambaLM } from "@cobra-ts/mamba-lm/node";
 import { createRgbImage, type RgbImage } from "@cobra-ts/vision-encoder";
-import { Cobra, readManifest } from "../runtime/load-node.js";
-import { assertModelFiles } from "../runtime/verify-node.js";
+import { throwIfBadFiles } from "../runtime/check-files.js";
+import { Cobra } from "../runtime/load-node.js";
+import { manifestWhere, verifyModelFolder } from "../runtime/load-parts.js";
+import { nodeReader } from "../runtime/node-reader.js";
 import { Xorshift32 } from "../synth/random-tensor.js";
 import { headFlops, matmulFlopsPerPosition } from "./lm-cost.js";
 import { bestLimits, probeMachine } from "./machine-limits.js";
@@ -51,7 +53,10 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
   const stage = options.onStage ?? (() => {});
   const loadavgStart = loadavg()[0];
   const info = await inspectModelFolder(dir);
-  if (options.verify) await assertModelFiles(dir, await readManifest(dir));
+  if (options.verify) {
+    const reader = nodeReader(dir);
+    throwIfBadFiles(manifestWhere(reader), await verifyModelFolder(reader));
+  }
   const session = { backend: options.backend, threads: options.threads };
   const probe = { gemmSize: options.gemmSize, backend: options.backend, threads: options.threads };
   const bytesPerThread = options.bandwidthBytesPerThread ?? 2 ** 30;

@@ -1,7 +1,8 @@
 import { ModelFormatError } from "@cobra-ts/core";
 import type { Command } from "commander";
-import { readManifest } from "../runtime/load-node.js";
-import { verifyModelFiles } from "../runtime/verify-node.js";
+import type { FileCheck } from "../runtime/check-files.js";
+import { verifyModelFolder } from "../runtime/load-parts.js";
+import { nodeReader } from "../runtime/node-reader.js";
 import type { CliIO } from "./io.js";
 import { progressReporter } from "./progress.js";
 
@@ -11,11 +12,11 @@ export function verifyCommand(program: Command, io: CliIO): void {
     .description("check every file of a converted model against cobra.json (size and sha256)")
     .argument("<dir>", "converted model folder")
     .action(async (dir: string) => {
-      const manifest = await readManifest(dir);
+      const reader = nodeReader(dir);
       const bar = progressReporter(io);
-      let checks: Awaited<ReturnType<typeof verifyModelFiles>>;
+      let checks: FileCheck[];
       try {
-        checks = await verifyModelFiles(dir, manifest, (p) => bar.update(p.file, p.done, p.total));
+        checks = await verifyModelFolder(reader, { onProgress: (p) => bar.update(p.file, p.done, p.total) });
       } finally {
         bar.stop();
       }

@@ -38,7 +38,12 @@ function bytesReader(where: string, read: (path: string) => Promise<Uint8Array |
     where,
     size: async (path) => (await get(path))?.length ?? null,
     bytes,
-    sha256: async (path) => sha256Hex(await bytes(path)),
+    async sha256(path, onBytes) {
+      const b = await bytes(path);
+      const hex = await sha256Hex(b);
+      onBytes?.(b.length);
+      return hex;
+    },
   };
 }
 

@@ -16,10 +16,10 @@ import {
   type PartSlot,
   throwIfAborted,
 } from "@cobra-ts/core";
-import { type CobraManifest, MANIFEST_FILE, parseManifest, uniqueFiles } from "../manifest.js";
+import { type CobraManifest, MANIFEST_FILE, manifestFiles, parseManifest, uniqueFiles } from "../manifest.js";
 import { type BackendChoice, type PartBackends, type RuntimePart, resolvePartBackends } from "./backends.js";
+import { type CheckFilesOptions, checkModelFiles, type FileCheck, throwIfBadFiles } from "./check-files.js";
 import type { CobraParts, CobraSettings } from "./cobra.js";
-import { hashProblem, sizeProblem } from "./verify-files.js";
 
 /** The four slots a Cobra model needs, in the order they are loaded. */
 const COBRA_SLOTS = ["encoder", "projector", "lm", "tokenizer"] as const;
@@ -61,22 +61,27 @@ export interface LoadedModel {
   backends: Record<RuntimePart, Backend>;
 }
 
+/** The manifest's place, for messages. */
+export function manifestWhere(reader: ModelFileReader): string {
+  return `${reader.where}${reader.where.endsWith("/") ? "" : "/"}${MANIFEST_FILE}`;
+}
+
 /** Reads and parses the manifest through `reader`. */
 export async function readManifestFrom(reader: ModelFileReader): Promise<CobraManifest> {
-  const where = `${reader.where}${reader.where.endsWith("/") ? "" : "/"}${MANIFEST_FILE}`;
+  const where = manifestWhere(reader);
   return parseManifest(new TextDecoder().decode(await reader.bytes(MANIFEST_FILE)), where, reader.where);
 }
 
-/** Every problem with the files of `parts`: missing, resized, and (with `verify`) modified. */
-async function fileProblems(reader: ModelFileReader, parts: ModelPart[], verify: boolean): Promise<string[]> {
-  const problems: string[] = [];
-  for (const f of uniqueFiles(parts)) {
-    const problem =
-      sizeProblem(f, await reader.size(f.path)) ??
-      (verify ? hashProblem(f, await reader.sha256(f.path)) : null);
-    if (problem) problems.push(problem);
-  }
-  return problems;
+/**
+ * Every file the manifest lists, of every part, checked as the loader checks them with `verify` (size and
+ * sha256), without loading anything: what `cobra verify` reports.
+ */
+export async function verifyModelFolder(
+  reader: ModelFileReader,
+  options: Omit<CheckFilesOptions, "sha256"> = {},
+): Promise<FileCheck[]> {
+  const manifest = await readManifestFrom(reader);
+  return checkModelFiles(reader, manifestFiles(manifest), { ...options, sha256: true });
 }
 
 export async function loadModelParts(
@@ -85,7 +90,7 @@ export async function loadModelParts(
 ): Promise<LoadedModel> {
   throwIfAborted(options.signal);
   const manifest = await readManifestFrom(reader);
-  const where = `${reader.where}${reader.where.endsWith("/") ? "" : "/"}${MANIFEST_FILE}`;
+  const where = manifestWhere(reader);
   const given = options.parts ?? {};
   const registry = new PartLoaderRegistry(options.loaders);
 
@@ -106,9 +111,10 @@ export async function loadModelParts(
     registry.get(slot, part.kind, `${where} parts.${slot}`).check(part, `${where} parts.${slot}`);
     listed.push(part);
   }
-  const problems = await fileProblems(reader, listed, options.verify ?? false);
-  if (problems.length)
-    throw new ModelFormatError(`${where}: ${problems.join("; ")}; convert the model again`);
+  throwIfBadFiles(
+    where,
+    await checkModelFiles(reader, uniqueFiles(listed), { sha256: options.verify, signal: options.signal }),
+  );
 
   const hints: PartBackends = {};
   for (const slot of ["encoder", "projector", "lm"] as const) {

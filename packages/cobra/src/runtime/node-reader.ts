@@ -36,7 +36,7 @@ export function nodeReader(dir: string): ModelFileReader {
         throw new ModelFormatError(`${full}: cannot read it (${code ?? (e as Error).message})`, { cause: e });
       }
     },
-    sha256: (path) => sha256File(join(dir, path)),
+    sha256: (path, onBytes) => sha256File(join(dir, path), onBytes),
     localPath: (path) => join(dir, path),
   };
 }
