@@ -32,6 +32,7 @@ import { loadModelParts } from "./runtime/load-parts.js";
 export * from "./manifest.js";
 export * from "./prompt/index.js";
 export type { BackendChoice, PartBackends, RuntimePart } from "./runtime/backends.js";
+export { type CacheReader, type CacheReaderOptions, cacheReader } from "./runtime/cache-reader.js";
 export * from "./runtime/cobra.js";
 export { blobReader, type ReaderOptions, sha256Hex, urlReader } from "./runtime/file-readers.js";
 export {
@@ -43,7 +44,10 @@ export {
 export * from "./runtime/request.js";
 export type { FileProgress };
 
-/** Where a browser reads a model folder from: a base URL, files the user picked (path -> Blob), or any reader. */
+/**
+ * Where a browser reads a model folder from: a base URL, files the user picked (path -> Blob), or any reader
+ * (e.g. `cacheReader(url)`, which keeps the files in the Cache API).
+ */
 export type ModelSource = string | ReadonlyMap<string, Blob> | ModelFileReader;
 
 /** The part loaders a browser registers: every kind this project's packages implement (graphs as bytes). */
