@@ -66,22 +66,37 @@ function positive(op: string, what: string, n: number): void {
   if (!Number.isInteger(n) || n < 1) fail(op, `${what} must be a positive integer, got ${n}`);
 }
 
-/** B/C of a scan: [batch, N, L] or grouped [batch, G, N, L]; returns G. */
-function scanGroups(
+/** The sizes of `t`, named `names`: its rank must be theirs and each size a positive integer. */
+function sizes(
+  op: string,
+  name: string,
+  t: F32Tensor | null | undefined,
+  names: readonly string[],
+): number[] {
+  if (t?.shape.length !== names.length)
+    fail(op, `${name} must be [${names.join(", ")}], got [${t?.shape.join(", ")}]`);
+  for (const [i, n] of t.shape.entries()) positive(op, names[i], n);
+  return [...t.shape];
+}
+
+/**
+ * B and C, of one shape: [batch, ...perGroup], or [batch, G, ...perGroup] in G groups that divide d (a scan's
+ * perGroup is [N, L], an update's [N]). Returns G.
+ */
+function groupsOfBC(
   op: string,
   B: F32Tensor,
   C: F32Tensor,
   batch: number,
   d: number,
-  N: number,
-  L: number,
+  perGroup: readonly number[],
 ): number {
-  if (B.shape.length === 2)
-    fail(op, "time-invariant B of shape [d, N] is not supported: pass it as [batch, N, L]");
-  const groups = B.shape.length === 4 ? B.shape[1] : 1;
+  if (!B || !C) fail(op, "B and C are required");
+  const grouped = B.shape.length === perGroup.length + 2;
+  const groups = grouped ? B.shape[1] : 1;
   positive(op, "the group count of B", groups);
   if (d % groups !== 0) fail(op, `d = ${d} is not divisible by the ${groups} groups of B`);
-  const shape = groups === 1 && B.shape.length === 3 ? [batch, N, L] : [batch, groups, N, L];
+  const shape = grouped ? [batch, groups, ...perGroup] : [batch, ...perGroup];
   checkTensor(op, "B", B, shape);
   checkTensor(op, "C", C, shape);
   return groups;
@@ -96,19 +111,14 @@ export function scanDims(
   o: SelectiveScanOptions,
 ): ScanDims {
   const op = "selectiveScan";
-  if (u?.shape.length !== 3) fail(op, `u must be [batch, d, L], got [${u?.shape.join(", ")}]`);
-  if (A?.shape.length !== 2) fail(op, `A must be [d, N], got [${A?.shape.join(", ")}]`);
-  const [batch, d, L] = u.shape;
-  const N = A.shape[1];
-  positive(op, "batch", batch);
-  positive(op, "d", d);
-  positive(op, "L", L);
-  positive(op, "N", N);
+  const [batch, d, L] = sizes(op, "u", u, ["batch", "d", "L"]);
+  const [, N] = sizes(op, "A", A, ["d", "N"]);
   checkTensor(op, "u", u, [batch, d, L]);
   checkTensor(op, "delta", delta, [batch, d, L]);
   checkTensor(op, "A", A, [d, N]);
-  if (!B || !C) fail(op, "B and C are required");
-  const groups = scanGroups(op, B, C, batch, d, N, L);
+  if (B?.shape.length === 2)
+    fail(op, "time-invariant B of shape [d, N] is not supported: pass it as [batch, N, L]");
+  const groups = groupsOfBC(op, B, C, batch, d, [N, L]);
   checkOptional(op, "D", o.D, [d]);
   checkOptional(op, "z", o.z, [batch, d, L]);
   checkOptional(op, "deltaBias", o.deltaBias, [d]);
@@ -126,22 +136,12 @@ export function updateDims(
   o: SelectiveStateUpdateOptions,
 ): UpdateDims {
   const op = "selectiveStateUpdate";
-  if (state?.shape.length !== 3) fail(op, `state must be [batch, d, N], got [${state?.shape.join(", ")}]`);
-  const [batch, d, N] = state.shape;
-  positive(op, "batch", batch);
-  positive(op, "d", d);
-  positive(op, "N", N);
+  const [batch, d, N] = sizes(op, "state", state, ["batch", "d", "N"]);
   checkTensor(op, "state", state, [batch, d, N]);
   checkTensor(op, "x", x, [batch, d]);
   checkTensor(op, "dt", dt, [batch, d]);
   checkTensor(op, "A", A, [d, N]);
-  if (!B || !C) fail(op, "B and C are required");
-  const groups = B.shape.length === 3 ? B.shape[1] : 1;
-  positive(op, "the group count of B", groups);
-  if (d % groups !== 0) fail(op, `d = ${d} is not divisible by the ${groups} groups of B`);
-  const shape = B.shape.length === 3 ? [batch, groups, N] : [batch, N];
-  checkTensor(op, "B", B, shape);
-  checkTensor(op, "C", C, shape);
+  const groups = groupsOfBC(op, B, C, batch, d, [N]);
   checkOptional(op, "D", o.D, [d]);
   checkOptional(op, "z", o.z, [batch, d]);
   checkOptional(op, "dtBias", o.dtBias, [d]);
@@ -155,14 +155,8 @@ export function convDims(
   o: CausalConv1dOptions,
 ): ConvDims {
   const op = "causalConv1d";
-  if (x?.shape.length !== 3) fail(op, `x must be [batch, d, L], got [${x?.shape.join(", ")}]`);
-  if (weight?.shape.length !== 2) fail(op, `weight must be [d, W], got [${weight?.shape.join(", ")}]`);
-  const [batch, d, L] = x.shape;
-  const W = weight.shape[1];
-  positive(op, "batch", batch);
-  positive(op, "d", d);
-  positive(op, "L", L);
-  positive(op, "W", W);
+  const [batch, d, L] = sizes(op, "x", x, ["batch", "d", "L"]);
+  const [, W] = sizes(op, "weight", weight, ["d", "W"]);
   checkTensor(op, "x", x, [batch, d, L]);
   checkTensor(op, "weight", weight, [d, W]);
   checkOptional(op, "bias", bias, [d]);
@@ -180,12 +174,7 @@ export function convUpdateDims(
   bias: F32Tensor | null | undefined,
 ): ConvDims {
   const op = "causalConv1dUpdate";
-  if (convState?.shape.length !== 3)
-    fail(op, `convState must be [batch, d, W], got [${convState?.shape.join(", ")}]`);
-  const [batch, d, W] = convState.shape;
-  positive(op, "batch", batch);
-  positive(op, "d", d);
-  positive(op, "W", W);
+  const [batch, d, W] = sizes(op, "convState", convState, ["batch", "d", "W"]);
   checkTensor(op, "convState", convState, [batch, d, W]);
   checkTensor(op, "x", x, [batch, d]);
   checkTensor(op, "weight", weight, [d, W]);
