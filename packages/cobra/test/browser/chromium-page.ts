@@ -1,5 +1,5 @@
 /**
- * A real Chromium page with `@cobra-ts/cobra/browser` on `window.cobra`: the browser entry bundled from the
+ * A real Chromium page with `@cobra-ts/cobra/browser` (and `decodeImageBrowser`) on `window.cobra`: the browser entry bundled from the
  * workspace sources with esbuild, onnxruntime-web's own files served under /ort/ (through an import map, as
  * an application's bundler would serve them), and any other files the test serves. Headless, software WebGPU
  * (SwiftShader) where asked. Needs Debian's `chromium` (/usr/bin/chromium).
@@ -36,7 +36,8 @@ export interface ChromiumPage {
 async function bundleBrowserEntry(): Promise<Uint8Array> {
   const out = await build({
     stdin: {
-      contents: `export * from ${JSON.stringify(ENTRY)};`,
+      // The entry, and the image decoder that tests feed parts with directly.
+      contents: `export * from ${JSON.stringify(ENTRY)};\nexport { decodeImageBrowser } from "@cobra-ts/vision-encoder/browser";`,
       resolveDir: import.meta.dirname,
       loader: "ts",
     },
