@@ -244,7 +244,9 @@ describe("cobra eval (CLI, in-process)", () => {
       io,
     );
     expect(code).toBe(1);
-    expect(io.err).toMatch(/AnnotationFormatError: .*coco_pope_random\.json: field line 1\.label: missing/);
+    expect(io.err).toMatch(
+      /AnnotationFormatError: .*coco_pope_random\.json: field line 1\.label: is missing/,
+    );
     const unknown = captureIO();
     expect(
       await runCli(["eval", "score", "--task", "okvqa", "--data", data, "--predictions", "x"], unknown),
