@@ -125,6 +125,7 @@ function prompt(text: string, form: Exclude<Form, "both">): string {
 
 export const textvqa: EvalTask = {
   name: "textvqa",
+  variantKeys: ["ocr"],
 
   async questions({ dataDir, variant }: LoadOptions): Promise<EvalQuestion[]> {
     const form = formOf(variant);
