@@ -244,7 +244,9 @@ describe("cobra eval (CLI, in-process)", () => {
       io,
     );
     expect(code).toBe(1);
-    expect(io.err).toMatch(/AnnotationFormatError: .*coco_pope_random\.json: field line 1\.label: missing/);
+    expect(io.err).toMatch(
+      /AnnotationFormatError: .*coco_pope_random\.json: field line 1\.label: is missing/,
+    );
     const unknown = captureIO();
     expect(
       await runCli(["eval", "score", "--task", "okvqa", "--data", data, "--predictions", "x"], unknown),
@@ -255,7 +257,7 @@ describe("cobra eval (CLI, in-process)", () => {
 const EXPECTED_REFCOCOP_SLIM3 = [11, 13, 16];
 
 describe("cobra eval speed", () => {
-  it("times GQA-shaped questions with and without image reuse; both give the same answers", async () => {
+  it("times GQA-shaped questions with and without image reuse, interleaved; both give the same answers", async () => {
     const { measureImageReuse } = await import("../src/eval/speed.js");
     const r = await measureImageReuse({
       workDir: join(work, "speed"),
@@ -269,7 +271,15 @@ describe("cobra eval speed", () => {
     expect(r.reuse.questions).toBe(10);
     expect(r.full.questions).toBe(3);
     expect(r.speedup).toBeCloseTo(r.full.seconds_per_question / r.reuse.seconds_per_question, 10);
-    const lines = (await readFile(join(work, "speed/reuse/predictions.jsonl"), "utf8")).trim().split("\n");
-    expect(JSON.parse(lines[0]).question_id).toBe("20000000");
+    // Interleaved image by image: image 0's 5 questions and 1 full pass, then image 1's and 2 full passes.
+    const ids = async (run: string) =>
+      (await readFile(join(work, "speed", run, "predictions.jsonl"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).question_id);
+    expect(await ids("reuse-0")).toEqual(["20000000", "20000001", "20000002", "20000003", "20000004"]);
+    expect(await ids("full-0")).toEqual(["20000000"]);
+    expect(await ids("reuse-1")).toHaveLength(5);
+    expect(await ids("full-1")).toEqual(["20001000", "20001001"]);
   });
 });

@@ -12,37 +12,17 @@ import {
   svgBarChart,
   textTable,
 } from "../eval/report/report.js";
+import { checkModelDtypes, MODEL_VARIANT_KEYS, modelVariant } from "../eval/run/model-variant.js";
 import { readPredictionsFile } from "../eval/run/predictions-file.js";
 import { writeFileAtomic } from "../eval/run/run-config.js";
 import { runEval } from "../eval/run/run-eval.js";
 import { parseVariantArgs } from "../eval/run/variant.js";
 import { evalTask } from "../eval/tasks/index.js";
-import { type BackendChoice, RUNTIME_PARTS } from "../runtime/backends.js";
-import { Cobra } from "../runtime/load-node.js";
+import { Cobra, readManifest } from "../runtime/load-node.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
 import { nonNegativeInt, positiveInt } from "./numbers.js";
 import { rateProgress } from "./progress.js";
-
-const BACKENDS = ["cpu", "wasm", "webgpu"] as const;
-/** Variant keys the CLI reads: where each part runs. */
-const BACKEND_KEYS = ["backend", ...RUNTIME_PARTS.map((p) => `backend.${p}`)];
-
-/** `--variant backend=wasm` / `backend.lm=cpu` as Cobra.load's backend choice. */
-function variantBackend(variant: Record<string, string>): BackendChoice {
-  const check = (key: string): (typeof BACKENDS)[number] => {
-    const v = variant[key];
-    if (!(BACKENDS as readonly string[]).includes(v))
-      throw new InvalidArgumentError(`--variant ${key}=${v}: choose one of ${BACKENDS.join(", ")}`);
-    return v as (typeof BACKENDS)[number];
-  };
-  const perPart = RUNTIME_PARTS.filter((p) => variant[`backend.${p}`] !== undefined);
-  if (perPart.length === 0) return variant.backend === undefined ? "cpu" : check("backend");
-  const all = variant.backend === undefined ? "cpu" : check("backend");
-  return Object.fromEntries(
-    RUNTIME_PARTS.map((p) => [p, variant[`backend.${p}`] === undefined ? all : check(`backend.${p}`)]),
-  );
-}
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -67,14 +47,16 @@ export function evalCommand(program: Command, io: CliIO): void {
     .option("--seed <n>", "the shuffle's seed for --limit (vlm-evaluation's default 21)", nonNegativeInt)
     .option(
       "--variant <key=value>",
-      "an ablation setting, repeatable: backend=, backend.lm=, image_reuse=on|off, batch=, max_new_tokens=, task keys",
+      "an ablation setting, repeatable: dtype=, dtype.lm=, resize=, backend=, backend.lm=, image_reuse=on|off, " +
+        "batch=, max_new_tokens=, do_sample=, temperature=, top_k=, top_p=, repetition_penalty=, sample_seed=, " +
+        "task keys (textvqa: ocr=)",
       collect,
       [],
     );
   addModelOptions(run).action(async (opts) => {
     const task = evalTask(opts.task);
     const variant = parseVariantArgs(opts.variant);
-    const backend = variantBackend(variant);
+    const model = modelVariant(variant);
     const progress = rateProgress(io, task.name, "questions");
     let cobra: Cobra | null = null;
     // Ctrl-C stops the run with every finished answer kept (the same command resumes); a second one quits at once.
@@ -100,10 +82,15 @@ export function evalCommand(program: Command, io: CliIO): void {
         limit: opts.limit,
         seed: opts.seed,
         variant,
-        callerVariantKeys: BACKEND_KEYS,
+        callerVariantKeys: MODEL_VARIANT_KEYS,
         signal: controller.signal,
         loadEngine: async () => {
-          cobra = await Cobra.load(opts.model, { ...loadOptions(opts), backend });
+          checkModelDtypes(await readManifest(opts.model), model.dtypes, opts.model);
+          cobra = await Cobra.load(opts.model, {
+            ...loadOptions(opts),
+            backend: model.backend,
+            resizeStrategy: model.resize,
+          });
           return cobra;
         },
         onProgress: (p) => progress.update(p.done, p.total, p.doneNow, p.elapsedMs),

@@ -1,4 +1,4 @@
-import { CobraError } from "@cobra-ts/core";
+import { CobraError, InvalidArgumentError } from "@cobra-ts/core";
 
 /**
  * A benchmark's annotation file (or a run's own file) is not what its project publishes: not JSON, or a field
@@ -16,8 +16,11 @@ export class AnnotationFormatError extends CobraError {
   }
 }
 
-/** The data given does not belong to the task (another benchmark's folder, predictions of another split...). */
-export class TaskDataMismatchError extends CobraError {
+/**
+ * The data given does not belong to the task (another benchmark's folder, predictions of another split...): a
+ * wrong argument, so it is also an InvalidArgumentError.
+ */
+export class TaskDataMismatchError extends InvalidArgumentError {
   override name = "TaskDataMismatchError";
 }
 

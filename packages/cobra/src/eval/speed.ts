@@ -16,7 +16,7 @@ export interface ImageReuseSpeed {
   max_new_tokens: number;
   /** Questions answered with one image pass per image, and their seconds per question. */
   reuse: { questions: number; seconds: number; seconds_per_question: number };
-  /** The first questions answered again with a full pass each. */
+  /** The first questions of each image answered again with a full pass each (interleaved with the reuse runs). */
   full: { questions: number; seconds: number; seconds_per_question: number };
   speedup: number;
   /** The answers of the questions both runs asked are the same (they must be). */
@@ -106,6 +106,30 @@ async function writeImages(dir: string, count: number): Promise<string[]> {
   return names;
 }
 
+/** `engine` with the time of each image pass and of each batch's prefill and decode added to `split`. */
+function timedEngine(
+  engine: EvalEngine<string>,
+  split: { lookMs: number; prefillMs: number; decodeMs: number },
+): EvalEngine<string> {
+  return {
+    parts: engine.parts,
+    generate: (request) => engine.generate(request),
+    async look(image, options) {
+      const t0 = performance.now();
+      const session = await engine.look(image, options);
+      split.lookMs += performance.now() - t0;
+      return {
+        async askEach(questions, settings) {
+          const results = await session.askEach(questions, settings);
+          split.prefillMs += results[0]?.timings.prefillMs ?? 0;
+          split.decodeMs += Math.max(0, ...results.map((r) => r.timings.decodeMs));
+          return results;
+        },
+      };
+    },
+  };
+}
+
 export async function measureImageReuse(options: ImageReuseOptions): Promise<ImageReuseSpeed> {
   const images = options.images ?? 2;
   const perImage = options.perImage ?? 30;
@@ -121,6 +145,7 @@ export async function measureImageReuse(options: ImageReuseOptions): Promise<Ima
 
   const timed = async (name: string, qs: readonly EvalQuestion[], variant: Record<string, string>) => {
     options.onStage?.(`${name}: ${qs.length} questions`);
+    const split = { lookMs: 0, prefillMs: 0, decodeMs: 0 };
     const t0 = performance.now();
     await runEval({
       task: syntheticTask(qs),
@@ -128,29 +153,52 @@ export async function measureImageReuse(options: ImageReuseOptions): Promise<Ima
       imagesDir,
       outDir: join(options.workDir, name),
       model: "speed",
-      loadEngine: async () => options.engine,
+      loadEngine: async () => timedEngine(options.engine, split),
       variant,
     });
     const seconds = (performance.now() - t0) / 1000;
+    if (split.lookMs > 0) {
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      options.onStage?.(
+        `${name}: ${seconds.toFixed(1)} s: image pass ${s(split.lookMs)}, questions' prefill ${s(split.prefillMs)}, ` +
+          `batched decode ${s(split.decodeMs)}`,
+      );
+    } else options.onStage?.(`${name}: ${seconds.toFixed(1)} s`);
     const lines = (await readFile(join(options.workDir, name, "predictions.jsonl"), "utf8"))
       .trim()
       .split("\n");
-    const answers = new Map(
-      lines.map((l) => JSON.parse(l) as Prediction).map((p) => [p.question_id, p.answer]),
-    );
-    return { questions: qs.length, seconds, seconds_per_question: seconds / qs.length, answers };
+    return { seconds, answers: lines.map((l) => JSON.parse(l) as Prediction) };
   };
-  const reuse = await timed("reuse", questions, {});
-  const full = await timed("full", questions.slice(0, fullCount), { image_reuse: "off" });
+  // Image by image, the reuse run then the full passes of that image's first questions: on a shared machine
+  // whose load drifts, both see the same conditions.
+  const reuse = { questions: 0, seconds: 0, answers: new Map<unknown, string>() };
+  const full = { questions: 0, seconds: 0, answers: new Map<unknown, string>() };
+  for (const [i, name] of names.entries()) {
+    const own = questions.filter((q) => q.image === name);
+    const fullHere = Math.floor((fullCount * (i + 1)) / images) - Math.floor((fullCount * i) / images);
+    for (const [into, run, qs, variant] of [
+      [reuse, `reuse-${i}`, own, {}],
+      [full, `full-${i}`, own.slice(0, fullHere), { image_reuse: "off" }],
+    ] as const) {
+      if (qs.length === 0) continue;
+      const r = await timed(run, qs, variant);
+      into.questions += qs.length;
+      into.seconds += r.seconds;
+      for (const p of r.answers) into.answers.set(p.question_id, p.answer);
+    }
+  }
   const same = [...full.answers].every(([id, answer]) => reuse.answers.get(id) === answer);
-  const strip = ({ answers: _, ...rest }: typeof reuse) => rest;
+  const strip = ({ answers: _, ...rest }: typeof reuse) => ({
+    ...rest,
+    seconds_per_question: rest.seconds / rest.questions,
+  });
   return {
     images,
     questions_per_image: perImage,
     max_new_tokens: maxNewTokens,
     reuse: strip(reuse),
     full: strip(full),
-    speedup: full.seconds_per_question / reuse.seconds_per_question,
+    speedup: full.seconds / full.questions / (reuse.seconds / reuse.questions),
     same_answers: same,
   };
 }

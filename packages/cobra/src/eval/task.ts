@@ -77,7 +77,7 @@ export interface EvalTask {
   readonly name: string;
   /** Accepted splits, the first being the default; absent when the task has one. */
   readonly splits?: readonly string[];
-  /** The `--variant` keys this task reads (the runner refuses keys nobody reads); absent: not checked. */
+  /** The `--variant` keys this task reads (the runner refuses keys nobody reads); absent: none. */
   readonly variantKeys?: readonly string[];
   /**
    * Optional: the larger list vlm-evaluation shuffles these questions in (see SlimPool). Absent: the task's own

@@ -5,6 +5,7 @@ import {
   type DecodeOptions,
   decodeImageBytes,
   decodeImageFile,
+  type ResizeStrategy,
   type RgbImage,
   visionEncoderLoaders,
 } from "@cobra-ts/vision-encoder/node";
@@ -13,6 +14,7 @@ import type { BackendChoice } from "./backends.js";
 import { CobraEngine, type CobraParts, type CobraSettings } from "./cobra.js";
 import { type LoadedModel, loadModelParts, type PartProgress, readManifestFrom } from "./load-parts.js";
 import { nodeReader } from "./node-reader.js";
+import { withResizeStrategy } from "./resize-strategy.js";
 
 /** An image as Node callers have it: a file path, an http(s) URL, encoded bytes, or decoded RGB. */
 export type NodeImage = string | URL | Uint8Array | RgbImage;
@@ -38,6 +40,11 @@ export interface NodeLoadOptions {
   /** Largest width * height an image may have; default DEFAULT_MAX_PIXELS (Pillow's decompression-bomb limit). */
   maxPixels?: number;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Prepare images with this image_resize_strategy instead of the one the vision part was converted with (an
+   * ablation; the released model was trained with "resize-naive").
+   */
+  resizeStrategy?: ResizeStrategy;
   /** Replace any part with your own implementation (ablations): the rest is loaded from the folder. */
   parts?: Partial<CobraParts>;
   /** Loaders for part kinds of your own (they replace a built-in loader of the same slot and kind). */
@@ -80,6 +87,14 @@ export async function decodeNodeImage(image: NodeImage, options: DecodeOptions =
 export class Cobra extends CobraEngine<NodeImage> {
   static async load(dir: string, options: NodeLoadOptions = {}): Promise<Cobra> {
     const { manifest, parts, settings } = await loadNodeParts(dir, options);
+    if (options.resizeStrategy) {
+      try {
+        parts.encoder = withResizeStrategy(parts.encoder, options.resizeStrategy);
+      } catch (e) {
+        await Promise.all([parts.encoder.release?.(), parts.projector.release?.(), parts.lm.release?.()]);
+        throw e;
+      }
+    }
     return new Cobra(
       parts,
       settings,

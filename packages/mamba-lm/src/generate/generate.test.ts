@@ -244,6 +244,26 @@ describe("generateBatch", () => {
     expect(continued.logits.data).toEqual(continuedAlone.logits.data);
   });
 
+  it("prefills questions of several lengths from one state together, each row exactly as alone", async () => {
+    const c = longestPromptCase();
+    const { state } = await lm.prefill({ prefixEmbeds: await prefixOf(c) });
+    // Lengths 7, 3, 7, 12, 3, 1: equal lengths end in the same call, longer rows run on.
+    const prompts = [7, 3, 7, 12, 3, 1].map((n, i) => c.input_ids.slice(i % 2, (i % 2) + n));
+    const together = await generateBatch(lm, tokenizer, prompts, {
+      state,
+      maxNewTokens: 3,
+      eosTokenId: null,
+    });
+    for (const [i, prompt] of prompts.entries()) {
+      const alone = await generate(lm, tokenizer, prompt, { state, maxNewTokens: 3, eosTokenId: null });
+      expect(together[i].promptIds).toEqual(prompt);
+      expect(together[i].prefillLogits).toEqual(alone.prefillLogits);
+      expect(together[i].ids).toEqual(alone.ids);
+      const next = await lm.step(0, together[i].state);
+      expect(next.logits.data).toEqual((await lm.step(0, alone.state)).logits.data);
+    }
+  });
+
   it("refuses a prefix batch that fits neither one nor every prompt", async () => {
     await expect(
       generateBatch(lm, tokenizer, [[1], [2], [3]], {

@@ -39,6 +39,14 @@ export class ImageEncoder implements VisionEncoder {
     this.featureDim = towers.featureDim;
   }
 
+  /**
+   * The same towers behind another resize strategy (an ablation: the model was trained with its own). The two
+   * encoders share the towers: release only one of them.
+   */
+  withStrategy(strategy: ResizeStrategy): ImageEncoder {
+    return new ImageEncoder(this.towers, { ...this.preprocessing, strategy });
+  }
+
   /** The normalized [1, 3, S, S] pixels of each tower, in the towers' order. */
   pixelsOf(image: RgbImage): { name: string; data: Float32Array }[] {
     return this.towers.inputs.map((spec) => {

@@ -1,6 +1,13 @@
 import { InvalidArgumentError, type Tokenizer } from "@cobra-ts/core";
 import type { CobraResult } from "../../runtime/cobra.js";
 import type { AnswerMode, EvalQuestion, Prediction } from "../task.js";
+import type { DecodingVariant } from "./variant.js";
+
+/** What each question is answered with: the token limit and the run's decoding settings. */
+export interface AskSettings extends DecodingVariant {
+  maxNewTokens: number;
+  signal?: AbortSignal;
+}
 
 /** What the runner needs of a model: Cobra's `look` (one image pass) and `generate` (a full pass each). */
 export interface EvalEngine<I = string> {
@@ -9,17 +16,9 @@ export interface EvalEngine<I = string> {
     image: I,
     options?: { signal?: AbortSignal },
   ): Promise<{
-    askEach(
-      questions: readonly string[],
-      options: { maxNewTokens: number; signal?: AbortSignal },
-    ): Promise<CobraResult[]>;
+    askEach(questions: readonly string[], options: AskSettings): Promise<CobraResult[]>;
   }>;
-  generate(request: {
-    image: I;
-    prompt: string;
-    maxNewTokens: number;
-    signal?: AbortSignal;
-  }): Promise<CobraResult>;
+  generate(request: AskSettings & { image: I; prompt: string }): Promise<CobraResult>;
 }
 
 /** Only the first step counts for a choice: one token is generated, as the official greedy pass begins. */

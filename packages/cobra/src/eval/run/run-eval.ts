@@ -1,16 +1,16 @@
 import { mkdir, open, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { AbortError, FileNotFoundError, ImageDecodeError } from "@cobra-ts/core";
+import { AbortError, FileNotFoundError, ImageDecodeError, InvalidArgumentError } from "@cobra-ts/core";
 import pkg from "../../../package.json" with { type: "json" };
 import type { CobraResult } from "../../runtime/cobra.js";
 import { IncompleteRunError, TaskDataMismatchError } from "../errors.js";
 import { slimSubset, VLM_EVAL_SEED } from "../subset.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
 import { idKey } from "../tasks/common.js";
-import { type EvalEngine, predictionOf, tokensFor } from "./answer.js";
+import { type AskSettings, type EvalEngine, predictionOf, tokensFor } from "./answer.js";
 import { PREDICTIONS_FILE, readPredictionsFile, resumePredictions } from "./predictions-file.js";
 import { claimRunFolder, type RunConfig, writeFileAtomic } from "./run-config.js";
-import { type RunnerVariant, runnerVariant } from "./variant.js";
+import { type RunnerVariant, runnerVariant, setsDecoding } from "./variant.js";
 
 export const METRICS_FILE = "metrics.json";
 
@@ -65,16 +65,17 @@ export interface RunResult {
 export async function runEval(options: RunEvalOptions): Promise<RunResult> {
   const { task, outDir } = options;
   const variant = { ...(options.variant ?? {}) };
-  const runner = runnerVariant(
-    variant,
-    [...(task.variantKeys ?? []), ...(options.callerVariantKeys ?? [])],
-    task,
-  );
+  const runner = runnerVariant(variant, options.callerVariantKeys ?? [], task);
   const load: LoadOptions = { dataDir: options.dataDir, split: options.split, variant };
   const split = task.splits ? (options.split ?? task.splits[0]) : (options.split ?? null);
 
   const all = await task.questions(load);
   checkUniqueIds(all, task.name);
+  if (setsDecoding(runner) && all.some((q) => q.answer.kind === "choice"))
+    throw new InvalidArgumentError(
+      `${task.name} answers from the first step's probabilities of its two choices, as the official harness ` +
+        "does: decoding settings (do_sample, temperature, top_k, top_p, repetition_penalty, sample_seed) do not apply",
+    );
   const seed = options.seed ?? VLM_EVAL_SEED;
   let questions = all;
   let subset: Record<string, unknown> | null = null;
@@ -239,7 +240,7 @@ async function answerAll(
         engine,
         path,
         group,
-        { maxNewTokens, signal: options.signal },
+        { ...runner.decoding, maxNewTokens, signal: options.signal },
         runner,
         async (chunk) => {
           await sink.write(chunk.map(({ question, result }) => predictionOf(question, result, tokenizer)));
@@ -280,7 +281,7 @@ async function answerGroup(
   engine: EvalEngine<string>,
   path: string,
   group: readonly EvalQuestion[],
-  ask: { maxNewTokens: number; signal?: AbortSignal },
+  ask: AskSettings,
   runner: RunnerVariant,
   done: (chunk: Answered) => Promise<void>,
 ): Promise<void> {

@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
-import { TaskDataMismatchError } from "../errors.js";
 import type { EvalTask, LoadOptions, Prediction, QuestionId, SlimPool } from "../task.js";
 
 /** The split asked for, or the task's default; an unknown one lists the choices. */
@@ -16,30 +15,6 @@ export function chosenSplit(task: Pick<EvalTask, "name" | "splits">, options: Lo
 /** The key a question id has in maps: GQA's "201307251" and VQAv2's 201307251 stay apart as typed. */
 export function idKey(id: QuestionId): string {
   return typeof id === "number" ? `n${id}` : `s${id}`;
-}
-
-/**
- * The predictions matched with the task's records by question id. An id the data does not have means the
- * predictions belong to another task or split: that is an error, never a silent skip.
- */
-export function matchPredictions<R>(
-  predictions: readonly Prediction[],
-  records: ReadonlyMap<string, R>,
-  what: string,
-): { prediction: Prediction; record: R }[] {
-  const unknown: QuestionId[] = [];
-  const out: { prediction: Prediction; record: R }[] = [];
-  for (const prediction of predictions) {
-    const record = records.get(idKey(prediction.question_id));
-    if (record === undefined) unknown.push(prediction.question_id);
-    else out.push({ prediction, record });
-  }
-  if (unknown.length > 0)
-    throw new TaskDataMismatchError(
-      `${unknown.length} of ${predictions.length} predictions have question ids that ${what} does not have ` +
-        `(first: ${JSON.stringify(unknown[0])}): were they made for another task or split?`,
-    );
-  return out;
 }
 
 /**

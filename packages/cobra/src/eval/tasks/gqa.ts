@@ -27,14 +27,14 @@ async function readQuestions(dataDir: string): Promise<{ file: string; entries: 
   const entries = (await readJsonEntries(file, "GQA questions")).map(([questionId, value]) => {
     const at = JSON.stringify(questionId);
     const q = f.object(value, at);
-    const types = f.object(f.get(q, "types", at), `${at}.types`);
+    const types = f.field(q, "types", "object", at);
     return {
       questionId,
-      imageId: String(f.id(f.get(q, "imageId", at), `${at}.imageId`)),
-      question: f.string(f.get(q, "question", at), `${at}.question`),
-      answer: f.string(f.get(q, "answer", at), `${at}.answer`),
-      isBalanced: f.boolean(f.get(q, "isBalanced", at), `${at}.isBalanced`),
-      structural: f.string(f.get(types, "structural", `${at}.types`), `${at}.types.structural`),
+      imageId: String(f.field(q, "imageId", "id", at)),
+      question: f.field(q, "question", "string", at),
+      answer: f.field(q, "answer", "string", at),
+      isBalanced: f.field(q, "isBalanced", "boolean", at),
+      structural: f.field(types, "structural", "string", `${at}.types`),
     };
   });
   return { file, entries };

@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { field, fileExists, readJsonLines } from "../data/annotations.js";
-import { AnnotationFormatError } from "../errors.js";
+import { Fields, fileExists, readJsonLines } from "../annotations.js";
+import { matchPredictions } from "../scoring/match.js";
 import { popeMetrics, popeTextAnswer } from "../scoring/pope.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
-import { choiceByProbability, chosenSplit, idKey, matchPredictions, partOfPool } from "./common.js";
+import { choiceByProbability, chosenSplit, partOfPool } from "./common.js";
 
 const SPLITS = ["random", "popular", "adversarial"] as const;
 /** The order vlm-evaluation reads the splits in (`split_qid2question`) before shuffling them as one list. */
@@ -26,24 +26,20 @@ async function readPope(dataDir: string, split: string): Promise<PopeRecord[]> {
     file,
     `POPE ${split} file (one {question_id, image, text, label} a line)`,
   );
+  const f: Fields = new Fields(file);
   const seen = new Set<number>();
   return lines.map((line, i) => {
     const where = `line ${i + 1}`;
-    const questionId = field(line, "question_id", "integer", file, where);
-    const label = field(line, "label", "string", file, where);
+    const questionId = f.field(line, "question_id", "integer", where);
+    const label = f.field(line, "label", "string", where);
     if (label !== "yes" && label !== "no")
-      throw new AnnotationFormatError(
-        file,
-        `${where}.label`,
-        `expected "yes" or "no", got ${JSON.stringify(label)}`,
-      );
-    if (seen.has(questionId))
-      throw new AnnotationFormatError(file, `${where}.question_id`, `${questionId} appears twice`);
+      f.fail(`${where}.label`, `expected "yes" or "no", got ${JSON.stringify(label)}`);
+    if (seen.has(questionId)) f.fail(`${where}.question_id`, `${questionId} appears twice`);
     seen.add(questionId);
     return {
       questionId,
-      image: field(line, "image", "string", file, where),
-      text: field(line, "text", "string", file, where),
+      image: f.field(line, "image", "string", where),
+      text: f.field(line, "text", "string", where),
       label,
     };
   });
@@ -92,13 +88,12 @@ export const pope: EvalTask = {
 
   async score(predictions: readonly Prediction[], options: LoadOptions): Promise<EvalMetrics> {
     const split = chosenSplit(this, options);
-    const records = new Map((await readPope(options.dataDir, split)).map((r) => [idKey(r.questionId), r]));
-    const pairs = matchPredictions(predictions, records, `coco_pope_${split}.json`).map(
-      ({ prediction, record }) => {
+    const records = new Map((await readPope(options.dataDir, split)).map((r) => [String(r.questionId), r]));
+    const pairs = matchPredictions("pope", predictions, records, popeFile(options.dataDir, split)).map(
+      ({ prediction, answer, truth }) => {
         const byProbability = choiceByProbability(prediction, CHOICES);
-        const predictedYes =
-          byProbability !== null ? byProbability === 0 : popeTextAnswer(String(prediction.answer)) === "yes";
-        return { predictedYes, labelYes: record.label === "yes" };
+        const predictedYes = byProbability !== null ? byProbability === 0 : popeTextAnswer(answer) === "yes";
+        return { predictedYes, labelYes: truth.label === "yes" };
       },
     );
     return {

@@ -57,7 +57,7 @@ describe("refcoco (REFER's refs(unc).p + instances.json)", () => {
     await writeRefer(bad, "refcoco", "unc", 1);
     await writeFile(join(bad, "refcoco", "refs(unc).p"), pickleProtocol0([{ ref_id: 1, sentences: [] }]));
     await expect(refcoco.questions({ dataDir: bad })).rejects.toThrow(
-      /refs\(unc\)\.p: field refs\[0\]\.ann_id: missing/,
+      /refs\(unc\)\.p: field refs\[0\]\.ann_id: is missing/,
     );
     await writeFile(join(bad, "refcoco", "refs(unc).p"), Buffer.from("cos\nsystem\n(S'ls'\ntR.", "latin1"));
     await expect(refcoco.questions({ dataDir: bad })).rejects.toThrow(/os\.system/);

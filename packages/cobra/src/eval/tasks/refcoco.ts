@@ -1,10 +1,17 @@
 import { join } from "node:path";
 import { PyDict, type PyGlobal, UnsafePickleError, unpickle, WeightsFormatError } from "@cobra-ts/core";
-import { field, fileExists, readAnnotationBytes, readJsonFile } from "../data/annotations.js";
-import { AnnotationFormatError } from "../errors.js";
+import {
+  AnnotationFormatError,
+  Fields,
+  fileExists,
+  ROOT,
+  readAnnotationBytes,
+  readJson,
+} from "../annotations.js";
+import { matchPredictions } from "../scoring/match.js";
 import { type Box, countBoxes, normalizedBox } from "../scoring/refcoco.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
-import { chosenSplit, idKey, matchPredictions, partOfPool } from "./common.js";
+import { chosenSplit, partOfPool } from "./common.js";
 
 /** Cobra's fork of vlm-evaluation generates with `max_new_tokens=128` (CobraVLM's max_length). */
 const MAX_NEW_TOKENS = 128;
@@ -66,21 +73,22 @@ async function readRefs(file: string): Promise<Ref[]> {
     throw e;
   }
   if (!Array.isArray(value)) throw new AnnotationFormatError(file, null, "expected a pickled list of refs");
+  const f: Fields = new Fields(file);
   return value.map((ref, i) => {
     const r = plain(ref, file, `refs[${i}]`);
-    const sentences = field(r, "sentences", "array", file, `refs[${i}]`).map((s, k) => {
+    const sentences = f.field(r, "sentences", "array", `refs[${i}]`).map((s, k) => {
       const where = `refs[${i}].sentences[${k}]`;
       const sentence = plain(s, file, where);
       return {
-        sentId: field(sentence, "sent_id", "integer", file, where),
-        sent: field(sentence, "sent", "string", file, where),
+        sentId: f.field(sentence, "sent_id", "integer", where),
+        sent: f.field(sentence, "sent", "string", where),
       };
     });
     return {
-      refId: field(r, "ref_id", "integer", file, `refs[${i}]`),
-      annId: field(r, "ann_id", "integer", file, `refs[${i}]`),
-      imageId: field(r, "image_id", "integer", file, `refs[${i}]`),
-      split: field(r, "split", "string", file, `refs[${i}]`),
+      refId: f.field(r, "ref_id", "integer", `refs[${i}]`),
+      annId: f.field(r, "ann_id", "integer", `refs[${i}]`),
+      imageId: f.field(r, "image_id", "integer", `refs[${i}]`),
+      split: f.field(r, "split", "string", `refs[${i}]`),
       sentences,
     };
   });
@@ -104,23 +112,24 @@ async function readExpressions(dataDir: string, d: ReferDataset, split: string):
   const refsFile = join(folder, `refs(${d.splitBy}).p`);
   const instancesFile = join(folder, "instances.json");
   const refs = (await readRefs(refsFile)).filter((r) => inSplit(r.split, split));
-  const instances = await readJsonFile(instancesFile, `${d.name} instances.json (from the dataset's zip)`);
+  const fi: Fields = new Fields(instancesFile);
+  const instances = await readJson(instancesFile, `${d.name} instances.json (from the dataset's zip)`);
   const sizes = new Map<number, [number, number]>();
-  for (const [i, img] of field(instances, "images", "array", instancesFile, "root").entries())
-    sizes.set(field(img, "id", "integer", instancesFile, `images[${i}]`), [
-      field(img, "width", "number", instancesFile, `images[${i}]`),
-      field(img, "height", "number", instancesFile, `images[${i}]`),
+  for (const [i, img] of fi.field(instances, "images", "array", ROOT).entries())
+    sizes.set(fi.field(img, "id", "integer", `images[${i}]`), [
+      fi.field(img, "width", "number", `images[${i}]`),
+      fi.field(img, "height", "number", `images[${i}]`),
     ]);
   const boxes = new Map<number, number[]>();
-  for (const [i, ann] of field(instances, "annotations", "array", instancesFile, "root").entries()) {
-    const bbox = field(ann, "bbox", "array", instancesFile, `annotations[${i}]`);
+  for (const [i, ann] of fi.field(instances, "annotations", "array", ROOT).entries()) {
+    const bbox = fi.field(ann, "bbox", "array", `annotations[${i}]`);
     if (bbox.length !== 4 || !bbox.every((v) => typeof v === "number"))
       throw new AnnotationFormatError(
         instancesFile,
         `annotations[${i}].bbox`,
         "expected [x, y, width, height]",
       );
-    boxes.set(field(ann, "id", "integer", instancesFile, `annotations[${i}]`), bbox as number[]);
+    boxes.set(fi.field(ann, "id", "integer", `annotations[${i}]`), bbox as number[]);
   }
   const out: Expression[] = [];
   const seen = new Set<number>();
@@ -204,13 +213,10 @@ function referTask(d: ReferDataset): EvalTask {
     async score(predictions: readonly Prediction[], options: LoadOptions): Promise<EvalMetrics> {
       const split = chosenSplit(this, options);
       const records = new Map(
-        (await readExpressions(options.dataDir, d, split)).map((e) => [idKey(e.sentId), e]),
+        (await readExpressions(options.dataDir, d, split)).map((e) => [String(e.sentId), e]),
       );
-      const pairs = matchPredictions(predictions, records, `${d.name} ${split}`).map(
-        ({ prediction, record }) => ({
-          answer: String(prediction.answer),
-          truth: record.truth,
-        }),
+      const pairs = matchPredictions(d.name, predictions, records, `${d.name} ${split}`).map(
+        ({ answer, truth }) => ({ answer, truth: truth.truth }),
       );
       const counts = countBoxes(pairs);
       return {

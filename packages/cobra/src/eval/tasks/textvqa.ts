@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
-import { Fields, locate, locateOptional, readJson, readJsonLines } from "../annotations.js";
+import { Fields, locate, locateOptional, ROOT, readJson, readJsonLines } from "../annotations.js";
 import { matchPredictions } from "../scoring/match.js";
 import { scoreTextVqa } from "../scoring/textvqa.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction, QuestionId } from "../task.js";
@@ -45,8 +45,8 @@ interface Entry {
 async function readAnswers(dataDir: string): Promise<{ file: string; entries: Entry[] }> {
   const file = await locate(dataDir, ANSWERS, "TextVQA annotations");
   const f = new Fields(file);
-  const root = f.object(await readJson(file, "TextVQA annotations"), "(root)");
-  const entries = f.array(f.get(root, "data", "(root)"), "data").map((value, i) => {
+  const root = f.object(await readJson(file, "TextVQA annotations"), ROOT);
+  const entries = f.field(root, "data", "array", ROOT).map((value, i) => {
     const at = `data[${i}]`;
     const e = f.object(value, at);
     const answers = f.strings(e, "answers", at);
@@ -54,9 +54,9 @@ async function readAnswers(dataDir: string): Promise<{ file: string; entries: En
     if (answers.length !== 10)
       f.fail(`${at}.answers`, `has ${answers.length} answers; TextVQA's scorer expects 10`);
     return {
-      questionId: f.id(f.get(e, "question_id", at), `${at}.question_id`),
-      imageId: String(f.id(f.get(e, "image_id", at), `${at}.image_id`)),
-      question: f.string(f.get(e, "question", at), `${at}.question`),
+      questionId: f.field(e, "question_id", "id", at),
+      imageId: String(f.field(e, "image_id", "id", at)),
+      question: f.field(e, "question", "string", at),
       answers,
     };
   });
@@ -76,14 +76,14 @@ async function readTexts(dataDir: string, entries: readonly Entry[]): Promise<st
     return lines.map((value, i) => {
       const at = `line ${i + 1}`;
       const line = f.object(value, at);
-      const id = f.id(f.get(line, "question_id", at), `${at}.question_id`);
+      const id = f.field(line, "question_id", "id", at);
       if (String(id) !== String(entries[i]!.questionId)) {
         f.fail(
           `${at}.question_id`,
           `is ${id} but question ${i + 1} of ${ANSWERS[0]} is ${entries[i]!.questionId}`,
         );
       }
-      return f.string(f.get(line, "text", at), `${at}.text`);
+      return f.field(line, "text", "string", at);
     });
   }
   const rosetta = await locateOptional(dataDir, ROSETTA_OCR);
@@ -93,11 +93,11 @@ async function readTexts(dataDir: string, entries: readonly Entry[]): Promise<st
     );
   }
   const f = new Fields(rosetta);
-  const root = f.object(await readJson(rosetta, "TextVQA Rosetta OCR"), "(root)");
+  const root = f.object(await readJson(rosetta, "TextVQA Rosetta OCR"), ROOT);
   const tokens = new Map<string, string[]>();
-  f.array(f.get(root, "data", "(root)"), "data").forEach((value, i) => {
+  f.field(root, "data", "array", ROOT).forEach((value, i) => {
     const e = f.object(value, `data[${i}]`);
-    const imageId = String(f.id(f.get(e, "image_id", `data[${i}]`), `data[${i}].image_id`));
+    const imageId = String(f.field(e, "image_id", "id", `data[${i}]`));
     if (!tokens.has(imageId)) tokens.set(imageId, f.strings(e, "ocr_tokens", `data[${i}]`));
   });
   return entries.map((e) => {
@@ -125,6 +125,7 @@ function prompt(text: string, form: Exclude<Form, "both">): string {
 
 export const textvqa: EvalTask = {
   name: "textvqa",
+  variantKeys: ["ocr"],
 
   async questions({ dataDir, variant }: LoadOptions): Promise<EvalQuestion[]> {
     const form = formOf(variant);

@@ -1,4 +1,4 @@
-import { Fields, locate, readJson } from "../annotations.js";
+import { Fields, locate, ROOT, readJson } from "../annotations.js";
 import { matchPredictions } from "../scoring/match.js";
 import { scoreVizwiz } from "../scoring/vizwiz.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
@@ -22,12 +22,12 @@ interface Entry {
 async function readVal(dataDir: string): Promise<{ file: string; entries: Entry[] }> {
   const file = await locate(dataDir, VAL, "VizWiz annotations");
   const f = new Fields(file);
-  const entries = f.array(await readJson(file, "VizWiz annotations"), "(root)").map((value, i) => {
+  const entries = f.array(await readJson(file, "VizWiz annotations"), ROOT).map((value, i) => {
     const at = `[${i}]`;
     const e = f.object(value, at);
-    const answers = f.array(f.get(e, "answers", at), `${at}.answers`).map((a, j) => {
+    const answers = f.field(e, "answers", "array", at).map((a, j) => {
       const answer = f.object(a, `${at}.answers[${j}]`);
-      return f.string(f.get(answer, "answer", `${at}.answers[${j}]`), `${at}.answers[${j}].answer`);
+      return f.field(answer, "answer", "string", `${at}.answers[${j}]`);
     });
     if (answers.length === 0) f.fail(`${at}.answers`, "is empty");
     // The harness reads `int(example["answerable"])`.
@@ -36,8 +36,8 @@ async function readVal(dataDir: string): Promise<{ file: string; entries: Entry[
       f.fail(`${at}.answerable`, "is not 0 or 1");
     }
     return {
-      image: f.string(f.get(e, "image", at), `${at}.image`),
-      question: f.string(f.get(e, "question", at), `${at}.question`),
+      image: f.field(e, "image", "string", at),
+      question: f.field(e, "question", "string", at),
       answers,
       answerable: Boolean(answerable),
     };

@@ -1,4 +1,4 @@
-import { Fields, locate, readJson } from "../annotations.js";
+import { Fields, locate, ROOT, readJson } from "../annotations.js";
 import { matchPredictions } from "../scoring/match.js";
 import { type HumanAnswer, scoreVqa } from "../scoring/vqa-accuracy.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
@@ -24,21 +24,21 @@ interface Annotation {
 async function readAnnotations(dataDir: string): Promise<{ file: string; annotations: Annotation[] }> {
   const file = await locate(dataDir, ANNOTATIONS, "VQAv2 annotations");
   const f = new Fields(file);
-  const root = f.object(await readJson(file, "VQAv2 annotations"), "(root)");
-  const list = f.array(f.get(root, "annotations", "(root)"), "annotations");
+  const root = f.object(await readJson(file, "VQAv2 annotations"), ROOT);
+  const list = f.field(root, "annotations", "array", ROOT);
   const annotations = list.map((value, i) => {
     const at = `annotations[${i}]`;
     const a = f.object(value, at);
-    const answers = f.array(f.get(a, "answers", at), `${at}.answers`).map((v, j) => {
+    const answers = f.field(a, "answers", "array", at).map((v, j) => {
       const answer = f.object(v, `${at}.answers[${j}]`);
-      f.string(f.get(answer, "answer", `${at}.answers[${j}]`), `${at}.answers[${j}].answer`);
+      f.field(answer, "answer", "string", `${at}.answers[${j}]`);
       return answer as HumanAnswer;
     });
     if (answers.length === 0) f.fail(`${at}.answers`, "is empty");
     return {
-      questionId: f.id(f.get(a, "question_id", at), `${at}.question_id`),
-      imageId: f.number(f.get(a, "image_id", at), `${at}.image_id`),
-      answerType: f.string(f.get(a, "answer_type", at), `${at}.answer_type`),
+      questionId: f.field(a, "question_id", "id", at),
+      imageId: f.field(a, "image_id", "number", at),
+      answerType: f.field(a, "answer_type", "string", at),
       answers,
     };
   });
@@ -55,12 +55,12 @@ export const vqav2: EvalTask = {
   async questions({ dataDir }: LoadOptions): Promise<EvalQuestion[]> {
     const qFile = await locate(dataDir, QUESTIONS, "VQAv2 questions");
     const f = new Fields(qFile);
-    const root = f.object(await readJson(qFile, "VQAv2 questions"), "(root)");
+    const root = f.object(await readJson(qFile, "VQAv2 questions"), ROOT);
     const text = new Map<string, string>();
-    f.array(f.get(root, "questions", "(root)"), "questions").forEach((value, i) => {
+    f.field(root, "questions", "array", ROOT).forEach((value, i) => {
       const q = f.object(value, `questions[${i}]`);
-      const id = f.id(f.get(q, "question_id", `questions[${i}]`), `questions[${i}].question_id`);
-      text.set(String(id), f.string(f.get(q, "question", `questions[${i}]`), `questions[${i}].question`));
+      const id = f.field(q, "question_id", "id", `questions[${i}]`);
+      text.set(String(id), f.field(q, "question", "string", `questions[${i}]`));
     });
     // vlm-evaluation walks the annotations (their order is the one its seeded shuffle permutes) and looks up
     // each question's text.

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { InvalidArgumentError } from "@cobra-ts/core";
-import { field, readJsonLines } from "../data/annotations.js";
-import { AnnotationFormatError } from "../errors.js";
+import { Fields, readJsonLines } from "../annotations.js";
+import { matchPredictions } from "../scoring/match.js";
 import type { EvalMetrics, EvalQuestion, EvalTask, LoadOptions, Prediction } from "../task.js";
-import { choiceByProbability, idKey, matchPredictions } from "./common.js";
+import { choiceByProbability } from "./common.js";
 
 /** vlm-evaluation asks for the probabilities of these two tokens (`return_string_probabilities`). */
 const CHOICES = ["True", "False"] as const;
@@ -19,16 +19,16 @@ interface VsrRecord {
 async function readVsr(dataDir: string): Promise<VsrRecord[]> {
   const file = join(dataDir, VSR_FILE);
   const lines = await readJsonLines(file, "VSR zero-shot test file (cambridgeltl/vsr_zeroshot test.jsonl)");
+  const f: Fields = new Fields(file);
   return lines.map((line, i) => {
     const where = `line ${i + 1}`;
-    const label = field(line, "label", "integer", file, where);
-    if (label !== 0 && label !== 1)
-      throw new AnnotationFormatError(file, `${where}.label`, `expected 0 or 1, got ${label}`);
+    const label = f.field(line, "label", "integer", where);
+    if (label !== 0 && label !== 1) f.fail(`${where}.label`, `expected 0 or 1, got ${label}`);
     return {
       // vlm-evaluation numbers the examples by their position in the file.
       exampleId: i,
-      image: field(line, "image", "string", file, where),
-      caption: field(line, "caption", "string", file, where),
+      image: f.field(line, "image", "string", where),
+      caption: f.field(line, "caption", "string", where),
       label: label === 1,
     };
   });
@@ -67,14 +67,13 @@ export const vsr: EvalTask = {
 
   async score(predictions: readonly Prediction[], options: LoadOptions): Promise<EvalMetrics> {
     refuseSplit(options);
-    const records = new Map((await readVsr(options.dataDir)).map((r) => [idKey(r.exampleId), r]));
-    const matched = matchPredictions(predictions, records, VSR_FILE);
+    const records = new Map((await readVsr(options.dataDir)).map((r) => [String(r.exampleId), r]));
+    const matched = matchPredictions("vsr", predictions, records, join(options.dataDir, VSR_FILE));
     let correct = 0;
-    for (const { prediction, record } of matched) {
+    for (const { prediction, answer, truth } of matched) {
       const byProbability = choiceByProbability(prediction, CHOICES);
-      const predicted =
-        byProbability !== null ? byProbability === 0 : vsrTextAnswer(String(prediction.answer));
-      if (predicted === record.label) correct++;
+      const predicted = byProbability !== null ? byProbability === 0 : vsrTextAnswer(answer);
+      if (predicted === truth.label) correct++;
     }
     return {
       task: "vsr",
