@@ -55,7 +55,20 @@ export async function* answerImages(
     maxPromptLength: sequence.maxPromptLength ?? engine.settings.maxPromptLength,
     promptOverflow: sequence.promptOverflow,
   });
-  const scheduler = new Scheduler(lm, tokenizer, new StateCache(0, 1), {
+  // One model call at a time: a vision pass beside a decode step makes two onnxruntime sessions share the cores
+  // (each sized for all of them), and on a 2-core machine both then ran slower than one after the other.
+  const exclusive = oneAtATime();
+  const wrapped: Partial<typeof lm> = {
+    prefill: (...args) => exclusive(() => lm.prefill(...args)),
+    step: (...args) => exclusive(() => lm.step(...args)),
+  };
+  const lmOneAtATime = new Proxy(lm, {
+    get(target, key) {
+      const value = wrapped[key as keyof typeof lm] ?? Reflect.get(target, key, target);
+      return typeof value === "function" && !(key in wrapped) ? value.bind(target) : value;
+    },
+  });
+  const scheduler = new Scheduler(lmOneAtATime, tokenizer, new StateCache(0, 1), {
     maxBatch: options.batch,
     maxQueue: options.batch,
     // No request waits on another here: each prefill runs whole, as `generate` runs it.
@@ -93,7 +106,7 @@ export async function* answerImages(
       scheduler
         .submit({
           imageKey: "",
-          encodeImage: async (signal) => (await engine.encodeImage(path, signal)).projected,
+          encodeImage: async (signal) => (await exclusive(() => engine.encodeImage(path, signal))).projected,
           promptIds,
           options: sequence,
           seed,
@@ -138,4 +151,14 @@ export async function* answerImages(
     stop.abort();
     await scheduler.shutdown(0);
   }
+}
+
+/** Runs the functions given to it one after the other, each once the previous one has settled. */
+function oneAtATime(): <T>(f: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (f) => {
+    const run = last.then(f);
+    last = run.catch(() => undefined);
+    return run;
+  };
 }
