@@ -22,7 +22,7 @@ import { Cobra, readManifest } from "../runtime/load-node.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
 import { nonNegativeInt, positiveInt } from "./numbers.js";
-import { rateProgress } from "./progress.js";
+import { resumableRun } from "./resumable-run.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -57,20 +57,8 @@ export function evalCommand(program: Command, io: CliIO): void {
     const task = evalTask(opts.task);
     const variant = parseVariantArgs(opts.variant);
     const model = modelVariant(variant);
-    const progress = rateProgress(io, task.name, "questions");
+    const run = resumableRun(io, "eval", task.name, "questions");
     let cobra: Cobra | null = null;
-    // Ctrl-C stops the run with every finished answer kept (the same command resumes); a second one quits at once.
-    const controller = new AbortController();
-    const offInterrupt = io.onInterrupt?.(() => {
-      if (controller.signal.aborted) {
-        offInterrupt?.();
-        process.kill(process.pid, "SIGINT");
-        return;
-      }
-      progress.stop();
-      io.stderr("cobra eval: stopping (Ctrl-C again to quit at once)\n");
-      controller.abort();
-    });
     try {
       const { metrics } = await runEval({
         task,
@@ -83,7 +71,7 @@ export function evalCommand(program: Command, io: CliIO): void {
         seed: opts.seed,
         variant,
         callerVariantKeys: MODEL_VARIANT_KEYS,
-        signal: controller.signal,
+        signal: run.signal,
         loadEngine: async () => {
           checkModelDtypes(await readManifest(opts.model), model.dtypes, opts.model);
           cobra = await Cobra.load(opts.model, {
@@ -93,17 +81,13 @@ export function evalCommand(program: Command, io: CliIO): void {
           });
           return cobra;
         },
-        onProgress: (p) => progress.update(p.done, p.total, p.doneNow, p.elapsedMs),
-        log: (line) => {
-          progress.stop();
-          io.stderr(`cobra eval: ${line}\n`);
-        },
+        onProgress: run.onProgress,
+        log: run.log,
       });
-      progress.stop();
+      run.stopProgress();
       io.stdout(`${formatMetrics(metrics)}\n${resolve(opts.out, "metrics.json")}\n`);
     } finally {
-      offInterrupt?.();
-      progress.stop();
+      run.close();
       await (cobra as Cobra | null)?.release();
     }
   });

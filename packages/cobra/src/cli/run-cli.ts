@@ -2,6 +2,7 @@ import { CobraError, FileSystemError } from "@cobra-ts/core";
 import { Command, CommanderError, Option } from "commander";
 // Bundled at build time, so the built CLI reports the version it was built as.
 import pkg from "../../package.json" with { type: "json" };
+import { batchCommand } from "./batch.js";
 import { benchCommand } from "./bench.js";
 import { chatCommand } from "./chat.js";
 import { convertCommand } from "./convert.js";
@@ -40,6 +41,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
       .default("cpu");
   convertCommand(program, io);
   generateCommand(program, io, backend);
+  batchCommand(program, io, backend);
   featuresCommand(program, io, backend);
   chatCommand(program, io, backend);
   serveCommand(program, io, backend);
