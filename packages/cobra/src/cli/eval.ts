@@ -17,12 +17,15 @@ import { writeFileAtomic } from "../eval/run/run-config.js";
 import { runEval } from "../eval/run/run-eval.js";
 import { parseVariantArgs } from "../eval/run/variant.js";
 import { evalTask } from "../eval/tasks/index.js";
+import { queueAnswerer } from "../queue/coordinator.js";
 import { type BackendChoice, RUNTIME_PARTS } from "../runtime/backends.js";
 import { Cobra } from "../runtime/load-node.js";
+import { abortOnInterrupt } from "./interrupt.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
 import { nonNegativeInt, positiveInt } from "./numbers.js";
 import { rateProgress } from "./progress.js";
+import { addRedisTimeoutOption, queueConnection } from "./queue-options.js";
 
 const BACKENDS = ["cpu", "wasm", "webgpu"] as const;
 /** Variant keys the CLI reads: where each part runs. */
@@ -70,24 +73,21 @@ export function evalCommand(program: Command, io: CliIO): void {
       "an ablation setting, repeatable: backend=, backend.lm=, image_reuse=on|off, batch=, max_new_tokens=, task keys",
       collect,
       [],
+    )
+    .option(
+      "--queue <url>",
+      "answer through a BullMQ queue on Redis (redis://host:port[/db]): this process enqueues one job per image and collects, `cobra worker`s answer",
     );
-  addModelOptions(run).action(async (opts) => {
+  addRedisTimeoutOption(addModelOptions(run)).action(async (opts) => {
     const task = evalTask(opts.task);
     const variant = parseVariantArgs(opts.variant);
     const backend = variantBackend(variant);
     const progress = rateProgress(io, task.name, "questions");
     let cobra: Cobra | null = null;
     // Ctrl-C stops the run with every finished answer kept (the same command resumes); a second one quits at once.
-    const controller = new AbortController();
-    const offInterrupt = io.onInterrupt?.(() => {
-      if (controller.signal.aborted) {
-        offInterrupt?.();
-        process.kill(process.pid, "SIGINT");
-        return;
-      }
+    const interrupt = abortOnInterrupt(io, () => {
       progress.stop();
       io.stderr("cobra eval: stopping (Ctrl-C again to quit at once)\n");
-      controller.abort();
     });
     try {
       const { metrics } = await runEval({
@@ -101,7 +101,21 @@ export function evalCommand(program: Command, io: CliIO): void {
         seed: opts.seed,
         variant,
         callerVariantKeys: BACKEND_KEYS,
-        signal: controller.signal,
+        signal: interrupt.signal,
+        answerer: opts.queue
+          ? queueAnswerer({
+              connection: queueConnection(opts.queue, opts),
+              modelDir: opts.model,
+              backend,
+              // without a terminal there is no bar: a line now and then says how far the workers are
+              onStatus: io.isTTY
+                ? undefined
+                : (s) =>
+                    io.stderr(
+                      `cobra eval: ${s.done} of ${s.total} questions answered, ${s.workers} workers\n`,
+                    ),
+            })
+          : undefined,
         loadEngine: async () => {
           cobra = await Cobra.load(opts.model, { ...loadOptions(opts), backend });
           return cobra;
@@ -115,7 +129,7 @@ export function evalCommand(program: Command, io: CliIO): void {
       progress.stop();
       io.stdout(`${formatMetrics(metrics)}\n${resolve(opts.out, "metrics.json")}\n`);
     } finally {
-      offInterrupt?.();
+      interrupt.off();
       progress.stop();
       await (cobra as Cobra | null)?.release();
     }
