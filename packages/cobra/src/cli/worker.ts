@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Command } from "commander";
 import { parseRedisUrl } from "../queue/redis-connection.js";
 import { DEFAULT_LOCK_MS, runWorker } from "../queue/worker.js";
@@ -42,6 +43,7 @@ export function workerCommand(program: Command, io: CliIO): void {
         modelDir: opts.model,
         imagesDir: opts.images,
         concurrency: opts.concurrency,
+        name: `${hostname()}:${process.pid}`,
         lockMs: opts.lockMs,
         loadEngine: (backend) => Cobra.load(opts.model, { ...loadOptions(opts), backend }),
         log: (line) => io.stderr(`cobra worker: ${line}\n`),

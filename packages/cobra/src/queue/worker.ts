@@ -21,6 +21,8 @@ export interface RunWorkerOptions {
   lockMs: number;
   /** The model as a run asks for it (one load per backend choice, kept for the next jobs). */
   loadEngine(backend: BackendChoice): Promise<EvalEngine<string> & { release(): Promise<void> }>;
+  /** Recorded on each job this worker takes, e.g. `<host>:<pid>`. */
+  name: string;
   log(line: string): void;
   /** Aborted: finish the jobs in hand, take no more, and return. */
   signal: AbortSignal;
@@ -74,6 +76,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     },
     {
       connection: redisOptions(options.connection),
+      // recorded on each job it takes (`processedBy`): which machine has which job
+      name: options.name,
       concurrency: options.concurrency,
       lockDuration: options.lockMs,
       stalledInterval: options.lockMs,
@@ -86,7 +90,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   );
   worker.on("error", () => {}); // connection errors: reconnects are bounded by the timeout, reported by `lost`
   options.log(
-    `waiting for jobs on ${displayUrl(options.connection.url)} (model ${describeModel(model)}, ` +
+    `${options.name} waiting for jobs on ${displayUrl(options.connection.url)} (model ${describeModel(model)}, ` +
       `concurrency ${options.concurrency})`,
   );
   const stop = new Promise<void>((resolve) => {
