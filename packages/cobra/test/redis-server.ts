@@ -6,7 +6,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export const REDIS_SERVER = "/usr/bin/redis-server";
+/** Debian installs it as /usr/bin/redis-server (`.ci/run` does when it is missing). */
+export const REDIS_SERVER = "redis-server";
 
 /** A port free on 127.0.0.1 now (the OS picks it; closed again for the caller to bind). */
 export function freePort(): Promise<number> {
