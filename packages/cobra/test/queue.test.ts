@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
-import { evalJobPrefix } from "../src/queue/jobs.js";
+import { answersKey, evalJobPrefix } from "../src/queue/jobs.js";
 import { BIN, runCobra } from "./cli-process.js";
 import { IMAGES_DIR, writePope, writeVqav2 } from "./eval-data.js";
 import { RELEASE_SOURCES } from "./fixture.js";
@@ -188,6 +188,12 @@ describe("cobra eval run --queue with cobra workers", () => {
     const jobs = await probe.queue.getJobs(["waiting", "active", "completed", "prioritized"]);
     expect(jobs.filter((j) => j.id?.startsWith(evalJobPrefix(run)))).toHaveLength(6);
 
+    // the worker finishes the jobs meanwhile; then two answers are lost (a Redis killed before its fsync would
+    // lose them so): the coordinator started again queues that job again instead of waiting forever
+    await until("the queued jobs all answered", async () => (await probe.stored(out)) === d.total);
+    const key = answersKey(run);
+    await probe.redis.hdel(key, ...(await probe.redis.hkeys(key)).slice(0, 2));
+
     const again = await runCobra(queueArgs(d, out));
     expect(ended(again)).toEqual(OK);
     expect(await runIdOf(out)).toBe(run);
@@ -199,15 +205,21 @@ describe("cobra eval run --queue with cobra workers", () => {
     const nobody = `redis://127.0.0.1:${await freePort()}`;
     const expected =
       /cobra: QueueConnectionError: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/? \(ECONNREFUSED\) for 2 s/;
-    for (const args of [
-      ["worker", "--queue", nobody, "--model", model, "--redis-timeout", "2"],
-      [...evalArgs(sets.pope, join(work, "pope-no-redis")), "--queue", nobody, "--redis-timeout", "2"],
-    ]) {
-      const started = performance.now();
-      const r = await runCobra(args);
+    const started = performance.now();
+    const [worker, coordinator] = await Promise.all([
+      runCobra(["worker", "--queue", nobody, "--model", model, "--redis-timeout", "2"]),
+      runCobra([
+        ...evalArgs(sets.pope, join(work, "pope-no-redis")),
+        "--queue",
+        nobody,
+        "--redis-timeout",
+        "2",
+      ]),
+    ]);
+    expect(performance.now() - started).toBeLessThan(20_000);
+    for (const r of [worker, coordinator]) {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(expected);
-      expect(performance.now() - started).toBeLessThan(15_000);
     }
   });
 });
