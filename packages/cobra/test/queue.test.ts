@@ -53,7 +53,7 @@ const text = (dir: string, file: string) => readFile(join(dir, file), "utf8");
 /** Exit code and stderr less the coordinator's "n of m questions answered" lines (printed every 10 s). */
 const ended = (r: { code: number | null; stderr: string }) => ({
   code: r.code,
-  stderr: r.stderr.replace(/^cobra eval: \d+ of \d+ questions answered, \d+ workers?\n/gm, ""),
+  stderr: r.stderr.replace(/^cobra eval: \d+ of \d+ questions answered(, \d+ workers?)?\n/gm, ""),
 });
 const OK = { code: 0, stderr: "" };
 

@@ -112,7 +112,7 @@ export function evalCommand(program: Command, io: CliIO): void {
                 ? undefined
                 : (s) =>
                     io.stderr(
-                      `cobra eval: ${s.done} of ${s.total} questions answered, ${s.workers} workers\n`,
+                      `cobra eval: ${s.done} of ${s.total} questions answered${s.workers === null ? "" : `, ${s.workers} workers`}\n`,
                     ),
             })
           : undefined,

@@ -26,7 +26,7 @@ export interface CoordinatorOptions {
   /** How often the answers are counted (default 500 ms). */
   pollMs?: number;
   /** Called every `statusMs` (default 10 s) with the count so far and the workers connected. */
-  onStatus?: (status: { done: number; total: number; workers: number }) => void;
+  onStatus?: (status: { done: number; total: number; workers: number | null }) => void;
   statusMs?: number;
 }
 
@@ -148,11 +148,9 @@ async function waitForAnswers(
     }
     if (q.onStatus && performance.now() - lastStatus >= statusMs) {
       lastStatus = performance.now();
-      q.onStatus({
-        done: work.doneBefore + stored,
-        total: work.total,
-        workers: await queue.getWorkersCount(),
-      });
+      // CLIENT LIST, which counts the workers, is disabled on some hosted Redis: the count is then left out
+      const workers = await queue.getWorkersCount().catch(() => null);
+      q.onStatus({ done: work.doneBefore + stored, total: work.total, workers });
     }
     if (signal?.aborted)
       throw new AbortError(
