@@ -18,10 +18,12 @@ import { writeFileAtomic } from "../eval/run/run-config.js";
 import { runEval } from "../eval/run/run-eval.js";
 import { parseVariantArgs } from "../eval/run/variant.js";
 import { evalTask } from "../eval/tasks/index.js";
+import { queueAnswerer } from "../queue/coordinator.js";
 import { Cobra, readManifest } from "../runtime/load-node.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
 import { nonNegativeInt, positiveInt } from "./numbers.js";
+import { addRedisTimeoutOption, queueConnection } from "./queue-options.js";
 import { resumableRun } from "./resumable-run.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -52,8 +54,12 @@ export function evalCommand(program: Command, io: CliIO): void {
         "task keys (textvqa: ocr=)",
       collect,
       [],
+    )
+    .option(
+      "--queue <url>",
+      "answer through a BullMQ queue on Redis (redis://host:port[/db]): this process enqueues one job per image and collects, `cobra worker`s answer",
     );
-  addModelOptions(run).action(async (opts) => {
+  addRedisTimeoutOption(addModelOptions(run)).action(async (opts) => {
     const task = evalTask(opts.task);
     const variant = parseVariantArgs(opts.variant);
     const model = modelVariant(variant);
@@ -72,6 +78,20 @@ export function evalCommand(program: Command, io: CliIO): void {
         variant,
         callerVariantKeys: MODEL_VARIANT_KEYS,
         signal: run.signal,
+        answerer: opts.queue
+          ? queueAnswerer({
+              connection: queueConnection(opts.queue, opts),
+              modelDir: opts.model,
+              backend: model.backend,
+              // without a terminal there is no bar: a line now and then says how far the workers are
+              onStatus: io.isTTY
+                ? undefined
+                : (s) =>
+                    io.stderr(
+                      `cobra eval: ${s.done} of ${s.total} questions answered${s.workers === null ? "" : `, ${s.workers} workers`}\n`,
+                    ),
+            })
+          : undefined,
         loadEngine: async () => {
           checkModelDtypes(await readManifest(opts.model), model.dtypes, opts.model);
           cobra = await Cobra.load(opts.model, {

@@ -15,6 +15,7 @@ import { quantizeCommand } from "./quantize.js";
 import { serveCommand } from "./serve.js";
 import { synthCommand } from "./synth.js";
 import { verifyCommand } from "./verify.js";
+import { workerCommand } from "./worker.js";
 
 /**
  * The `cobra` command line. Returns the exit code; bad input ends with one line on stderr (the stack trace
@@ -50,6 +51,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   benchCommand(program, io, backend);
   verifyCommand(program, io);
   evalCommand(program, io);
+  workerCommand(program, io);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

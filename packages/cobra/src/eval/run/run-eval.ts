@@ -43,6 +43,8 @@ export interface RunEvalOptions {
   signal?: AbortSignal;
   /** One line of news for the user (a cut torn line, a missing image). */
   log?: (line: string) => void;
+  /** Who answers the questions left: by default this process (`loadEngine`); `--queue` hands them to workers. */
+  answerer?: PendingAnswerer;
 }
 
 export interface Unanswered {
@@ -116,14 +118,37 @@ export async function runEval(options: RunEvalOptions): Promise<RunResult> {
   const unanswered: Unanswered[] = [];
   if (pending.length > 0) {
     const out = await open(file, "a");
+    const started = performance.now();
+    const progress = (doneNow: number) =>
+      options.onProgress?.({
+        done: answered.size + doneNow,
+        total: questions.length,
+        doneNow,
+        elapsedMs: performance.now() - started,
+      });
     try {
       if (before.needsNewline) await out.write("\n");
-      await answerAll(pending, options, runner, {
-        total: questions.length,
-        doneBefore: answered.size,
-        unanswered,
-        write: async (lines) => void (await out.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(""))),
-      });
+      progress(0);
+      await (options.answerer ?? answerHere)(
+        {
+          groups: groupByImage(pending),
+          runner,
+          total: questions.length,
+          doneBefore: answered.size,
+          write: async (lines) => void (await out.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(""))),
+          skip: (group, reason) => {
+            options.log?.(
+              `not answered: ${group.length} question${group.length === 1 ? "" : "s"} (${group
+                .slice(0, 3)
+                .map((q) => JSON.stringify(q.questionId))
+                .join(", ")}${group.length > 3 ? ", ..." : ""}) about ${group[0].image}: ${reason}`,
+            );
+            for (const q of group) unanswered.push({ question_id: q.questionId, image: q.image, reason });
+          },
+          progress,
+        },
+        options,
+      );
     } finally {
       await out.close();
     }
@@ -190,88 +215,110 @@ function checkUniqueIds(questions: readonly EvalQuestion[], task: string): void 
   }
 }
 
-interface Sink {
+/** The questions left to answer, handed to whoever answers them: this process, or workers through a queue. */
+export interface PendingWork {
+  /** By image (and token budget), one image pass each, in the order a local run answers them. */
+  groups: EvalQuestion[][];
+  runner: RunnerVariant;
   total: number;
+  /** Answered before this run started (in predictions.jsonl). */
   doneBefore: number;
-  unanswered: Unanswered[];
+  /** Appends answers to predictions.jsonl. */
   write(lines: Prediction[]): Promise<void>;
+  /** Records questions that cannot be answered (a missing image): listed in metrics.json, never dropped. */
+  skip(questions: readonly EvalQuestion[], reason: string): void;
+  /** `doneNow` answered by this run so far (written or not yet). */
+  progress(doneNow: number): void;
 }
+
+/** Answers `work.groups`; the default answers them here, one group after another. */
+export type PendingAnswerer = (work: PendingWork, options: RunEvalOptions) => Promise<void>;
 
 /** Questions of one image (in first-seen order), split further by token budget so a batch shares its limit. */
 function groupByImage(questions: readonly EvalQuestion[]): EvalQuestion[][] {
   return groupInOrder(questions, (q) => `${q.image}\u0000${tokensFor(q.answer)}`);
 }
 
-async function answerAll(
-  pending: readonly EvalQuestion[],
-  options: RunEvalOptions,
-  runner: RunnerVariant,
-  sink: Sink,
-): Promise<void> {
-  const started = performance.now();
-  let doneNow = 0;
-  const report = () =>
-    options.onProgress?.({
-      done: sink.doneBefore + doneNow,
-      total: sink.total,
-      doneNow,
-      elapsedMs: performance.now() - started,
-    });
-  report();
-  let engine: EvalEngine<string> | null = null;
-  for (const group of groupByImage(pending)) {
-    if (options.signal?.aborted) throw stopped(sink.doneBefore + doneNow, sink.total);
-    const image = group[0].image;
-    const path = join(options.imagesDir, image);
-    const missing = await stat(path).then(
-      (s) => (s.isFile() ? null : "not a file"),
-      (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? "image not found" : `cannot read it (${e.code})`),
+/** Questions of one group left unanswered, and why (the image is missing or does not decode). */
+export interface SkippedGroup {
+  questions: EvalQuestion[];
+  reason: string;
+}
+
+/**
+ * One image group answered: its image read once (`look`), its questions in batches, each batch's predictions
+ * handed to `write`. A missing or undecodable image returns the questions it left; anything else throws.
+ */
+export async function answerImageGroup(
+  group: readonly EvalQuestion[],
+  ask: {
+    imagesDir: string;
+    runner: RunnerVariant;
+    engine: () => Promise<EvalEngine<string>>;
+    signal?: AbortSignal;
+    write(predictions: Prediction[]): Promise<void>;
+  },
+): Promise<SkippedGroup | null> {
+  const path = join(ask.imagesDir, group[0].image);
+  const missing = await stat(path).then(
+    (s) => (s.isFile() ? null : "not a file"),
+    (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? "image not found" : `cannot read it (${e.code})`),
+  );
+  if (missing) return { questions: [...group], reason: `${missing}: ${path}` };
+  const engine = await ask.engine();
+  const tokenizer = engine.parts.tokenizer;
+  const maxNewTokens = ask.runner.maxNewTokens ?? tokensFor(group[0].answer);
+  let written = 0;
+  try {
+    await answerGroup(
+      engine,
+      path,
+      group,
+      { ...ask.runner.decoding, maxNewTokens, signal: ask.signal },
+      ask.runner,
+      async (chunk) => {
+        await ask.write(chunk.map(({ question, result }) => predictionOf(question, result, tokenizer)));
+        written += chunk.length;
+      },
     );
-    if (missing) {
-      skip(group, `${missing}: ${path}`, options, sink);
-      continue;
-    }
-    engine ??= await options.loadEngine();
-    const tokenizer = engine.parts.tokenizer;
-    const maxNewTokens = runner.maxNewTokens ?? tokensFor(group[0].answer);
-    let written = 0;
+  } catch (e) {
+    // An image that exists but does not decode is reported like a missing one; anything else stops the run.
+    if (!(e instanceof ImageDecodeError)) throw e;
+    return { questions: group.slice(written), reason: e.message };
+  }
+  return null;
+}
+
+/** The default answerer: every group here, the model loaded once a question is left to answer. */
+const answerHere: PendingAnswerer = async (work, options) => {
+  let engine: Promise<EvalEngine<string>> | null = null;
+  let doneNow = 0;
+  for (const group of work.groups) {
+    if (options.signal?.aborted) throw stopped(work.doneBefore + doneNow, work.total);
     try {
-      await answerGroup(
-        engine,
-        path,
-        group,
-        { ...runner.decoding, maxNewTokens, signal: options.signal },
-        runner,
-        async (chunk) => {
-          await sink.write(chunk.map(({ question, result }) => predictionOf(question, result, tokenizer)));
-          written += chunk.length;
-          doneNow += chunk.length;
-          report();
+      const skipped = await answerImageGroup(group, {
+        imagesDir: options.imagesDir,
+        runner: work.runner,
+        engine: () => (engine ??= options.loadEngine()),
+        signal: options.signal,
+        write: async (predictions) => {
+          await work.write(predictions);
+          doneNow += predictions.length;
+          work.progress(doneNow);
         },
-      );
+      });
+      if (skipped) work.skip(skipped.questions, skipped.reason);
     } catch (e) {
-      if (e instanceof AbortError) throw stopped(sink.doneBefore + doneNow, sink.total);
-      // An image that exists but does not decode is reported like a missing one; anything else stops the run.
-      if (!(e instanceof ImageDecodeError)) throw e;
-      skip(group.slice(written), e.message, options, sink);
+      if (e instanceof AbortError) throw stopped(work.doneBefore + doneNow, work.total);
+      throw e;
     }
   }
-}
+};
 
 function stopped(done: number, total: number): AbortError {
   return new AbortError(
     `stopped with ${done} of ${total} questions answered (kept in predictions.jsonl): run the same command to resume`,
   );
-}
-
-function skip(group: readonly EvalQuestion[], reason: string, options: RunEvalOptions, sink: Sink): void {
-  options.log?.(
-    `not answered: ${group.length} question${group.length === 1 ? "" : "s"} (${group
-      .slice(0, 3)
-      .map((q) => JSON.stringify(q.questionId))
-      .join(", ")}${group.length > 3 ? ", ..." : ""}) about ${group[0].image}: ${reason}`,
-  );
-  for (const q of group) sink.unanswered.push({ question_id: q.questionId, image: q.image, reason });
 }
 
 type Answered = { question: EvalQuestion; result: CobraResult }[];
