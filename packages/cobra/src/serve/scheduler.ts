@@ -52,7 +52,10 @@ export interface SchedulerOptions {
   maxBatch: number;
   /** Most requests waiting for a slot; one more is refused with 429. */
   maxQueue: number;
-  /** Most positions one prefill call runs, so a long prompt or an image never stalls the batch for long. */
+  /**
+   * Most positions one prefill call runs (summed over the requests it batches), so a long prompt, an image or
+   * many new requests never stall the decode batch for long.
+   */
   prefillChunk: number;
 }
 
