@@ -353,8 +353,8 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
         joined.push(state);
       }
     }
-    if (joined.length > 0)
-      this.batchState = this.lm.stackStates(this.batchState ? [this.batchState, ...joined] : joined);
+    const parts = this.batchState ? [this.batchState, ...joined] : joined;
+    if (parts.length > 0) this.batchState = parts.length === 1 ? parts[0] : this.lm.stackStates(parts);
     this.updateGauges();
     return true;
   }
