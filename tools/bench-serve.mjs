@@ -6,10 +6,11 @@
 //     state is cached after the warm-up, so the figure is decode, not vision);
 //   - TTFT p50/p99 over those streamed requests;
 //   - a cold question about a new image against a follow-up question about it (its state cached).
-// Bounded: 15 throughput requests + 2 x COLD_IMAGES timed ones + 1 warm-up, each of MAX_TOKENS tokens, and a
+// Bounded: 15 throughput requests a round + 2 x COLD_IMAGES timed ones + 1 warm-up, each of MAX_TOKENS tokens, and a
 // global time limit after which the server is killed and the script fails.
 // Environment: BENCH_MODEL (folder), BENCH_PRESET (cobra synth preset, default cobra-mamba-370m),
-// BENCH_MAX_TOKENS (default 48), BENCH_COLD_IMAGES (default 3), BENCH_TIME_LIMIT_S (default 1200).
+// BENCH_MAX_TOKENS (default 48), BENCH_COLD_IMAGES (default 3), BENCH_ROUNDS (default 2: sweeps of 1, 2, 4, 8
+// streams, every other one reversed), BENCH_TIME_LIMIT_S (default 1800).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,8 +24,9 @@ const PRESET = process.env.BENCH_PRESET ?? "cobra-mamba-370m";
 const MODEL = process.env.BENCH_MODEL ?? join(tmpdir(), "cobra-serve-bench", PRESET);
 const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 48);
 const COLD_IMAGES = Number(process.env.BENCH_COLD_IMAGES ?? 3);
-const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 1200);
+const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 1800);
 const STREAMS = [1, 2, 4, 8];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 const log = (line) => process.stderr.write(`bench:serve: ${line}\n`);
 
@@ -123,6 +125,12 @@ const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
 const median = (values) => percentile(values, 50);
+/** The middle value, or the mean of the middle two (the ratios of 2 rounds). */
+const middle = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const h = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
+};
 
 try {
   const shared = await image(1);
@@ -131,7 +139,10 @@ try {
 
   const rows = [];
   const ttfts = [];
-  for (const n of STREAMS) {
+  // Rounds alternate the order (1, 2, 4, 8 then 8, 4, 2, 1, ...): on a shared machine the load drifts, so the
+  // ratios are taken within a round and their median reported.
+  const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? STREAMS : [...STREAMS].reverse()));
+  for (const [round, n] of order.flatMap((streams, r) => streams.map((n) => [r, n]))) {
     const answers = await Promise.all(
       Array.from({ length: n }, (_, i) => ask(shared, `Question ${i + 1} of ${n}: what is in the picture?`)),
     );
@@ -142,9 +153,9 @@ try {
     // Decode rate: each stream's tokens after its first over the time they took, summed over the streams
     // (they overlap: the batch steps them together). The wall-clock figure also holds every prefill.
     const decode = answers.reduce((sum, a) => sum + (a.tokens - 1) / ((a.end - a.start - a.ttft) / 1000), 0);
-    rows.push({ streams: n, tokens, seconds, tokPerS: tokens / seconds, decodeTokPerS: decode });
+    rows.push({ round, streams: n, tokens, seconds, tokPerS: tokens / seconds, decodeTokPerS: decode });
     log(
-      `${n} streams: ${tokens} tokens in ${seconds.toFixed(2)} s = ${(tokens / seconds).toFixed(1)} tok/s; decode ${decode.toFixed(1)} tok/s`,
+      `round ${round + 1}, ${n} streams: ${tokens} tokens in ${seconds.toFixed(2)} s = ${(tokens / seconds).toFixed(1)} tok/s; decode ${decode.toFixed(1)} tok/s`,
     );
   }
 
@@ -161,19 +172,27 @@ try {
     );
   }
 
-  const one = rows[0].tokPerS;
   const out = [];
   out.push(`model: ${PRESET} (${MODEL}), ${MAX_TOKENS} tokens a request, loopback, openai client`);
   out.push("");
-  const oneDecode = rows[0].decodeTokPerS;
   out.push(
-    "| concurrent streams | tokens | wall s | tok/s, wall (prefills included) | vs 1 stream | decode tok/s (sum of streams) | vs 1 stream |",
+    "| round | concurrent streams | tokens | wall s | tok/s, wall (prefills included) | vs 1 stream | decode tok/s (sum of streams) | vs 1 stream |",
   );
-  out.push("| --- | --- | --- | --- | --- | --- | --- |");
+  out.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  const one = (r) => rows.find((x) => x.round === r.round && x.streams === 1);
   for (const r of rows)
     out.push(
-      `| ${r.streams} | ${r.tokens} | ${r.seconds.toFixed(2)} | ${r.tokPerS.toFixed(1)} | ${(r.tokPerS / one).toFixed(2)}x | ${r.decodeTokPerS.toFixed(1)} | ${(r.decodeTokPerS / oneDecode).toFixed(2)}x |`,
+      `| ${r.round + 1} | ${r.streams} | ${r.tokens} | ${r.seconds.toFixed(2)} | ${r.tokPerS.toFixed(1)} | ${(r.tokPerS / one(r).tokPerS).toFixed(2)}x | ${r.decodeTokPerS.toFixed(1)} | ${(r.decodeTokPerS / one(r).decodeTokPerS).toFixed(2)}x |`,
     );
+  out.push("");
+  for (const n of STREAMS) {
+    const mine = rows.filter((r) => r.streams === n);
+    const wall = middle(mine.map((r) => r.tokPerS / one(r).tokPerS));
+    const decode = middle(mine.map((r) => r.decodeTokPerS / one(r).decodeTokPerS));
+    out.push(
+      `${n} streams vs 1, median of ${ROUNDS} round(s) [${mine.map((r) => (r.decodeTokPerS / one(r).decodeTokPerS).toFixed(2)).join(", ")}]: ${wall.toFixed(2)}x wall, ${decode.toFixed(2)}x decode`,
+    );
+  }
   out.push("");
   out.push(
     `TTFT over the ${ttfts.length} streamed requests (image state cached): p50 ${median(ttfts).toFixed(0)} ms, p99 ${percentile(ttfts, 99).toFixed(0)} ms`,

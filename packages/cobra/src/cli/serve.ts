@@ -23,7 +23,7 @@ export function serveCommand(program: Command, io: CliIO, backend: () => Option)
     )
     .option(
       "--prefill-chunk <n>",
-      "most positions one prefill call runs between decode steps",
+      "most positions one prefill call runs between decode steps (summed over the requests it batches)",
       positiveInt,
       256,
     )

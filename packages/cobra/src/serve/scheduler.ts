@@ -2,7 +2,6 @@ import {
   AbortError,
   type FloatRows,
   type LanguageModel,
-  type LanguageModelInput,
   type LanguageModelState,
   type Tokenizer,
 } from "@cobra-ts/core";
@@ -17,6 +16,7 @@ import {
 } from "@cobra-ts/mamba-lm";
 import { queueFull, unavailable } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
+import { batchInput, pickPrefillBatch, type Segment, segmentLength } from "./prefill-batch.js";
 import type { StateCache } from "./state-cache.js";
 
 /** One chat completion to generate: a prompt after an optional image, with its own sampling settings. */
@@ -52,7 +52,10 @@ export interface SchedulerOptions {
   maxBatch: number;
   /** Most requests waiting for a slot; one more is refused with 429. */
   maxQueue: number;
-  /** Most positions one prefill call runs, so a long prompt or an image never stalls the batch for long. */
+  /**
+   * Most positions one prefill call runs (summed over the requests it batches), so a long prompt, an image or
+   * many new requests never stall the decode batch for long.
+   */
   prefillChunk: number;
 }
 
@@ -62,8 +65,8 @@ type Phase = "waiting" | "vision" | "prefill" | "decode";
 class Slot<S extends LanguageModelState> {
   phase: Phase = "waiting";
   visionStarted = false;
-  /** Prefill inputs still to run, with the prompt ids consumed once each has run (null: image rows only). */
-  chunks: { input: LanguageModelInput; consumed: number | null }[] = [];
+  /** Positions still to prefill: the image's rows, then the prompt ids (those a cached state covers skipped). */
+  pending: Segment[] = [];
   state: S | undefined;
   nextToken = -1;
   cachedIds: number | null = null;
@@ -95,11 +98,12 @@ class Slot<S extends LanguageModelState> {
  * Continuous batching over any `LanguageModel`. Every running sequence advances in ONE `lm.step` per
  * decode step (their states stacked: a Mamba state is fixed-size, so stacking is a copy, never padding);
  * requests join the batch after their prefill and leave it the step they finish or their client goes away.
- * Between two decode steps at most one prefill chunk runs (the image rows and the prompt are cut into chunks
- * of `prefillChunk` positions), so a new request never stalls the others for long; the vision pass runs
- * concurrently on onnxruntime's threads. Each sequence samples with its own RNG from its own logits row, so
- * its answer is the one it gets alone (chunked prefill and batched steps give the same numbers: each row's
- * recurrence is computed on its own).
+ * Between two decode steps one prefill call runs, of at most `prefillChunk` positions, for every waiting
+ * sequence it can take at once (see prefillBatch), so a new request never stalls the others for long and n
+ * requests arriving together join after one gap, not n; the vision pass runs concurrently on onnxruntime's
+ * threads. Each sequence samples with its own RNG from its own logits row, so its answer is the one it gets
+ * alone (chunked and batched prefills and batched steps give the same numbers: the scan walks positions one
+ * by one whatever the chunks, and each row's recurrence is computed on its own).
  */
 export class Scheduler<S extends LanguageModelState = LanguageModelState> {
   private readonly waiting: Slot<S>[] = [];
@@ -195,7 +199,7 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
           this.dropAborted();
           this.admit();
           this.startVision();
-          const prefilled = await this.prefillOne();
+          const prefilled = await this.prefillBatch();
           worked = (await this.decodeStep()) || prefilled;
         } catch (e) {
           // A failure outside one request's own calls (stacking states, say): every job in flight fails
@@ -265,12 +269,12 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
       if (hit) {
         slot.cachedIds = hit.ids.length;
         slot.state = hit.state;
-        slot.chunks = this.idChunks(promptIds, hit.ids.length);
+        slot.pending = idSegment(promptIds, hit.ids.length);
         slot.phase = "prefill";
       } else if (encodeImage) {
         slot.phase = "vision";
       } else {
-        slot.chunks = this.idChunks(promptIds, 0);
+        slot.pending = idSegment(promptIds, 0);
         slot.phase = "prefill";
       }
     }
@@ -288,9 +292,9 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
     void (async () => {
       try {
         const rows = await encode(slot.vision.signal);
-        slot.chunks = [...this.rowChunks(rows), ...this.idChunks(slot.job.promptIds, 0)];
+        slot.pending = [{ rows, at: 0 }, ...idSegment(slot.job.promptIds, 0)];
       } catch (e) {
-        slot.error = e; // reported by prefillOne, as the request's own error (an undecodable image: 400)
+        slot.error = e; // reported by prefillBatch, as the request's own error (an undecodable image: 400)
       }
       slot.phase = "prefill";
       this.visionBusy = false;
@@ -298,66 +302,78 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
     })();
   }
 
-  private rowChunks(rows: FloatRows): { input: LanguageModelInput; consumed: number | null }[] {
-    const [, p, d] = rows.shape;
-    const out = [];
-    for (let a = 0; a < p; a += this.options.prefillChunk) {
-      const b = Math.min(p, a + this.options.prefillChunk);
-      out.push({
-        input: { prefixEmbeds: { data: rows.data.subarray(a * d, b * d), shape: [1, b - a, d] } },
-        consumed: null,
-      });
-    }
-    return out;
-  }
-
-  private idChunks(ids: readonly number[], from: number) {
-    const out = [];
-    for (let a = from; a < ids.length; a += this.options.prefillChunk) {
-      const b = Math.min(ids.length, a + this.options.prefillChunk);
-      out.push({ input: { ids: ids.slice(a, b) }, consumed: b });
-    }
-    return out;
-  }
-
-  /** Runs one prefill chunk of the oldest slot that has one ready; a slot whose prefill ends joins the batch. */
-  private async prefillOne(): Promise<boolean> {
-    const slot = this.starting.find((s) => s.phase === "prefill");
-    if (!slot) return false;
-    if (slot.error === null && slot.chunks.length === 0)
-      slot.error = new Error("a job reached prefill with nothing to run");
-    if (slot.error !== null) {
+  /**
+   * Runs one batched prefill call between two decode steps: the oldest slot with positions to run and the other
+   * slots whose next positions are of the same kind (image rows or ids) and at least as many, each advancing
+   * by the same number of positions (a batch's rows share one length; a recurrent state cannot be padded). The
+   * length is the one that runs the most positions in all, within `prefillChunk` positions for the call
+   * (rows x length), so the decode batch waits no longer than for one chunk of the old one-slot prefill, and
+   * n waiting prompts cost one call instead of n (the weights are read once for all of them). A slot whose
+   * prefill ends joins the decode batch.
+   */
+  private async prefillBatch(): Promise<boolean> {
+    for (const slot of this.starting)
+      if (slot.phase === "prefill" && slot.error === null && slot.pending.length === 0)
+        slot.error = new Error("a job reached prefill with nothing to run");
+    // A request's own failure before its prefill (an undecodable image) is its error alone.
+    const failed = this.starting.filter((s) => s.phase === "prefill" && s.error !== null);
+    for (const slot of failed) {
       this.remove(this.starting, slot);
       if (!slot.aborted) slot.reject(slot.error);
-      return true;
     }
-    const chunk = slot.chunks.shift()!;
+    const ready = this.starting.filter((s) => s.phase === "prefill");
+    if (ready.length === 0) return failed.length > 0;
+    const { length, slots } = pickPrefillBatch(ready, this.options.prefillChunk);
+    const states = slots.map((s) => s.state ?? this.lm.newState(1));
     let output: Awaited<ReturnType<LanguageModel<S>["prefill"]>>;
     try {
-      output = await this.lm.prefill(chunk.input, slot.state);
+      const inputs = slots.map((s) => s.pending[0]);
+      output = await this.lm.prefill(
+        batchInput(inputs, length),
+        states.length === 1 ? states[0] : this.lm.stackStates(states),
+      );
     } catch (e) {
-      this.remove(this.starting, slot);
-      slot.reject(e);
+      for (const slot of slots) {
+        this.remove(this.starting, slot);
+        slot.reject(e);
+      }
       return true;
     }
-    const { imageKey, promptIds } = slot.job;
-    this.metrics?.prefilledTokens.inc(chunk.input.ids?.length ?? chunk.input.prefixEmbeds?.shape[1] ?? 0);
-    slot.state = output.state;
-    // The state after the image, and after the whole prompt, serve follow-ups (a new question; the next turn).
-    const last = slot.chunks.length === 0;
-    const afterImage = chunk.consumed === null && slot.chunks[0]?.consumed !== null;
-    if (afterImage) this.cache.set(imageKey, [], output.state);
-    if (last && (imageKey !== "" || promptIds.length > 0)) this.cache.set(imageKey, promptIds, output.state);
-    if (!last) return true;
-    this.remove(this.starting, slot);
-    this.emit(slot, output.logits.data);
-    if (slot.sequence.done) this.finish(slot, output.state);
-    else {
-      this.running.push(slot);
-      this.batchState = this.batchState ? this.lm.stackStates([this.batchState, output.state]) : output.state;
+    this.metrics?.prefilledTokens.inc(length * slots.length);
+    const vocab = output.logits.shape[1];
+    const joined: S[] = [];
+    for (const [row, slot] of slots.entries()) {
+      const state = slots.length === 1 ? output.state : this.lm.selectRows(output.state, [row]);
+      if (this.advance(slot, length, state)) continue;
+      this.remove(this.starting, slot);
+      this.emit(slot, output.logits.data.subarray(row * vocab, (row + 1) * vocab));
+      if (slot.sequence.done) this.finish(slot, state);
+      else {
+        this.running.push(slot);
+        joined.push(state);
+      }
     }
+    const parts = this.batchState ? [this.batchState, ...joined] : joined;
+    if (parts.length > 0) this.batchState = parts.length === 1 ? parts[0] : this.lm.stackStates(parts);
     this.updateGauges();
     return true;
+  }
+
+  /**
+   * Moves a slot past `length` positions of its next segment, now in `state`, and keeps the states that serve
+   * follow-ups (after the image: a new question; after the prompt: the next turn). True while positions remain.
+   */
+  private advance(slot: Slot<S>, length: number, state: S): boolean {
+    slot.state = state;
+    const head = slot.pending[0];
+    head.at += length;
+    if (head.at < segmentLength(head)) return true;
+    slot.pending.shift();
+    const { imageKey, promptIds } = slot.job;
+    if ("rows" in head) this.cache.set(imageKey, [], state);
+    if (slot.pending.length > 0) return true;
+    if (imageKey !== "" || promptIds.length > 0) this.cache.set(imageKey, promptIds, state);
+    return false;
   }
 
   /** One `lm.step` for every running sequence; finished ones leave the batch. */
@@ -432,4 +448,9 @@ export class Scheduler<S extends LanguageModelState = LanguageModelState> {
     this.metrics?.running.set(this.active);
     this.metrics?.cacheBytes.set(this.cache.bytes);
   }
+}
+
+/** The prompt ids from `from` on, as a segment to prefill (none when a cached state covers them all). */
+function idSegment(ids: readonly number[], from: number): Segment[] {
+  return from < ids.length ? [{ ids, at: from }] : [];
 }

@@ -40,7 +40,7 @@ export interface ServeOptions {
   maxQueue: number;
   /** Budget of the image-state cache, in MiB (0: no cache). */
   stateCacheMb: number;
-  /** Positions per prefill chunk. */
+  /** Most positions one batched prefill call runs between decode steps (rows x positions). */
   prefillChunk: number;
   /** Largest request body (413 beyond it). */
   maxBodyBytes: number;
