@@ -23,7 +23,7 @@ export function quantizeCommand(program: Command, io: CliIO): void {
       try {
         const m = await quantizeModel(opts.model, {
           out: opts.out,
-          dtypes: opts.dtype.dtypes,
+          dtypes: opts.dtype,
           force: !!opts.force,
           onProgress: (p) => bar.update(`lm ${p.item}`, p.done, p.total),
         });
