@@ -70,7 +70,7 @@ describe("cobra convert --dtype", () => {
   it("refuses a dtype name it does not know, and one a part cannot be written as", async () => {
     for (const [spec, message] of [
       ["q5", /unknown dtype "q5"/],
-      ["lm=q4f16", /the lm cannot be written as q4f16/],
+      ["vision=q4f16", /the vision cannot be written as q4f16/],
       ["audio=q8", /"audio=q8" is not <part>=<dtype>/],
     ] as const) {
       const io = captureIO();

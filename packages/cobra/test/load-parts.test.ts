@@ -143,13 +143,6 @@ describe("the manifest is checked before any graph is opened", () => {
         /parts\.lm\.config\.model\.vocabSizePadded: \d+, the other fields make it \d+/,
       ],
       [
-        "dtype",
-        (m) => {
-          m.parts.lm.dtype = "q4f16";
-        },
-        /parts\.lm\.dtype: "q4f16" is not supported by the mamba-lm loader \(it runs fp32, q8, q4\)/,
-      ],
-      [
         "dtype against the graph's options",
         (m) => {
           m.parts.lm.dtype = "q4";

@@ -47,6 +47,50 @@ describe("cobra quantize", () => {
     }
   });
 
+  it("lm=q4f16 / lm=fp16 leave the parts not named at their dtype (fp16 towers stay fp16), and load with no flag", async () => {
+    const towersFp16 = join(dir, "towers-fp16");
+    await convertRelease(RELEASE_SOURCES, {
+      out: towersFp16,
+      dtypes: { vision: "fp16", projector: "fp32", lm: "fp32" },
+    });
+    const logits: Record<string, Float32Array> = {};
+    for (const dtype of ["fp32", "fp16", "q4", "q4f16"]) {
+      const out = dtype === "fp32" ? towersFp16 : join(dir, `towers-fp16-lm-${dtype}`);
+      if (dtype !== "fp32") {
+        const io = captureIO();
+        expect(
+          await runCli(["quantize", "--model", towersFp16, "--dtype", `lm=${dtype}`, "--out", out], io),
+          io.err,
+        ).toBe(0);
+      }
+      const m = JSON.parse(await readFile(join(out, "cobra.json"), "utf8"));
+      expect([m.parts.encoder.dtype, m.parts.projector.dtype, m.parts.lm.dtype]).toEqual([
+        "fp16",
+        "fp32",
+        dtype,
+      ]);
+      const cobra = await Cobra.load(out);
+      try {
+        logits[dtype] = Float32Array.from((await cobra.generate(caseRequest(CASES[0]))).prefillLogits);
+      } finally {
+        await cobra.release();
+      }
+    }
+    const scale = logits.fp32.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
+    const fp16 = maxAbsDiff(logits.fp16, logits.fp32);
+    // q4f16 is q4 with float16 scales and activations: it must stay much nearer q4 than q4 is to fp32 (the tiny
+    // random LM is too 4-bit sensitive for a bound against fp32 to say much: q4 moves its logits by more than
+    // their range; q4f16 vs q4 measured 0.31 against q4 vs fp32 4.3).
+    const q4f16 = maxAbsDiff(logits.q4f16, logits.q4);
+    const q4 = maxAbsDiff(logits.q4, logits.fp32);
+    console.log(
+      `prefill logits up to ${scale.toFixed(2)}: fp16 vs fp32 ${fp16.toExponential(2)}, q4f16 vs q4 ${q4f16.toExponential(2)}, q4 vs fp32 ${q4.toExponential(2)}`,
+    );
+    expect(fp16).toBeGreaterThan(0);
+    expect(fp16).toBeLessThan(3e-3 * scale);
+    expect(q4f16).toBeLessThan(0.25 * q4);
+  });
+
   it("refuses what it cannot do, and never touches the --model folder or a folder of the user's", async () => {
     const before = await readdir(fp32);
     const mine = join(dir, "mine");

@@ -35,7 +35,9 @@ export { LM_DATA_FILE, LM_GRAPH_FILE } from "./graph/lm-files.js";
 export {
   checkLmQuantization,
   LM_DTYPES,
+  type LmBlockQuantization,
   type LmDtype,
+  type LmFloat16,
   type LmQuantization,
   lmQuantizationFor,
 } from "./graph/lm-quantization.js";

@@ -21,7 +21,7 @@ export function convertCommand(program: Command, io: CliIO): void {
     .requiredOption("--out <dir>", "output folder (written atomically)")
     .option(
       "--dtype <spec>",
-      "storage per part: one of fp32, fp16, q8, q4 for every part, or e.g. lm=q4,vision=q8,projector=fp16 (others fp32)",
+      "storage per part: one of fp32, fp16, q8, q4 for every part, or e.g. lm=q4f16,vision=q8,projector=fp16 (others fp32; the LM also takes q4f16)",
       parsePartDtypes,
     )
     .option(
@@ -29,7 +29,7 @@ export function convertCommand(program: Command, io: CliIO): void {
       "convert again even if --out holds this conversion; replace an --out folder that is not a converted model",
     )
     .action(async (opts) => {
-      if (opts.dtype) checkWritableDtypes(opts.dtype); // before any download
+      if (opts.dtype) checkWritableDtypes(opts.dtype.dtypes); // before any download
       const release = opts.release ? RELEASES[opts.release] : undefined;
       if (opts.release && !release)
         throw new InvalidArgumentError(
@@ -58,7 +58,7 @@ export function convertCommand(program: Command, io: CliIO): void {
         const t0 = performance.now();
         const result = await convertRelease(sources, {
           out: opts.out,
-          dtypes: opts.dtype,
+          dtypes: opts.dtype?.dtypes,
           force: !!opts.force,
           onProgress: (p) => bar.update(`${p.stage} ${p.item}`, p.done, p.total),
         });

@@ -10,13 +10,13 @@ export function quantizeCommand(program: Command, io: CliIO): void {
     .requiredOption("--model <dir>", "a model folder converted at fp32 (cobra convert or cobra synth)")
     .requiredOption(
       "--dtype <spec>",
-      "lm=q8 or lm=q4 (the towers and projector keep their dtype)",
+      "lm=fp16, lm=q8, lm=q4 or lm=q4f16 (the towers and projector keep their dtype)",
       parsePartDtypes,
     )
     .requiredOption("--out <dir>", "output folder (written atomically; never the --model folder)")
     .option("--force", "replace a converted model in --out; replace an --out folder that is not a model")
     .action(async (opts) => {
-      checkWritableDtypes(opts.dtype, ["lm"]);
+      checkWritableDtypes(opts.dtype.dtypes, ["lm"]);
       const { quantizeModel } = await import("../convert/quantize.js");
       const bar = progressReporter(io);
       const t0 = performance.now();

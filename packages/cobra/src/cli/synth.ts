@@ -16,7 +16,7 @@ export function synthCommand(program: Command, io: CliIO): void {
     .option("--force", "replace a converted model in --out")
     .option(
       "--dtype <spec>",
-      "storage per part: fp32, q8 or q4 for all, or lm=q4,vision=q8,projector=fp16 (the vision towers and projector also take fp16; default fp32)",
+      "storage per part: fp32, fp16, q8 or q4 for all, or lm=q4f16,vision=q8,projector=fp16 (the LM also takes q4f16; default fp32)",
       parsePartDtypes,
     )
     .action(async (opts) => {

@@ -16,27 +16,48 @@ const BUILT: Record<PartName, readonly string[]> = {
   lm: LM_DTYPES,
 };
 
+/** What `--dtype` said: every part's dtype, and which parts it named. */
+export interface DtypeSpec {
+  /** fp32 for a part the spec does not name. */
+  dtypes: PartDtypes;
+  /** The parts given as `<part>=<dtype>`; empty when one name set every part (`--dtype q4`). */
+  named: readonly PartName[];
+}
+
 /** `--dtype q4` (every part) or `--dtype lm=q4,vision=fp32` (the parts named; the others fp32). */
-export function parsePartDtypes(spec: string): PartDtypes {
+export function parsePartDtypes(spec: string): DtypeSpec {
   const out: PartDtypes = { vision: "fp32", projector: "fp32", lm: "fp32" };
   const entries = spec.split(",").map((s) => s.trim());
+  const named = new Set<PartName>();
   if (entries.length === 1 && !entries[0].includes("=")) {
     const name = checkName(entries[0], "--dtype");
     for (const part of PART_NAMES) out[part] = name;
   } else {
-    const named = new Set<string>();
     for (const entry of entries) {
       const [part, name, extra] = entry.split("=");
       if (extra !== undefined || name === undefined || !(PART_NAMES as readonly string[]).includes(part))
         throw new InvalidArgumentError(
           `--dtype: "${entry}" is not <part>=<dtype> with part one of ${PART_NAMES.join(", ")}`,
         );
-      if (named.has(part)) throw new InvalidArgumentError(`--dtype: the ${part} is named twice in "${spec}"`);
-      named.add(part);
+      if (named.has(part as PartName))
+        throw new InvalidArgumentError(`--dtype: the ${part} is named twice in "${spec}"`);
+      named.add(part as PartName);
       out[part as PartName] = checkName(name, `--dtype ${part}`);
     }
   }
-  return out;
+  return { dtypes: out, named: [...named] };
+}
+
+/**
+ * Refuses a spec naming a part the model being written does not have (`vision=q4` for an LM-only model), which
+ * would otherwise be ignored without a word. One name for every part (`--dtype q4`) is for the parts there are.
+ */
+export function checkNamedParts(spec: DtypeSpec, parts: readonly PartName[], what: string): void {
+  const absent = spec.named.filter((p) => !parts.includes(p));
+  if (absent.length > 0)
+    throw new InvalidArgumentError(
+      `--dtype: ${what} has no ${absent.join(" or ")} to write (it has the ${parts.join(", ")}); drop ${absent.map((p) => `${p}=${spec.dtypes[p]}`).join(", ")}`,
+    );
 }
 
 /** Refuses a dtype this version cannot write for one of `parts` (the parts the model being written has). */

@@ -13,11 +13,12 @@ import { buildManifest, type CobraManifest, MANIFEST_FILE, parseManifest } from 
 import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
 import { checkConvertOut } from "./out-folder.js";
-import { checkWritableDtypes, type PartDtypes, type PartName } from "./part-dtypes.js";
+import { checkWritableDtypes, type DtypeSpec, type PartName } from "./part-dtypes.js";
 
 export interface QuantizeOptions {
   out: string;
-  dtypes: PartDtypes;
+  /** As parsePartDtypes reads `--dtype`: a part it does not name keeps its dtype. */
+  dtypes: DtypeSpec;
   force?: boolean;
   onProgress?: (p: { item: string; done: number; total: number }) => void;
   signal?: AbortSignal;
@@ -46,16 +47,19 @@ export async function quantizeModel(model: string, options: QuantizeOptions): Pr
   const manifest = parseManifest(text, manifestPath, model);
   const lmPart = manifest.parts.lm;
   if (!lmPart) throw new InvalidArgumentError(`${model} has no language model part to quantize`);
+  const { dtypes, named } = options.dtypes;
+  // One name (`--dtype q8`) asks it of every part; `lm=q8` of the LM alone, the others keeping theirs.
+  const asked = (name: PartName) => named.length === 0 || named.includes(name);
   for (const name of ["vision", "projector"] as const) {
     const part = manifest.parts[SLOT_OF[name]];
-    if (part && part.dtype !== options.dtypes[name])
+    if (part && asked(name) && part.dtype !== dtypes[name])
       throw new InvalidArgumentError(
         `cobra quantize re-quantizes the LM only; the ${name} is ${part.dtype} here and stays so ` +
-          `(pass --dtype lm=${options.dtypes.lm}, or convert from the release with --dtype ${name}=${options.dtypes[name]})`,
+          `(pass --dtype lm=${dtypes.lm}, or convert from the release with --dtype ${name}=${dtypes[name]})`,
       );
   }
-  checkWritableDtypes(options.dtypes, ["lm"]);
-  if (lmPart.dtype === options.dtypes.lm)
+  checkWritableDtypes(dtypes, ["lm"]);
+  if (lmPart.dtype === dtypes.lm)
     throw new InvalidArgumentError(`the LM in ${model} is already ${lmPart.dtype}; nothing to do`);
   const lmConfig = readMambaLmPartConfig(lmPart, `${join(model, MANIFEST_FILE)} parts.lm`);
   await checkConvertOut(options.out, !!options.force);
@@ -79,7 +83,7 @@ export async function quantizeModel(model: string, options: QuantizeOptions): Pr
         // A quantized graph returns the last position's logits only (what generation reads).
         logits: "last",
         scanOutput: lmConfig.options.scanOutput,
-        quantization: lmQuantizationFor(options.dtypes.lm),
+        quantization: lmQuantizationFor(dtypes.lm),
         signal: options.signal,
         onProgress: (p) => progress({ item: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
       });

@@ -41,6 +41,29 @@ describe("cobra synth", () => {
     }
   });
 
+  it("--dtype q4f16 / fp16 (one name: the LM's, for an LM-only preset) writes an LM that loads from its files", async () => {
+    const logits: Record<string, Float32Array> = {};
+    for (const dtype of ["fp32", "fp16", "q4f16"]) {
+      const out = join(work, `lm-${dtype}`);
+      const r = await synth(["--preset", "test-tiny", "--out", out, "--dtype", dtype]);
+      expect(r.code, r.err).toBe(0);
+      const manifest = JSON.parse(await readFile(join(out, "cobra.json"), "utf8"));
+      expect(manifest.parts.lm.dtype).toBe(dtype);
+      const lm = await MambaLM.load(out);
+      try {
+        // The embedding rows come from the data file (fp16 rows, or q4f16 codes with fp16 scales).
+        logits[dtype] = (await lm.prefill({ ids: [1, 2, 3, 300] })).logits.data;
+      } finally {
+        await lm.release();
+      }
+    }
+    const scale = logits.fp32.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    const off = (d: string) => logits[d].reduce((m, x, i) => Math.max(m, Math.abs(x - logits.fp32[i])), 0);
+    expect(off("fp16")).toBeGreaterThan(0);
+    expect(off("fp16")).toBeLessThan(3e-3 * scale);
+    expect(off("q4f16")).toBeLessThan(0.6 * scale);
+  });
+
   it("writes a whole Cobra that Cobra.load checks and generates with", async () => {
     const out = join(work, "cobra");
     const r = await synth(["--preset", "test-tiny-cobra", "--out", out, "--seed", "3"]);
@@ -154,6 +177,14 @@ describe("cobra synth", () => {
       expect(r.code).not.toBe(0);
       expect(r.err).toMatch(/holds a converted model; pass --force/);
       expect((await synth(["--preset", "test-tiny", "--out", out, "--force"])).code).toBe(0);
+    });
+
+    it("--dtype naming a part an LM-only preset does not write (it used to be ignored)", async () => {
+      const out = join(work, "lm-vision-q4");
+      const r = await synth(["--preset", "test-tiny", "--out", out, "--dtype", "lm=q8,vision=q4"]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/the preset test-tiny \(an LM only\) has no vision to write .*drop vision=q4/);
+      await expect(readFile(join(out, "cobra.json"))).rejects.toThrow(/ENOENT/);
     });
 
     it("missing --preset", async () => {

@@ -23,7 +23,7 @@ import {
 } from "@cobra-ts/vision-encoder/node";
 import { writeFolderAtomically } from "../convert/atomic-dir.js";
 import { checkFreeSpace } from "../convert/out-folder.js";
-import { checkWritableDtypes, type PartDtypes } from "../convert/part-dtypes.js";
+import { checkNamedParts, checkWritableDtypes, type DtypeSpec } from "../convert/part-dtypes.js";
 import type { CobraManifest, ManifestDescription } from "../manifest.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "./byte-tokenizer.js";
 import { writeSynthManifest } from "./cobra-manifest.js";
@@ -51,8 +51,8 @@ export interface SynthOptions {
   tokenizer?: string;
   onProgress?: (p: SynthProgress) => void;
   signal?: AbortSignal;
-  /** Storage type per part (see parsePartDtypes); fp32 when absent. */
-  dtypes?: PartDtypes;
+  /** Storage type per part, as parsePartDtypes reads `--dtype`; fp32 when absent. */
+  dtypes?: DtypeSpec;
 }
 
 export interface SynthResult {
@@ -89,7 +89,11 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
   const seed = options.seed ?? DEFAULT_SEED;
   await checkSynthOut(options.out, options.force ?? false);
   const lmConfig = resolveMambaConfig(preset.lm);
-  if (options.dtypes) checkWritableDtypes(options.dtypes, preset.kind === "lm" ? ["lm"] : undefined);
+  if (options.dtypes) {
+    const parts = preset.kind === "lm" ? (["lm"] as const) : undefined;
+    if (parts) checkNamedParts(options.dtypes, parts, `the preset ${presetName} (an LM only)`);
+    checkWritableDtypes(options.dtypes.dtypes, parts);
+  }
   const lm = lmPlan(lmConfig, options);
   const { plans, describe } =
     preset.kind === "lm"
@@ -153,7 +157,7 @@ function lmPlan(config: MambaConfig, options: SynthOptions) {
     write: async (dir, source, progress) => {
       let last = 0;
       written.part = await writeLanguageModel(dir, source, config, {
-        quantization: lmQuantizationFor(options.dtypes?.lm ?? "fp32"),
+        quantization: lmQuantizationFor(options.dtypes?.dtypes.lm ?? "fp32"),
         signal: options.signal,
         onProgress: (p) => {
           progress(p.bytesDone - last);
@@ -208,8 +212,8 @@ function cobraPlans(
   options: SynthOptions,
 ): { plans: PartPlan[]; describe: Describe } {
   const { towers, variant, dims, numTokens } = cobraLayout(preset, lmConfig);
-  const visionStorage = linearQuantizationFor(options.dtypes?.vision ?? "fp32");
-  const projectorStorage = linearQuantizationFor(options.dtypes?.projector ?? "fp32");
+  const visionStorage = linearQuantizationFor(options.dtypes?.dtypes.vision ?? "fp32");
+  const projectorStorage = linearQuantizationFor(options.dtypes?.dtypes.projector ?? "fp32");
   const towerPlans = towers.map(
     ({ name, config }): PartPlan => ({
       part: name,

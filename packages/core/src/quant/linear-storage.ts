@@ -80,6 +80,11 @@ export function float32ToFloat16Bits(src: Float32Array): Uint16Array {
   return new Uint16Array(half.buffer, half.byteOffset, half.length);
 }
 
+/** Widens IEEE half-precision bits into `out` (as many floats as `bits` has): a row of an fp16 table or scales. */
+export function float16BitsToFloat32(bits: Uint16Array, out: Float32Array): void {
+  out.set(new Float16Array(bits.buffer, bits.byteOffset, bits.length));
+}
+
 /**
  * Stores a float weight as `q` says and returns the float32 value to compute with: fp32 as it is; for fp16 the
  * float16 initializer behind a Cast. That halves the download and the disk, not the runtime memory:

@@ -1,4 +1,5 @@
 import {
+  float32ToFloat16Bits,
   GraphBuilder,
   type InitializerSink,
   inlineInitializers,
@@ -88,17 +89,18 @@ export async function convertTensors(
     const read = await weights.read(t.source);
     if (!(read.data instanceof Float32Array))
       throw new WeightsMismatchError(weights.sourceKey(t.source), `dtype ${read.dtype} is not a float type`);
+    const floats = (data: Float32Array) => (t.float16 ? float32ToFloat16Bits(data) : data);
     if (t.quantize) {
       const [rows, cols] = t.shape;
       const q = quantizeBlockwise(read.data, rows, cols, t.quantize);
       await sink(g, t.name, [rows, q.kBlocks, q.blobSize], q.data);
-      await sink(g, quantizedWeightNames(t.source).scales, [rows, q.kBlocks], q.scales);
+      await sink(g, quantizedWeightNames(t.source).scales, [rows, q.kBlocks], floats(q.scales));
     } else
       await sink(
         g,
         t.name,
         t.shape,
-        t.transpose ? transpose2d(read.data, t.shape[1], t.shape[0]) : read.data,
+        floats(t.transpose ? transpose2d(read.data, t.shape[1], t.shape[0]) : read.data),
       );
     bytesDone += read.data.byteLength;
     options.onProgress?.({ tensor: t.source, done: i + 1, total: tensors.length, bytesDone, bytesTotal });
@@ -116,13 +118,14 @@ export function modelMetadata(converted?: ConvertedLanguageModel): Record<string
     "cobra.format_version": String(LM_FORMAT_VERSION),
     // How the embedding's bytes are laid out when they are the quantized head's: the lookup reads rows
     // outside onnxruntime, from the graph alone (no manifest needed to load an .onnx file).
-    ...(q && {
-      [EMBEDDING_METADATA]: JSON.stringify({
-        bits: q.headBits,
-        blockSize: q.blockSize,
-        cols: converted.config.dModel,
+    ...(converted &&
+      q?.method === "matmul-nbits" && {
+        [EMBEDDING_METADATA]: JSON.stringify({
+          bits: q.headBits,
+          blockSize: q.blockSize,
+          cols: converted.config.dModel,
+        }),
       }),
-    }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { emitMatMulNBits, type GraphBuilder, InvalidArgumentError } from "@cobra-ts/core";
+import { emitMatMulNBits, type GraphBuilder, InvalidArgumentError, onnxDataType } from "@cobra-ts/core";
 import { emitCausalConv1d, emitSelectiveScan, type ScanSchedule } from "@cobra-ts/scan";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { EMBEDDING, LM_HEAD, NORM_F } from "../weights/mamba-weights.js";
@@ -11,7 +11,7 @@ import {
   ssmStateIn,
   ssmStateOut,
 } from "./io-names.js";
-import type { LmQuantization } from "./lm-quantization.js";
+import type { LmBlockQuantization, LmQuantization } from "./lm-quantization.js";
 import { emitLayerNorm, emitRmsNorm } from "./norms.js";
 import { runtimeName } from "./runtime-tensors.js";
 
@@ -26,7 +26,7 @@ export interface MambaGraphOptions {
    * [positions, d_inner, d_state] temporaries, 1.3x faster prefill at Mamba-1.4B than "after", decode alike.
    */
   scanOutput?: ScanSchedule;
-  /** Block-quantized projections and head (MatMulNBits); fp32 when absent or null. */
+  /** Block-quantized (MatMulNBits) or float16 projections and head; fp32 when absent or null. */
   quantization?: LmQuantization | null;
 }
 
@@ -39,7 +39,7 @@ export interface MambaGraphOptions {
  * `ssm_state_out.{i}`. Initializers are expected under the names of `runtimeTensors(config)`; the embedding
  * is one of them (the lookup reads it from the model's data, and the tied head uses it).
  * The residual stream is fp32 throughout; with `quantization`, the projections and the head read
- * block-quantized weights (MatMulNBits, which dequantizes on the fly).
+ * block-quantized weights (MatMulNBits, which dequantizes on the fly) or float16 ones (Cast to fp32).
  */
 export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: MambaGraphOptions = {}): void {
   const { dModel: d, dInner: di, dState: n, dConv: k, vocabSizePadded: v } = config;
@@ -63,25 +63,21 @@ export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: Mamba
     residual = g.op("Add", [hidden.out, residual]); // mamba_ssm: residual = hidden_states + residual
   }
 
-  const head = config.tieEmbeddings ? EMBEDDING : LM_HEAD;
+  const q = options.quantization;
+  const headName = config.tieEmbeddings ? EMBEDDING : LM_HEAD;
+  // One Cast of an fp16 head, however many products read it (each Cast is folded into its own fp32 copy).
+  const head = q?.method === "float16" ? widen(g, headName) : headName;
   const wanted = options.logits ?? "last";
   if (wanted !== "all") {
     const last = g.op("Gather", [residual, g.constInt64([-1], [])], { axis: 0 }); // [B, d]
     const normed = norm(last, NORM_F);
-    if (options.quantization)
-      emitMatMulNBits(
-        g,
-        normed,
-        head,
-        { K: config.dModel, N: v },
-        { ...options.quantization, bits: options.quantization.headBits },
-        LOGITS,
-      );
+    if (q?.method === "matmul-nbits")
+      emitBlockMatMul(g, normed, headName, { K: config.dModel, N: v }, { ...q, bits: q.headBits }, LOGITS);
     else g.op("Gemm", [normed, head], { transB: 1 }, { name: LOGITS });
     g.output(LOGITS, "float32", ["batch", v]);
   }
   if (wanted !== "last") {
-    if (options.quantization)
+    if (q?.method === "matmul-nbits")
       throw new InvalidArgumentError('a quantized LM graph returns the last logits only (logits: "last")');
     const batchMajor = g.op("Transpose", [residual], { perm: [1, 0, 2] }); // [B, L, d]
     const flat = g.op("Reshape", [norm(batchMajor, NORM_F), g.constInt64([-1, d])]);
@@ -90,6 +86,28 @@ export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: Mamba
     g.op("Reshape", [g.op("Gemm", [flat, head], { transB: 1 }), shape], {}, { name: ALL_LOGITS });
     g.output(ALL_LOGITS, "float32", ["batch", "positions", v]);
   }
+}
+
+/** A float16 initializer as fp32 (onnxruntime folds the Cast once at load). */
+function widen(g: GraphBuilder, initializer: string): string {
+  return g.op("Cast", [initializer], { to: onnxDataType("float32") });
+}
+
+/**
+ * MatMulNBits on fp32 `x`; with floatType float16 (q4f16) the product runs in float16 between two Casts, so
+ * the rest of the graph stays fp32.
+ */
+function emitBlockMatMul(
+  g: GraphBuilder,
+  x: string,
+  weight: string,
+  dims: { K: number; N: number },
+  q: LmBlockQuantization,
+  name?: string,
+): string {
+  if (q.floatType !== "float16") return emitMatMulNBits(g, x, weight, dims, q, name);
+  const half = g.op("Cast", [x], { to: onnxDataType("float16") });
+  return g.op("Cast", [emitMatMulNBits(g, half, weight, dims, q)], { to: onnxDataType("float32") }, { name });
 }
 
 /** One Mamba mixer (mamba_ssm `Mamba.forward` / `Mamba.step`, the same math for any length). */
@@ -114,9 +132,10 @@ function emitMixer(
   const linear = (x: string, name: keyof typeof shapes, bias: boolean) => {
     const weight = `${p}.${name}.weight`;
     const [outDim, inDim] = shapes[name];
-    const y = q
-      ? emitMatMulNBits(g, x, weight, { K: inDim, N: outDim }, q)
-      : g.op("MatMul", [x, runtimeName(weight)]);
+    const y =
+      q?.method === "matmul-nbits"
+        ? emitBlockMatMul(g, x, weight, { K: inDim, N: outDim }, q)
+        : g.op("MatMul", [x, q?.method === "float16" ? widen(g, runtimeName(weight)) : runtimeName(weight)]);
     return bias ? g.op("Add", [y, `${p}.${name}.bias`]) : y;
   };
 

@@ -1,61 +1,29 @@
-import {
-  dequantizeBlockwise,
-  inspectModel,
-  MemoryWeights,
-  quantizeBlockwise,
-  type Tensor,
-  type WeightSource,
-} from "@cobra-ts/core";
+import { inspectModel } from "@cobra-ts/core";
 import { describe, expect, it } from "vitest";
-import { type MambaConfig, type MambaConfigInput, resolveMambaConfig } from "../config/mamba-config.js";
+import { type MambaConfigInput, resolveMambaConfig } from "../config/mamba-config.js";
 import { MambaLM } from "../model/mamba-lm.js";
 import { referenceLogits } from "../reference/float64-forward.js";
 import { syntheticMambaSource } from "../reference/synthetic-weights.js";
 import { fixtureConfig, maxAbsDiff, openCheckpoint } from "../test-support/fixture.js";
-import { MambaWeights } from "../weights/mamba-weights.js";
+import { offWeightsAsStored, positionsFrom } from "../test-support/lm-as-stored.js";
 import { buildLanguageModel } from "./convert.js";
-import { type LmQuantization, tensorQuantization } from "./lm-quantization.js";
+import type { LmBlockQuantization } from "./lm-quantization.js";
 
-/** The source with every tensor the LM quantizes replaced by its dequantized value: what the graph computes on. */
-async function dequantizedSource(
-  source: WeightSource,
-  config: MambaConfig,
-  q: LmQuantization,
-): Promise<WeightSource> {
-  const weights = MambaWeights.from(source);
-  const tensors = new Map<string, Tensor>();
-  for (const key of source.keys()) tensors.set(key, await source.read(key));
-  for (const name of weights.keys()) {
-    const bq = tensorQuantization(name, q, config.tieEmbeddings);
-    if (!bq) continue;
-    const t = await weights.read(name);
-    const [rows, cols] = t.shape;
-    const data = dequantizeBlockwise(quantizeBlockwise(t.data as Float32Array, rows, cols, bq));
-    tensors.set(weights.sourceKey(name), { ...t, data });
-  }
-  return new MemoryWeights(tensors);
-}
-
-/** Every position's logits, the first from prefill and the rest from steps (a quantized graph returns the last only). */
-async function logitsByStep(lm: MambaLM, ids: number[]): Promise<Float32Array> {
-  const v = lm.dims.vocabSize;
-  const out = new Float32Array(ids.length * v);
-  let { logits, state } = await lm.prefill({ ids: ids.slice(0, 3) });
-  out.set(logits.data, 2 * v);
-  for (let t = 3; t < ids.length; t++) {
-    ({ logits, state } = await lm.step(ids[t], state));
-    out.set(logits.data, t * v);
-  }
-  return out;
-}
-
-function positionsFrom(all: ArrayLike<number>, from: number, v: number): number[] {
-  return Array.from(all).slice(from * v);
-}
-
-const Q8: LmQuantization = { method: "matmul-nbits", bits: 8, headBits: 8, blockSize: 32, accuracyLevel: 0 };
-const Q4: LmQuantization = { method: "matmul-nbits", bits: 4, headBits: 8, blockSize: 32, accuracyLevel: 0 };
-const Q4_HEAD4: LmQuantization = {
+const Q8: LmBlockQuantization = {
+  method: "matmul-nbits",
+  bits: 8,
+  headBits: 8,
+  blockSize: 32,
+  accuracyLevel: 0,
+};
+const Q4: LmBlockQuantization = {
+  method: "matmul-nbits",
+  bits: 4,
+  headBits: 8,
+  blockSize: 32,
+  accuracyLevel: 0,
+};
+const Q4_HEAD4: LmBlockQuantization = {
   method: "matmul-nbits",
   bits: 4,
   headBits: 4,
@@ -64,7 +32,7 @@ const Q4_HEAD4: LmQuantization = {
 };
 
 describe("a block-quantized LM graph equals a float64 forward on its dequantized weights", () => {
-  const variants: [string, Partial<MambaConfigInput> & { dModel: number }, LmQuantization][] = [
+  const variants: [string, Partial<MambaConfigInput> & { dModel: number }, LmBlockQuantization][] = [
     ["q8, tied head, d_model 48 (K a whole number of blocks)", { dModel: 48 }, Q8],
     [
       "q4 (8-bit head), dt_rank 20 (K padded to a block), untied head",
@@ -90,11 +58,8 @@ describe("a block-quantized LM graph equals a float64 forward on its dequantized
         model: (await buildLanguageModel(source, config, { quantization: q })).model,
       });
       try {
-        const got = await logitsByStep(lm, ids);
-        const expected = await referenceLogits(await dequantizedSource(source, config, q), config, ids);
+        const { diff, scale, expected } = await offWeightsAsStored(lm, source, config, q, ids);
         const v = config.vocabSizePadded;
-        const scale = expected.reduce((m, x) => Math.max(m, Math.abs(x)), 1);
-        const diff = maxAbsDiff(positionsFrom(got, 2, v), positionsFrom(expected, 2, v));
         const fp32 = await referenceLogits(source, config, ids);
         const drift = maxAbsDiff(positionsFrom(fp32, 2, v), positionsFrom(expected, 2, v));
         console.log(
@@ -120,13 +85,8 @@ describe("a block-quantized LM graph equals a float64 forward on its dequantized
       const lm = await MambaLM.load({ model });
       const ids = [1, 5, 9, 200, 31, 7, 7, 64];
       try {
-        const got = await logitsByStep(lm, ids);
-        const expected = await referenceLogits(await dequantizedSource(source, config, Q4), config, ids);
-        const v = config.vocabSizePadded;
-        const scale = expected.reduce((m, x) => Math.max(m, Math.abs(x)), 1);
-        expect(maxAbsDiff(positionsFrom(got, 2, v), positionsFrom(expected, 2, v))).toBeLessThanOrEqual(
-          2e-5 * scale,
-        );
+        const { diff, scale } = await offWeightsAsStored(lm, source, config, Q4, ids);
+        expect(diff).toBeLessThanOrEqual(2e-5 * scale);
       } finally {
         await lm.release();
       }

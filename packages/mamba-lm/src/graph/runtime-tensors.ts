@@ -1,7 +1,7 @@
 import { type BlockQuantization, quantizedWeightNames } from "@cobra-ts/core";
 import type { MambaConfig } from "../config/mamba-config.js";
 import { expectedMambaShapes } from "../weights/expected-shapes.js";
-import { type LmQuantization, tensorQuantization } from "./lm-quantization.js";
+import { type LmQuantization, storesFloat16, tensorQuantization } from "./lm-quantization.js";
 
 /**
  * One initializer of the converted graph: which source tensor it comes from and how it is laid out.
@@ -20,6 +20,8 @@ export interface RuntimeTensor {
   shape: number[];
   /** Stored block-quantized (codes under `name`, scales under quantizedWeightNames(source).scales), else fp32. */
   quantize: BlockQuantization | null;
+  /** Its float values (the weight, or a quantized weight's scales) are stored as float16 (fp16, q4f16). */
+  float16: boolean;
 }
 
 const TRANSPOSED = /\.(in_proj|x_proj|dt_proj|out_proj)\.weight$/;
@@ -31,12 +33,13 @@ export function runtimeTensors(
 ): RuntimeTensor[] {
   return [...expectedMambaShapes(config)].map(([source, shape]) => {
     const quantize = tensorQuantization(source, quantization, config.tieEmbeddings);
+    const float16 = storesFloat16(source, quantization, config.tieEmbeddings);
     if (quantize)
-      return { name: quantizedWeightNames(source).codes, source, transpose: false, shape, quantize };
+      return { name: quantizedWeightNames(source).codes, source, transpose: false, shape, quantize, float16 };
     const transpose = TRANSPOSED.test(source);
     return transpose
-      ? { name: `${source}.T`, source, transpose, shape: [shape[1], shape[0]], quantize }
-      : { name: source, source, transpose, shape, quantize };
+      ? { name: `${source}.T`, source, transpose, shape: [shape[1], shape[0]], quantize, float16 }
+      : { name: source, source, transpose, shape, quantize, float16 };
   });
 }
 

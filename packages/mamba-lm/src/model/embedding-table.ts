@@ -1,6 +1,7 @@
 import {
   type BlockQuantization,
   dequantizeRowInto,
+  float16BitsToFloat32,
   type InitializerBytes,
   ModelFormatError,
   type ModelInspection,
@@ -22,7 +23,8 @@ export type InitializerReader = (
  * the graph lets onnxruntime drop the tied embedding's original once the head has prepacked it (one copy of
  * the largest tensor instead of two: 0.41 GB at Mamba-1.4B). Rows come from the model's own bytes, from
  * the external data given with them, or (Node, ./embedding-file.ts) straight from the external data file.
- * A quantized LM stores the table once, block-quantized for its head: a row is dequantized as it is read.
+ * A quantized LM stores the table once, block-quantized for its head: a row is dequantized as it is read;
+ * an fp16 LM's (or a q4f16 LM's scales) are widened to fp32 as they are read.
  */
 export class EmbeddingTable {
   constructor(
@@ -40,14 +42,8 @@ export class EmbeddingTable {
     onClose: () => Promise<void> = async () => {},
   ): EmbeddingTable {
     const { vocab, dModel } = layout;
-    if (layout.kind === "fp32")
-      return new EmbeddingTable(
-        vocab,
-        dModel,
-        (id, out) =>
-          read(layout.table, id * dModel * 4, new Uint8Array(out.buffer, out.byteOffset, dModel * 4)),
-        onClose,
-      );
+    if (layout.kind === "float")
+      return new EmbeddingTable(vocab, dModel, (id, out) => readFloats(read, layout.table, id, out), onClose);
     const { codes, scales, q, kBlocks, rowBytes } = layout;
     return new EmbeddingTable(
       vocab,
@@ -55,10 +51,7 @@ export class EmbeddingTable {
       async (id, out) => {
         const rowCodes = new Uint8Array(rowBytes);
         const rowScales = new Float32Array(kBlocks);
-        await Promise.all([
-          read(codes, id * rowBytes, rowCodes),
-          read(scales, id * kBlocks * 4, new Uint8Array(rowScales.buffer)),
-        ]);
+        await Promise.all([read(codes, id * rowBytes, rowCodes), readFloats(read, scales, id, rowScales)]);
         dequantizeRowInto(rowCodes, rowScales, dModel, q, out);
       },
       onClose,
@@ -94,8 +87,20 @@ export class EmbeddingTable {
   }
 }
 
+/** Row `row` of a float32 or float16 [rows, out.length] initializer, as fp32 into `out`. */
+async function readFloats(read: InitializerReader, t: InitializerBytes, row: number, out: Float32Array) {
+  const n = out.length;
+  if (t.type === "float32") return read(t, row * n * 4, new Uint8Array(out.buffer, out.byteOffset, n * 4));
+  const bits = new Uint16Array(n);
+  await read(t, row * n * 2, new Uint8Array(bits.buffer));
+  float16BitsToFloat32(bits, out);
+}
+
+const FLOAT_TYPES: readonly InitializerBytes["type"][] = ["float32", "float16"];
+
 export type EmbeddingLayout =
-  | { kind: "fp32"; vocab: number; dModel: number; table: InitializerBytes }
+  /** The table as it is, float32 or float16 (an fp16 LM). */
+  | { kind: "float"; vocab: number; dModel: number; table: InitializerBytes }
   | {
       kind: "quantized";
       vocab: number;
@@ -107,15 +112,15 @@ export type EmbeddingLayout =
       rowBytes: number;
     };
 
-/** Where the embedding is in the model and how it is stored: fp32 rows, or the quantized head's codes. */
+/** Where the embedding is in the model and how it is stored: float rows, or the quantized head's codes. */
 export function embeddingLayout(model: ModelInspection, what: string): EmbeddingLayout {
   const table = model.initializer(EMBEDDING);
   if (table) {
-    if (table.type !== "float32" || table.dims.length !== 2)
+    if (!FLOAT_TYPES.includes(table.type) || table.dims.length !== 2)
       throw new ModelFormatError(
-        `${what}: "${EMBEDDING}" must be float32 [vocab, d_model], got ${table.type} [${table.dims}]`,
+        `${what}: "${EMBEDDING}" must be float32 or float16 [vocab, d_model], got ${table.type} [${table.dims}]`,
       );
-    return { kind: "fp32", vocab: table.dims[0], dModel: table.dims[1], table };
+    return { kind: "float", vocab: table.dims[0], dModel: table.dims[1], table };
   }
   const names = quantizedWeightNames(EMBEDDING);
   const codes = model.initializer(names.codes);
@@ -127,7 +132,7 @@ export function embeddingLayout(model: ModelInspection, what: string): Embedding
   const dModel = q.cols;
   if (
     codes.type !== "uint8" ||
-    scales.type !== "float32" ||
+    !FLOAT_TYPES.includes(scales.type) ||
     codes.dims.length !== 3 ||
     kBlocks !== Math.ceil(dModel / q.blockSize) ||
     blobSize !== (q.blockSize * q.bits) / 8 ||
@@ -142,7 +147,7 @@ export function embeddingLayout(model: ModelInspection, what: string): Embedding
 
 /** The initializers a lookup reads. */
 export function layoutInitializers(layout: EmbeddingLayout): InitializerBytes[] {
-  return layout.kind === "fp32" ? [layout.table] : [layout.codes, layout.scales];
+  return layout.kind === "float" ? [layout.table] : [layout.codes, layout.scales];
 }
 
 /** The quantized embedding's layout, as the converter recorded it in the graph's metadata. */
@@ -160,7 +165,7 @@ function quantizedLayout(model: ModelInspection, what: string): BlockQuantizatio
   return { bits: q.bits, blockSize: q.blockSize, cols: q.cols };
 }
 
-const ELEMENT_BYTES: Partial<Record<InitializerBytes["type"], number>> = { float32: 4, uint8: 1 };
+const ELEMENT_BYTES: Partial<Record<InitializerBytes["type"], number>> = { float32: 4, float16: 2, uint8: 1 };
 
 /** Every initializer the lookup reads must hold exactly the bytes its type and dims say. */
 export function expectLength(t: InitializerBytes, length: number, what: string): void {

@@ -61,13 +61,17 @@ const lmConfigSchema: z.ZodType<MambaLmPartConfig> = z.object({
     scanOutput: z.enum(["after", "inside", "per-token"]),
     // Absent in folders written before quantization existed: fp32.
     quantization: z
-      .object({
-        method: z.literal("matmul-nbits"),
-        bits: z.union([z.literal(4), z.literal(8)]),
-        headBits: z.union([z.literal(4), z.literal(8)]),
-        blockSize: positive,
-        accuracyLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
-      })
+      .discriminatedUnion("method", [
+        z.object({
+          method: z.literal("matmul-nbits"),
+          bits: z.union([z.literal(4), z.literal(8)]),
+          headBits: z.union([z.literal(4), z.literal(8)]),
+          blockSize: positive,
+          accuracyLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+          floatType: z.literal("float16").optional(),
+        }),
+        z.object({ method: z.literal("float16") }),
+      ])
       .nullable()
       .default(null),
   }),
@@ -80,15 +84,16 @@ const tokenizerConfigSchema: z.ZodType<MambaTokenizerPartConfig> = z.object({
 /** The "mamba-lm" part a conversion writes (`files`: the graph first, then its data files). */
 export function mambaLmPart(config: MambaLmPartConfig, files: string[]): PartDescription<MambaLmPartConfig> {
   const q = config.options.quantization;
-  return q
-    ? {
-        kind: "mamba-lm",
-        files,
-        config,
-        dtype: lmDtypeOf(q),
-        quantization: { method: q.method, blockSize: q.blockSize },
-      }
-    : { kind: "mamba-lm", files, config, dtype: "fp32" };
+  const part: PartDescription<MambaLmPartConfig> = {
+    kind: "mamba-lm",
+    files,
+    config,
+    dtype: q ? lmDtypeOf(q) : "fp32",
+  };
+  // The manifest's `quantization` is for quantized parts only (not fp32 / fp16), as for the towers.
+  return q?.method === "matmul-nbits"
+    ? { ...part, quantization: { method: q.method, blockSize: q.blockSize } }
+    : part;
 }
 
 /** The "mamba-tokenizer" part of a folder holding tokenizer.json (and tokenizer_config.json when `withConfig`). */

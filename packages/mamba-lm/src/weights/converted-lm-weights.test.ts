@@ -47,7 +47,7 @@ describe("openConvertedLmWeights", () => {
     }
   });
 
-  it("refuses a quantized conversion and a folder without the graph", async () => {
+  it("refuses a quantized or fp16 conversion and a folder without the graph", async () => {
     const checkpoint = await openCheckpoint();
     let part: Awaited<ReturnType<typeof writeLanguageModel>>;
     try {
@@ -61,6 +61,14 @@ describe("openConvertedLmWeights", () => {
     await expect(openConvertedLmWeights(join(dir, "q4"), part.config)).rejects.toThrow(InvalidArgumentError);
     await expect(openConvertedLmWeights(join(dir, "q4"), part.config)).rejects.toThrow(
       /quantize from the fp32 conversion/,
+    );
+    // An fp16 LM's weights are rounded already: quantizing them would add a second error too.
+    const fp16 = {
+      ...part.config,
+      options: { ...part.config.options, quantization: lmQuantizationFor("fp16") },
+    };
+    await expect(openConvertedLmWeights(join(dir, "q4"), fp16)).rejects.toThrow(
+      /holds an LM already at fp16; quantize from the fp32 conversion/,
     );
     const fp32 = { ...part.config, options: { ...part.config.options, quantization: null } };
     await expect(openConvertedLmWeights(join(dir, "missing"), fp32)).rejects.toThrow(/ENOENT|no such file/);

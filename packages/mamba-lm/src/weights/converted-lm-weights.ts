@@ -26,7 +26,7 @@ import type { MambaLmPartConfig } from "../model/part-loader.js";
 export async function openConvertedLmWeights(dir: string, part: MambaLmPartConfig): Promise<WeightSource> {
   if (part.options.quantization)
     throw new InvalidArgumentError(
-      `${dir} holds a quantized LM (${lmDtypeOf(part.options.quantization)}); quantize from the fp32 conversion`,
+      `${dir} holds an LM already at ${lmDtypeOf(part.options.quantization)}; quantize from the fp32 conversion`,
     );
   const config = resolveMambaConfig(part.model);
   const graphPath = join(dir, part.graph);
