@@ -4,6 +4,7 @@ import { referenceKernel } from "@cobra-ts/scan";
 import { ModelProtoSchema } from "onnx-buf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLanguageModel } from "../graph/convert.js";
+import { lmQuantizationFor } from "../graph/lm-quantization.js";
 import { SCAN_REGIONS_METADATA } from "../graph/scan-regions.js";
 import {
   argmax,
@@ -68,6 +69,35 @@ describe('MambaLM with scan: "kernel" (the graph in segments, the wasm SIMD scan
       expect(maxAbsDiff(a.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-4);
     } finally {
       await chunked.release();
+    }
+  });
+
+  it("cuts a block-quantized (q8) graph as well: the same logits as its graph form", async () => {
+    const q8 = { quantization: lmQuantizationFor("q8") };
+    const [a, b] = [await loadFixtureLM(q8), await loadFixtureLM(q8, { scan: "kernel" })];
+    try {
+      const c = CASES[0];
+      const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+      const [pa, pb] = [await a.prefill(input), await b.prefill(input)];
+      expect(maxAbsDiff(pa.logits.data, pb.logits.data)).toBeLessThanOrEqual(1e-4);
+      const [sa, sb] = [await a.step(c.greedy_ids[0], pa.state), await b.step(c.greedy_ids[0], pb.state)];
+      expect(maxAbsDiff(sa.logits.data, sb.logits.data)).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await Promise.all([a.release(), b.release()]);
+    }
+  });
+
+  it("runs its segments on onnxruntime-web's WASM build too (backend wasm), matching the CPU graph form", async () => {
+    const onWasm = await loadFixtureLM({}, { scan: "kernel", backend: "wasm" });
+    try {
+      expect(onWasm.backend).toBe("wasm");
+      const c = CASES[0];
+      const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+      const [a, b] = [await graphForm.prefill(input), await onWasm.prefill(input)];
+      expect(maxAbsDiff(a.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-4);
+      expect(argmax(b.logits.data)).toBe(c.greedy_ids[0]);
+    } finally {
+      await onWasm.release();
     }
   });
 
