@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Interleaved A/B/... of converted LM folders in one process: prefill and decode, the models taking turns
 // round after round so a noisy machine slows them alike. Prints medians and ratios to the first folder.
-// Usage: node tools/compare-lms.mjs [--rounds 4] [--prefill 512] [--decode 32] <lm dir> <lm dir> ...
+// Usage: node tools/compare-lms.mjs [--rounds 4] [--prefill 512] [--decode 32] <lm dir>[#graph|#kernel] ...
+// A "#graph" / "#kernel" suffix loads the folder with that scan form (LoadOptions.scan); the manifest's otherwise.
 // (build first: npm run build)
 import { parseArgs } from "node:util";
 import { MambaLM } from "@cobra-ts/mamba-lm/node";
@@ -16,7 +17,7 @@ const { values, positionals: dirs } = parseArgs({
   },
 });
 if (dirs.length === 0) {
-  console.error("usage: compare-lms.mjs [--rounds N] [--prefill N] [--decode N] <lm dir>...");
+  console.error("usage: compare-lms.mjs [--rounds N] [--prefill N] [--decode N] <lm dir>[#graph|#kernel]...");
   process.exit(1);
 }
 const rounds = Number(values.rounds);
@@ -26,9 +27,10 @@ const threads = values.threads ? Number(values.threads) : undefined;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const lms = [];
-for (const dir of dirs) {
+for (const spec of dirs) {
+  const [dir, scan] = spec.split("#");
   const t0 = performance.now();
-  lms.push(await MambaLM.load(dir, { threads }));
+  lms.push(await MambaLM.load(dir, { threads, scan }));
   console.error(`loaded ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 const vocab = lms[0].dims.vocabSize;

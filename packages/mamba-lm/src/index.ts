@@ -43,7 +43,15 @@ export {
 } from "./graph/lm-quantization.js";
 export { emitMambaLM, type MambaGraphOptions } from "./graph/mamba-graph.js";
 export { type RuntimeTensor, runtimeTensors } from "./graph/runtime-tensors.js";
+export {
+  readScanRegions,
+  SCAN_REGIONS_METADATA,
+  type ScanForm,
+  type ScanRegion,
+  type ScanRegions,
+} from "./graph/scan-regions.js";
 export type { FloatRows, ForwardInput, TokenIds } from "./model/inputs.js";
+export { defaultScanKernel, KernelScanSession, type LmSession } from "./model/kernel-scan-session.js";
 export {
   type ForwardResult,
   type GraphToOpen,

@@ -83,6 +83,7 @@ export async function quantizeModel(model: string, options: QuantizeOptions): Pr
         // A quantized graph returns the last position's logits only (what generation reads).
         logits: "last",
         scanOutput: lmConfig.options.scanOutput,
+        scan: lmConfig.scan,
         quantization: lmQuantizationFor(dtypes.lm),
         signal: options.signal,
         onProgress: (p) => progress({ item: p.tensor, done: p.bytesDone, total: p.bytesTotal }),

@@ -23,6 +23,11 @@ export interface SessionOptions extends RuntimeChoice {
    * model itself (externalDataPaths in "@cobra-ts/core/node" lists them).
    */
   externalData?: { path: string; data: Uint8Array | string }[];
+  /**
+   * onnxruntime-node, a model given as bytes: the folder its external data files are in (it looks in the
+   * working directory otherwise). onnxruntime-web takes `externalData` instead.
+   */
+  externalDataFolder?: string;
   /** Free dimension overrides let onnxruntime plan memory for fixed sizes (e.g. batch 1). */
   freeDimensionOverrides?: Record<string, number>;
   /** onnxruntime's log level for this session (0 verbose .. 4 fatal); its default (2, warnings) when absent. */
@@ -50,6 +55,9 @@ export async function openSession(
     ...(options.externalData ? { externalData: options.externalData } : {}),
     ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
     ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
+    ...(options.externalDataFolder
+      ? { extra: { session: { model_external_initializers_file_folder_path: options.externalDataFolder } } }
+      : {}),
   };
   try {
     const session =

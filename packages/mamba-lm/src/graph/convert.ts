@@ -17,6 +17,7 @@ import { validateMambaWeights } from "../weights/validate.js";
 import { checkLmQuantization, EMBEDDING_METADATA } from "./lm-quantization.js";
 import { emitMambaLM, type MambaGraphOptions } from "./mamba-graph.js";
 import { type RuntimeTensor, runtimeTensors, transpose2d } from "./runtime-tensors.js";
+import { SCAN_REGIONS_METADATA, type ScanForm, type ScanRegions } from "./scan-regions.js";
 
 /**
  * Bumped whenever the graph's inputs, outputs or initializer layout change. 2: `inputs_embeds` replaces
@@ -35,6 +36,8 @@ export interface ConversionProgress {
 }
 
 export interface ConvertOptions extends MambaGraphOptions {
+  /** The scan form the written manifest asks for at load (see ScanForm); default "graph". */
+  scan?: ScanForm;
   /** Key prefix of the LM inside the weights file when it holds more than one model (see locateMambaWeights). */
   prefix?: string;
   onProgress?: (progress: ConversionProgress) => void;
@@ -111,11 +114,15 @@ export async function convertTensors(
  * The model's metadata_props: enough to tell what a stray lm.onnx is. The config is not repeated here: the
  * model folder's manifest holds it (the "mamba-lm" part), the graph's own inputs give the sizes.
  */
-export function modelMetadata(converted?: ConvertedLanguageModel): Record<string, string> {
+export function modelMetadata(
+  converted?: ConvertedLanguageModel,
+  scans?: ScanRegions,
+): Record<string, string> {
   const q = converted?.graph.quantization;
   return {
     "cobra.format": "mamba-lm",
     "cobra.format_version": String(LM_FORMAT_VERSION),
+    ...(scans && { [SCAN_REGIONS_METADATA]: JSON.stringify(scans) }),
     // How the embedding's bytes are laid out when they are the quantized head's: the lookup reads rows
     // outside onnxruntime, from the graph alone (no manifest needed to load an .onnx file).
     ...(converted &&
@@ -142,10 +149,10 @@ export async function buildLanguageModel(
   const g = new GraphBuilder("mamba_lm");
   await convertTensors(g, prepared.weights, prepared.tensors, inlineInitializers, options);
   const converted = { config: prepared.config, graph: graphOptions(options) };
-  emitMambaLM(g, converted.config, converted.graph);
+  const scans = emitMambaLM(g, converted.config, converted.graph);
   return {
     ...converted,
-    model: serializeModel(g, { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" }),
+    model: serializeModel(g, { metadata: modelMetadata(converted, scans), docString: "Mamba LM (cobra-ts)" }),
   };
 }
 

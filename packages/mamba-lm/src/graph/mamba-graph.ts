@@ -14,6 +14,7 @@ import {
 import type { LmBlockQuantization, LmQuantization } from "./lm-quantization.js";
 import { emitLayerNorm, emitRmsNorm } from "./norms.js";
 import { runtimeName } from "./runtime-tensors.js";
+import { type ScanRegion, type ScanRegions, TIME_MAJOR_SCAN } from "./scan-regions.js";
 
 export interface MambaGraphOptions {
   /**
@@ -40,8 +41,14 @@ export interface MambaGraphOptions {
  * is one of them (the lookup reads it from the model's data, and the tied head uses it).
  * The residual stream is fp32 throughout; with `quantization`, the projections and the head read
  * block-quantized weights (MatMulNBits, which dequantizes on the fly) or float16 ones (Cast to fp32).
+ * Returns where each layer's scan starts and ends in the graph, so a runtime can run the scans elsewhere.
  */
-export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: MambaGraphOptions = {}): void {
+export function emitMambaLM(
+  g: GraphBuilder,
+  config: MambaConfig,
+  options: MambaGraphOptions = {},
+): ScanRegions {
+  const layers: ScanRegion[] = [];
   const { dModel: d, dInner: di, dState: n, dConv: k, vocabSizePadded: v } = config;
   const embeds = g.input(INPUTS_EMBEDS, "float32", ["batch", "positions", d]);
   // The residual stream runs time-major, [L, B, d]: the projections do not mind, and the Scan walks axis 0,
@@ -58,6 +65,7 @@ export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: Mamba
     const convIn = g.input(convStateIn(i), "float32", ["batch", di, k - 1]);
     const ssmIn = g.input(ssmStateIn(i), "float32", ["batch", n, di]);
     const hidden = emitMixer(g, config, i, norm(residual, `layers.${i}.norm`), convIn, ssmIn, options);
+    layers.push(hidden.scan);
     g.output(convStateOut(i), "float32", ["batch", di, k - 1]);
     g.output(hidden.ssmState, "float32", ["batch", n, di], ssmStateOut(i));
     residual = g.op("Add", [hidden.out, residual]); // mamba_ssm: residual = hidden_states + residual
@@ -86,6 +94,7 @@ export function emitMambaLM(g: GraphBuilder, config: MambaConfig, options: Mamba
     g.op("Reshape", [g.op("Gemm", [flat, head], { transB: 1 }), shape], {}, { name: ALL_LOGITS });
     g.output(ALL_LOGITS, "float32", ["batch", "positions", v]);
   }
+  return { ...TIME_MAJOR_SCAN, layers };
 }
 
 /** A float16 initializer as fp32 (onnxruntime folds the Cast once at load). */
@@ -119,7 +128,7 @@ function emitMixer(
   convIn: string,
   ssmIn: string,
   options: MambaGraphOptions,
-): { out: string; ssmState: string } {
+): { out: string; ssmState: string; scan: ScanRegion } {
   const { dInner: di, dState: n, dConv: k, dtRank: r } = config;
   const p = `layers.${layer}.mixer`;
   const shapes = {
@@ -165,28 +174,26 @@ function emitMixer(
 
   // mamba_ssm's selective_scan_fn(x, dt, A, B, C, D, z, delta_bias=dt_proj.bias, delta_softplus=True), on the
   // projections' [L, B, *] tensors as they are.
+  const inputs = {
+    u: xc,
+    delta: linear(dtLow, "dt_proj", false),
+    A,
+    B: bm,
+    C: cm,
+    D: `${p}.D`,
+    z,
+    deltaBias: `${p}.dt_proj.bias`,
+    initialState: ssmIn,
+  };
   const scan = emitSelectiveScan(
     g,
-    {
-      u: xc,
-      delta: linear(dtLow, "dt_proj", false),
-      A,
-      B: bm,
-      C: cm,
-      D: `${p}.D`,
-      z,
-      deltaBias: `${p}.dt_proj.bias`,
-      initialState: ssmIn,
-    },
+    inputs,
     // The state stays [batch, N, d_inner], the Scan's own layout (see MambaState).
-    {
-      d: di,
-      N: n,
-      deltaSoftplus: true,
-      layout: "time-major",
-      schedule: options.scanOutput,
-      stateLayout: "n-major",
-    },
+    { d: di, N: n, ...TIME_MAJOR_SCAN, schedule: options.scanOutput },
   );
-  return { out: linear(scan.out, "out_proj", config.bias), ssmState: scan.lastState };
+  return {
+    out: linear(scan.out, "out_proj", config.bias),
+    ssmState: scan.lastState,
+    scan: { ...inputs, out: scan.out, lastState: scan.lastState },
+  };
 }

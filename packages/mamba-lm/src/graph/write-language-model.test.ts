@@ -5,12 +5,15 @@ import {
   InvalidArgumentError,
   inspectModel,
   MemoryWeights,
+  type ModelFileReader,
   ModelFormatError,
+  type ModelPart,
+  type PartLoader,
   WeightsMismatchError,
 } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadProgress, MambaLM as PortableMambaLM } from "../model/mamba-lm.js";
-import { MambaLM } from "../model/mamba-lm-node.js";
+import { MambaLM, mambaLmLoaders } from "../model/mamba-lm-node.js";
 import { argmax } from "../sampling/sample.js";
 import {
   CASES,
@@ -23,6 +26,7 @@ import {
   prefixOf,
 } from "../test-support/fixture.js";
 import type { ConversionProgress } from "./convert.js";
+import { readScanRegions, SCAN_REGIONS_METADATA } from "./scan-regions.js";
 import { writeLanguageModel } from "./write-language-model.js";
 
 let dir = "";
@@ -55,10 +59,15 @@ describe("writeLanguageModel (Node)", () => {
         options: { logits: "last", scanOutput: "per-token" },
       },
     });
-    expect(inspectModel(await readFile(join(out, "lm.onnx")), "lm.onnx").metadata).toEqual({
-      "cobra.format": "mamba-lm",
-      "cobra.format_version": "3",
-    });
+    const metadata = inspectModel(await readFile(join(out, "lm.onnx")), "lm.onnx").metadata;
+    expect(Object.keys(metadata).sort()).toEqual([
+      "cobra.format",
+      "cobra.format_version",
+      SCAN_REGIONS_METADATA,
+    ]);
+    expect(metadata).toMatchObject({ "cobra.format": "mamba-lm", "cobra.format_version": "3" });
+    // Where each layer's scan is, so the graph alone can run its scans in a kernel.
+    expect(readScanRegions(metadata, "lm.onnx").layers).toHaveLength(fixtureConfig().nLayer);
 
     const stages: LoadProgress[] = [];
     const fromDisk = await MambaLM.load(out, { onProgress: (p) => stages.push(p) });
@@ -70,6 +79,48 @@ describe("writeLanguageModel (Node)", () => {
       maxAbsDiff((await fromDisk.prefill(input)).logits.data, (await inMemory.prefill(input)).logits.data),
     ).toBe(0);
     await Promise.all([fromDisk.release(), inMemory.release()]);
+  });
+
+  it('a folder whose manifest asks for scan "kernel" runs its scans in the kernel, on the graph\'s own external data, and matches the graph form', async () => {
+    const out = join(dir, "kernel");
+    const source = await openCheckpoint();
+    const written = await writeLanguageModel(out, source, fixtureConfig(), { scan: "kernel" });
+    await source.close();
+    expect(written.config.scan).toBe("kernel");
+    // Opened through the part loader, as Cobra.load does: the manifest's choice applies.
+    const loader = mambaLmLoaders.find((l) => l.slot === "lm") as PartLoader<"lm">;
+    const reader: ModelFileReader = {
+      where: out,
+      size: async () => null,
+      bytes: async (path) => new Uint8Array(await readFile(join(out, path))),
+      sha256: async () => "",
+      localPath: (path) => join(out, path),
+    };
+    const part: ModelPart = {
+      ...written,
+      files: written.files.map((path) => ({ path, size: 0, sha256: "" })),
+      backend: undefined,
+    };
+    const kernel = (await loader.load(part, {
+      reader,
+      runtime: { backend: "cpu" },
+      where: "parts.lm",
+    })) as PortableMambaLM;
+    expect(kernel).toBeInstanceOf(PortableMambaLM);
+    const graph = await MambaLM.load(out);
+    try {
+      const c = CASES[0];
+      const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+      const [a, b] = [await graph.prefill(input), await kernel.prefill(input)];
+      expect(maxAbsDiff(a.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-4);
+      const [sa, sb] = [
+        await graph.step(c.greedy_ids[0], a.state),
+        await kernel.step(c.greedy_ids[0], b.state),
+      ];
+      expect(maxAbsDiff(sa.logits.data, sb.logits.data)).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await Promise.all([graph.release(), kernel.release()]);
+    }
   });
 
   it("the folder also loads on wasm (onnxruntime-web, external data handed over by path) and matches the oracle", async () => {

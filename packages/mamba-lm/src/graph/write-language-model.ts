@@ -28,16 +28,26 @@ export async function writeLanguageModel(
   const prepared = await prepareConversion(source, config, options);
   await mkdir(dir, { recursive: true });
   const converted = { config: prepared.config, graph: graphOptions(options) };
+  // The metadata is serialized after the graph is built: the scans' places are known by then.
+  const model = { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" };
   const { files } = await writeOnnxModel(
     dir,
     LM_GRAPH_FILE,
     async (sink) => {
       const g = new GraphBuilder("mamba_lm");
       await convertTensors(g, prepared.weights, prepared.tensors, sink, options);
-      emitMambaLM(g, converted.config, converted.graph);
+      model.metadata = modelMetadata(converted, emitMambaLM(g, converted.config, converted.graph));
       return g;
     },
-    { metadata: modelMetadata(converted), docString: "Mamba LM (cobra-ts)" },
+    model,
   );
-  return mambaLmPart({ graph: LM_GRAPH_FILE, model: converted.config, options: converted.graph }, files);
+  return mambaLmPart(
+    {
+      graph: LM_GRAPH_FILE,
+      model: converted.config,
+      options: converted.graph,
+      scan: options.scan ?? "graph",
+    },
+    files,
+  );
 }

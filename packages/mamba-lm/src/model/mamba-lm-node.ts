@@ -2,7 +2,7 @@
 // as MambaLM, so `import { MambaLM } from "@cobra-ts/mamba-lm/node"` keeps `MambaLM.load(dir)` working while
 // the platform-independent entry never reaches the file system.
 import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ModelFormatError, type PartLoader, partGraph } from "@cobra-ts/core";
 import { externalDataPaths } from "@cobra-ts/core/node";
 import { LM_GRAPH_FILE } from "../graph/lm-files.js";
@@ -36,6 +36,7 @@ export class MambaLM extends PortableMambaLM {
         return {
           bytes,
           model: graphPath,
+          folder: dirname(graphPath),
           externalData: options.backend === "wasm" ? await externalDataPaths(graphPath) : undefined,
           embeddings: (inspection) => embeddingFromFile(inspection, graphPath),
         };
@@ -62,7 +63,7 @@ async function resolveGraphPath(path: string): Promise<string> {
 export const mambaLmLoaders: readonly (PartLoader<"lm"> | PartLoader<"tokenizer">)[] = [
   mambaLmLoader(async (part, config, context) => {
     const { model, externalData } = await partGraph(part, config.graph, context);
-    const options = { ...context.runtime, signal: context.signal };
+    const options = { ...context.runtime, signal: context.signal, scan: config.scan };
     return typeof model === "string"
       ? MambaLM.load(model, options)
       : MambaLM.load({ model, externalData }, options);

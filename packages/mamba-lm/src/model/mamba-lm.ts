@@ -1,7 +1,6 @@
 import {
   type Backend,
   f32,
-  type InferenceSession,
   InvalidArgumentError,
   inspectModel,
   type LanguageModel,
@@ -16,6 +15,7 @@ import {
   type Tensor,
   throwIfAborted,
 } from "@cobra-ts/core";
+import type { ScanKernel } from "@cobra-ts/scan";
 import { LM_FORMAT_VERSION } from "../graph/convert.js";
 import {
   ALL_LOGITS,
@@ -26,9 +26,11 @@ import {
   ssmStateIn,
   ssmStateOut,
 } from "../graph/io-names.js";
+import { readScanRegions, type ScanForm } from "../graph/scan-regions.js";
 import { LM_HEAD } from "../weights/mamba-weights.js";
 import { EmbeddingTable } from "./embedding-table.js";
 import { type CheckedInput, checkForwardInput, type ForwardInput, type TokenIds } from "./inputs.js";
+import { KernelScanSession, type LmSession } from "./kernel-scan-session.js";
 import { MambaState } from "./mamba-state.js";
 import { describeDims, type LanguageModelDims, sameDims } from "./state-dims.js";
 
@@ -44,6 +46,8 @@ export interface GraphToOpen {
   /** A path (Node: onnxruntime reads the external data beside it) or the bytes again. */
   model: string | Uint8Array;
   externalData?: SessionOptions["externalData"];
+  /** Node: the folder of a graph given by path (its external data files are there). */
+  folder?: string;
   embeddings: (inspection: ModelInspection) => EmbeddingTable | Promise<EmbeddingTable>;
 }
 
@@ -63,6 +67,15 @@ export interface LoadOptions extends RuntimeChoice {
   chunkSize?: number;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Where the selective scans run: "graph" (default: inside the one onnxruntime graph, its Scan op) or
+   * "kernel" (the graph runs in segments between the scans, and a @cobra-ts/scan kernel runs each scan; the
+   * graph must have been converted by a cobra-ts that records where its scans are). A model folder's manifest
+   * says which form it prefers; this option overrides it.
+   */
+  scan?: ScanForm;
+  /** With scan "kernel": the kernel (e.g. a WebGPU one); default the WebAssembly SIMD kernel. */
+  scanKernel?: ScanKernel;
 }
 
 export interface RunOptions {
@@ -87,12 +100,12 @@ export interface ForwardResult {
 export class MambaLM implements LanguageModel<MambaState> {
   /** Where this model runs. */
   readonly backend: Backend;
-  private readonly session: InferenceSession;
+  private readonly session: LmSession;
   /** The session's onnxruntime module: inputs and states are its tensors. */
   readonly ort: OrtModule;
 
   protected constructor(
-    opened: OpenedSession,
+    opened: { session: LmSession; ort: OrtModule; backend: Backend },
     readonly dims: LanguageModelDims,
     private readonly outputs: { last: boolean; all: boolean },
     private readonly chunkSize: number,
@@ -141,19 +154,38 @@ export class MambaLM implements LanguageModel<MambaState> {
     const inspection = inspectModel(graph.bytes, what);
     checkFormat(inspection, what);
     const embeddings = await graph.embeddings(inspection);
-    let opened: OpenedSession | undefined;
+    let opened: { session: LmSession; ort: OrtModule; backend: Backend } | undefined;
     try {
       throwIfAborted(options.signal);
       progress("creating-session", 0.1);
-      opened = await openSession(graph.model, {
+      const sessionOptions = {
         backend: options.backend,
         ort: options.ort,
         threads: options.threads,
         externalData: graph.externalData,
         // With an untied head no node reads the embedding (the lookup does), and onnxruntime would warn on
         // every load that it drops that initializer; errors still show.
-        logSeverityLevel: inspection.initializer(LM_HEAD) ? 3 : undefined,
-      });
+        logSeverityLevel: inspection.initializer(LM_HEAD) ? (3 as const) : undefined,
+      };
+      if ((options.scan ?? "graph") === "kernel") {
+        // The segments are bytes: onnxruntime-node finds their external data in the graph's folder.
+        const regions = readScanRegions(inspection.metadata, what);
+        const segments: OpenedSession[] = [];
+        const session = await KernelScanSession.open(
+          graph.bytes,
+          regions,
+          async (bytes) => {
+            const s = await openSession(bytes, { ...sessionOptions, externalDataFolder: graph.folder });
+            segments.push(s);
+            return s;
+          },
+          what,
+          options.scanKernel,
+          options.threads,
+        );
+        const { ort, backend } = segments[0];
+        opened = { session, ort, backend };
+      } else opened = await openSession(graph.model, sessionOptions);
       throwIfAborted(options.signal);
       const { dims, outputs } = readGraphInterface(opened.session, what);
       if (embeddings.dModel !== dims.dModel || embeddings.vocab < dims.vocabSize)
@@ -355,7 +387,7 @@ function checkFormat(model: ModelInspection, what: string): void {
 
 /** Reads the sizes off the graph's own input/output metadata, so bytes need no side-car config. */
 function readGraphInterface(
-  session: InferenceSession,
+  session: LmSession,
   what: string,
 ): { dims: LanguageModelDims; outputs: { last: boolean; all: boolean } } {
   const meta = new Map(session.inputMetadata.map((m) => [m.name, m]));

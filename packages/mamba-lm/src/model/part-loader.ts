@@ -17,6 +17,7 @@ import { z } from "zod";
 import { type MambaConfig, resolveMambaConfig } from "../config/mamba-config.js";
 import { LM_DTYPES, lmDtypeOf } from "../graph/lm-quantization.js";
 import type { MambaGraphOptions } from "../graph/mamba-graph.js";
+import type { ScanForm } from "../graph/scan-regions.js";
 import { MambaTokenizer } from "../tokenizer/mamba-tokenizer.js";
 import { MambaLM } from "./mamba-lm.js";
 
@@ -27,6 +28,8 @@ export interface MambaLmPartConfig {
   graph: string;
   model: MambaConfig;
   options: Required<MambaGraphOptions>;
+  /** Where the scans run when the model is loaded (LoadOptions.scan overrides it); "graph" when absent. */
+  scan: ScanForm;
 }
 
 /** The config of a "mamba-tokenizer" part. */
@@ -56,6 +59,7 @@ const mambaConfigSchema: z.ZodType<MambaConfig> = z.object({
 const lmConfigSchema: z.ZodType<MambaLmPartConfig> = z.object({
   graph: z.string().min(1),
   model: mambaConfigSchema,
+  scan: z.enum(["graph", "kernel"]).default("graph"),
   options: z.object({
     logits: z.enum(["last", "all", "both"]),
     scanOutput: z.enum(["after", "inside", "per-token"]),
@@ -196,6 +200,7 @@ export const mambaLmLoaders: readonly (PartLoader<"lm"> | PartLoader<"tokenizer"
     MambaLM.load(await partGraphBytes(part, config.graph, context), {
       ...context.runtime,
       signal: context.signal,
+      scan: config.scan,
     }),
   ),
   mambaTokenizerLoader,

@@ -1,0 +1,122 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { ModelFormatError } from "@cobra-ts/core";
+import { referenceKernel } from "@cobra-ts/scan";
+import { ModelProtoSchema } from "onnx-buf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildLanguageModel } from "../graph/convert.js";
+import { lmQuantizationFor } from "../graph/lm-quantization.js";
+import { SCAN_REGIONS_METADATA } from "../graph/scan-regions.js";
+import {
+  argmax,
+  CASES,
+  fixtureConfig,
+  loadFixtureLM,
+  maxAbsDiff,
+  openCheckpoint,
+  prefixOf,
+} from "../test-support/fixture.js";
+import { MambaLM } from "./mamba-lm.js";
+
+// The same converted fixture LM, its scans inside the graph (the oracle-checked form) and in a kernel.
+let graphForm: MambaLM;
+let kernelForm: MambaLM;
+beforeAll(async () => {
+  graphForm = await loadFixtureLM();
+  kernelForm = await loadFixtureLM({}, { scan: "kernel" });
+});
+afterAll(async () => {
+  await Promise.all([graphForm?.release(), kernelForm?.release()]);
+});
+
+describe('MambaLM with scan: "kernel" (the graph in segments, the wasm SIMD scan between them)', () => {
+  it("reproduces the graph form's prefill and decode logits (max abs diff <= 1e-4) and every greedy id", async () => {
+    let worst = 0;
+    for (const c of CASES) {
+      const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+      let a = await graphForm.prefill(input);
+      let b = await kernelForm.prefill(input);
+      for (const [k, id] of c.greedy_ids.entries()) {
+        worst = Math.max(worst, maxAbsDiff(a.logits.data, b.logits.data));
+        expect(argmax(b.logits.data), `${c.id} step ${k}`).toBe(id);
+        if (k + 1 < c.greedy_ids.length) {
+          a = await graphForm.step(id, a.state);
+          b = await kernelForm.step(id, b.state);
+        }
+      }
+      const [sa, sb] = [await a.state.toBytes(), await b.state.toBytes()];
+      expect(sb.length).toBe(sa.length);
+    }
+    console.log(`kernel vs graph form, ${CASES.length} cases: max abs logit diff ${worst.toExponential(3)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("keeps the state in the graph form's layout: a state saved by one form continues in the other", async () => {
+    const c = CASES[0];
+    const { state } = await graphForm.prefill({ prefixEmbeds: await prefixOf(c), ids: c.input_ids });
+    const moved = kernelForm.restoreState(await state.toBytes());
+    const a = await graphForm.step(c.greedy_ids[0], state);
+    const b = await kernelForm.step(c.greedy_ids[0], moved);
+    expect(maxAbsDiff(a.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("runs batches and chunked prefill like the graph form", async () => {
+    const ids = [CASES[0].input_ids.slice(0, 6), CASES[1 % CASES.length].input_ids.slice(0, 6)];
+    const a = await graphForm.prefill({ ids });
+    const chunked = await loadFixtureLM({}, { scan: "kernel", chunkSize: 4, scanKernel: referenceKernel });
+    try {
+      const b = await chunked.prefill({ ids });
+      expect(b.logits.shape).toEqual([2, fixtureConfig().vocabSizePadded]);
+      expect(maxAbsDiff(a.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await chunked.release();
+    }
+  });
+
+  it("cuts a block-quantized (q8) graph as well: the same logits as its graph form", async () => {
+    const q8 = { quantization: lmQuantizationFor("q8") };
+    const [a, b] = [await loadFixtureLM(q8), await loadFixtureLM(q8, { scan: "kernel" })];
+    try {
+      const c = CASES[0];
+      const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+      const [pa, pb] = [await a.prefill(input), await b.prefill(input)];
+      expect(maxAbsDiff(pa.logits.data, pb.logits.data)).toBeLessThanOrEqual(1e-4);
+      const [sa, sb] = [await a.step(c.greedy_ids[0], pa.state), await b.step(c.greedy_ids[0], pb.state)];
+      expect(maxAbsDiff(sa.logits.data, sb.logits.data)).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await Promise.all([a.release(), b.release()]);
+    }
+  });
+
+  it("runs its segments on onnxruntime-web's WASM build too (backend wasm), matching the CPU graph form", async () => {
+    const onWasm = await loadFixtureLM({}, { scan: "kernel", backend: "wasm" });
+    try {
+      expect(onWasm.backend).toBe("wasm");
+      const c = CASES[0];
+      const input = { prefixEmbeds: await prefixOf(c), ids: c.input_ids };
+      const [a, b] = [await graphForm.prefill(input), await onWasm.prefill(input)];
+      expect(maxAbsDiff(a.logits.data, b.logits.data)).toBeLessThanOrEqual(1e-4);
+      expect(argmax(b.logits.data)).toBe(c.greedy_ids[0]);
+    } finally {
+      await onWasm.release();
+    }
+  });
+
+  it("refuses a graph that does not record its scans, saying to convert again", async () => {
+    const source = await openCheckpoint();
+    try {
+      const { model } = await buildLanguageModel(source, fixtureConfig());
+      const stripped = stripMetadata(model, SCAN_REGIONS_METADATA);
+      await expect(MambaLM.load({ model: stripped }, { scan: "kernel" })).rejects.toThrow(ModelFormatError);
+      await expect(MambaLM.load({ model: stripped }, { scan: "kernel" })).rejects.toThrow(/convert it again/);
+    } finally {
+      await source.close();
+    }
+  });
+});
+
+/** The model without one metadata_props entry. */
+function stripMetadata(model: Uint8Array, key: string): Uint8Array {
+  const proto = fromBinary(ModelProtoSchema, model);
+  proto.metadataProps = proto.metadataProps.filter((p) => p.key !== key);
+  return toBinary(ModelProtoSchema, proto);
+}
