@@ -1,17 +1,9 @@
 import { AbortError, InvalidArgumentError } from "@cobra-ts/core";
+import type { RunProgress } from "../run-progress.js";
 import { type AnswerImagesOptions, answerImages, type BatchEngine } from "./answer-images.js";
 import { type BatchRun, generationRecord, openBatchOut } from "./batch-file.js";
 import { IMAGE_EXTENSIONS, listImages } from "./image-list.js";
 import { modelIdentity } from "./model-identity.js";
-
-export interface BatchProgress {
-  /** Images with a line, this run and before it. */
-  done: number;
-  total: number;
-  /** Done by this process (the rate counts only these). */
-  doneNow: number;
-  elapsedMs: number;
-}
 
 export interface RunBatchOptions extends Omit<AnswerImagesOptions, "signal"> {
   /** A folder of images, or a list file (one path a line). */
@@ -24,7 +16,7 @@ export interface RunBatchOptions extends Omit<AnswerImagesOptions, "signal"> {
   loadEngine: () => Promise<BatchEngine>;
   retryErrors?: boolean;
   signal?: AbortSignal;
-  onProgress?: (p: BatchProgress) => void;
+  onProgress?: (p: RunProgress) => void;
   /** One line of news for the user (an image that failed, a cut torn line). */
   log?: (line: string) => void;
 }

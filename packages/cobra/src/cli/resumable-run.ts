@@ -1,13 +1,7 @@
+import type { RunProgress } from "../run-progress.js";
+import { abortOnInterrupt } from "./interrupt.js";
 import type { CliIO } from "./io.js";
 import { rateProgress } from "./progress.js";
-
-/** A long run's progress: `doneNow` of `done` were done by this process in `elapsedMs`. */
-interface RunProgress {
-  done: number;
-  total: number;
-  doneNow: number;
-  elapsedMs: number;
-}
 
 /**
  * What a long run that a rerun resumes (`eval run`, `batch`) shows and hears: a rate bar on a terminal, news
@@ -16,19 +10,12 @@ interface RunProgress {
  */
 export function resumableRun(io: CliIO, command: string, label: string, unit: string) {
   const progress = rateProgress(io, label, unit);
-  const controller = new AbortController();
-  const offInterrupt = io.onInterrupt?.(() => {
-    if (controller.signal.aborted) {
-      offInterrupt?.();
-      process.kill(process.pid, "SIGINT");
-      return;
-    }
+  const interrupt = abortOnInterrupt(io, () => {
     progress.stop();
     io.stderr(`cobra ${command}: stopping (Ctrl-C again to quit at once)\n`);
-    controller.abort();
   });
   return {
-    signal: controller.signal,
+    signal: interrupt.signal,
     onProgress: (p: RunProgress) => progress.update(p.done, p.total, p.doneNow, p.elapsedMs),
     log: (line: string) => {
       progress.stop();
@@ -37,7 +24,7 @@ export function resumableRun(io: CliIO, command: string, label: string, unit: st
     /** Clears the bar (before the result is printed). */
     stopProgress: () => progress.stop(),
     close: () => {
-      offInterrupt?.();
+      interrupt.off();
       progress.stop();
     },
   };

@@ -2,6 +2,7 @@ import { mkdir, open, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AbortError, FileNotFoundError, ImageDecodeError, InvalidArgumentError } from "@cobra-ts/core";
 import pkg from "../../../package.json" with { type: "json" };
+import type { RunProgress } from "../../run-progress.js";
 import type { CobraResult } from "../../runtime/cobra.js";
 import { IncompleteRunError, TaskDataMismatchError } from "../errors.js";
 import { slimSubset, VLM_EVAL_SEED } from "../subset.js";
@@ -14,14 +15,7 @@ import { type RunnerVariant, runnerVariant, setsDecoding } from "./variant.js";
 
 export const METRICS_FILE = "metrics.json";
 
-export interface RunProgress {
-  /** Questions answered, this run and before it. */
-  done: number;
-  total: number;
-  /** Answered by this process (the rate counts only these). */
-  doneNow: number;
-  elapsedMs: number;
-}
+export type { RunProgress } from "../../run-progress.js";
 
 export interface RunEvalOptions {
   task: EvalTask;
