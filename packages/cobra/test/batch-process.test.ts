@@ -223,6 +223,13 @@ describe("cobra batch", () => {
       expect(await readFile(out, "utf8")).toBe(before);
     }
 
+    const dash = await runCobra(batchArgs(few, "-"));
+    expect(dash.code).toBe(1);
+    expect(dash.stderr).toMatch(
+      /^cobra: InvalidArgumentError: --out -: cobra batch writes a file it can resume/,
+    );
+    await expect(stat("-")).rejects.toThrow(/ENOENT/); // the CLI runs in this process's folder
+
     const foreign = join(work, "predictions.jsonl");
     await writeFile(foreign, '{"question_id": 1, "answer": "yes"}\n{"question_id": 2, "answer": "no"}\n');
     const r = await runCobra(batchArgs(few, foreign));

@@ -32,6 +32,11 @@ export function batchCommand(program: Command, io: CliIO, backend: () => Option)
   addModelOptions(cmd).action(async (opts) => {
     if ((opts.prompt === undefined) === (opts.promptFile === undefined))
       throw new InvalidArgumentError("give exactly one of --prompt or --prompt-file");
+    // "-" reads as stdout elsewhere; here it would quietly make a file named "-" that the user never asked for.
+    if (opts.out === "-")
+      throw new InvalidArgumentError(
+        "--out -: cobra batch writes a file it can resume, not stdout; give a file path (and `tail -f` it to watch)",
+      );
     const prompt: string =
       opts.promptFile !== undefined ? await readPromptFile(opts.promptFile, io.stdin) : opts.prompt;
     const run = resumableRun(io, "batch", "batch", "images");
