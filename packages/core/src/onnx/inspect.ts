@@ -14,10 +14,19 @@ export interface InitializerBytes {
   external?: ExternalLocation;
 }
 
+/** Copies `out.length` bytes of initializer `t`, starting `offset` bytes into it, into `out`. */
+export type InitializerReader = (
+  t: InitializerBytes,
+  offset: number,
+  out: Uint8Array,
+) => Promise<void> | void;
+
 /** What a model says about itself without running it: its metadata and where its initializers are. */
 export interface ModelInspection {
   metadata: Readonly<Record<string, string>>;
   initializer(name: string): InitializerBytes | undefined;
+  /** Every initializer's name, in the graph's order. */
+  initializerNames: readonly string[];
   /** The external data files the graph's initializers are in (relative to the model), each once. */
   externalFiles: readonly string[];
 }
@@ -49,6 +58,7 @@ export function inspectModel(model: Uint8Array, what = "model"): ModelInspection
   return {
     metadata,
     externalFiles: [...externalFiles],
+    initializerNames: [...tensors.keys()],
     initializer(name) {
       const t = tensors.get(name);
       if (!t) return undefined;

@@ -69,9 +69,12 @@ export function checkLinearQuantization(q: LinearQuantization): LinearQuantizati
   );
 }
 
+/** The metadata_props key that names a tower's or projector's dtype. */
+export const DTYPE_METADATA = "cobra.dtype";
+
 /** The model metadata_props that say how a tower's or projector's weights are stored. */
 export function linearQuantizationMetadata(q: LinearQuantization | null | undefined): Record<string, string> {
-  return { "cobra.dtype": q?.dtype ?? "fp32", "cobra.quantization": JSON.stringify(q ?? null) };
+  return { [DTYPE_METADATA]: q?.dtype ?? "fp32", "cobra.quantization": JSON.stringify(q ?? null) };
 }
 
 /** IEEE half-precision bits of `src`, rounded to nearest even (what numpy's astype(float16) gives). */

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "../errors.js";
 import type { DType, Tensor } from "../tensor.js";
 
 /** What is known about a stored tensor before its bytes are read. */
@@ -35,6 +36,23 @@ export function withPrefix(source: WeightSource, prefix: string): WeightSource {
     has: (k) => set.has(k),
     info: (k) => source.info(prefix + k),
     read: (k) => source.read(prefix + k),
+    close: () => source.close(),
+  };
+}
+
+/** Returns a view of `source` holding only `keys` (those it has), e.g. a graph's weights without its constants. */
+export function onlyKeys(source: WeightSource, keys: Iterable<string>): WeightSource {
+  const set = new Set([...keys].filter((k) => source.has(k)));
+  const check = (k: string) => {
+    if (!set.has(k)) throw new InvalidArgumentError(`${source.path} holds no tensor "${k}" here`);
+    return k;
+  };
+  return {
+    path: source.path,
+    keys: () => [...set],
+    has: (k) => set.has(k),
+    info: (k) => source.info(check(k)),
+    read: (k) => source.read(check(k)),
     close: () => source.close(),
   };
 }

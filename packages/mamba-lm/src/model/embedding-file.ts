@@ -2,8 +2,8 @@
 // never has to sit in memory.
 import { dirname, join } from "node:path";
 import { ModelFormatError, type ModelInspection } from "@cobra-ts/core";
+import { initializerFiles } from "@cobra-ts/core/node";
 import { EmbeddingTable, embeddingLayout, expectLength, layoutInitializers } from "./embedding-table.js";
-import { initializerFiles } from "./initializer-files.js";
 
 /** From the graph file at `graphPath`; external rows are read from their files on demand. */
 export async function embeddingFromFile(model: ModelInspection, graphPath: string): Promise<EmbeddingTable> {

@@ -3,6 +3,7 @@ import {
   dequantizeRowInto,
   float16BitsToFloat32,
   type InitializerBytes,
+  type InitializerReader,
   ModelFormatError,
   type ModelInspection,
   quantizedWeightNames,
@@ -10,13 +11,6 @@ import {
 } from "@cobra-ts/core";
 import { EMBEDDING_METADATA } from "../graph/lm-quantization.js";
 import { EMBEDDING } from "../weights/mamba-weights.js";
-
-/** Copies `out.length` bytes of initializer `t`, starting `offset` bytes into it, into `out`. */
-export type InitializerReader = (
-  t: InitializerBytes,
-  offset: number,
-  out: Uint8Array,
-) => Promise<void> | void;
 
 /**
  * The token embedding, read outside onnxruntime: a lookup is a few KB of row copies, and keeping it out of

@@ -2,8 +2,8 @@
 // data files (one handle per file, opened on first use), so nothing larger than what is asked for is read.
 import { type FileHandle, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type InitializerBytes, ModelFormatError } from "@cobra-ts/core";
-import type { InitializerReader } from "./embedding-table.js";
+import { ModelFormatError } from "../errors.js";
+import type { InitializerBytes, InitializerReader } from "./inspect.js";
 
 export interface InitializerFiles {
   read: InitializerReader;
