@@ -19,7 +19,12 @@ export {
   projectorLayers,
 } from "./layers.js";
 export { OnnxProjector } from "./onnx-projector.js";
-export { type ProjectorPartConfig, projectorLoaders, projectorPart } from "./part-loader.js";
+export {
+  type ProjectorPartConfig,
+  projectorLoaders,
+  projectorPart,
+  readProjectorPart,
+} from "./part-loader.js";
 export { adaptiveAvgPoolMatrix, adaptiveBins } from "./pooling.js";
 export { inferProjectorDims, validateProjectorWeights } from "./validate.js";
 export {

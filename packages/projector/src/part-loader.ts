@@ -3,6 +3,7 @@
  * "fused-gelu-mlp", "fused-ldpnet", "ldpnet"), each an ONNX graph run by OnnxProjector.
  */
 import {
+  ConfigError,
   checkPartDtype,
   LINEAR_DTYPES,
   type LinearQuantization,
@@ -16,7 +17,7 @@ import {
 } from "@cobra-ts/core";
 import { z } from "zod";
 import { OnnxProjector } from "./onnx-projector.js";
-import { PROJECTOR_VARIANTS, type ProjectorVariant } from "./variants.js";
+import { isProjectorVariant, PROJECTOR_VARIANTS, type ProjectorVariant } from "./variants.js";
 
 const PACKAGE = "@cobra-ts/projector";
 
@@ -49,6 +50,18 @@ export function projectorPart(
   storage: LinearQuantization | null = null,
 ): PartDescription<ProjectorPartConfig> {
   return { kind: variant, files, config, ...linearPartStorage(storage) };
+}
+
+/** The variant and checked config of a projector manifest part (`where` names it in errors). */
+export function readProjectorPart(
+  part: ModelPart,
+  where: string,
+): { variant: ProjectorVariant; config: ProjectorPartConfig } {
+  if (!isProjectorVariant(part.kind))
+    throw new ConfigError(
+      `${where}.kind: "${part.kind}" is not a projector (${PROJECTOR_VARIANTS.join(", ")})`,
+    );
+  return { variant: part.kind, config: readConfig(part, where) };
 }
 
 function readConfig(part: ModelPart, where: string): ProjectorPartConfig {

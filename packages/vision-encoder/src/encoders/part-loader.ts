@@ -91,6 +91,13 @@ export function vitEncoderPart(
   };
 }
 
+/** The checked config of a "vit" / "fused-vit" manifest part (`where` names it in errors). */
+export function readVitEncoderPartConfig(part: ModelPart, where: string): VitEncoderPartConfig {
+  if (part.kind !== "vit" && part.kind !== "fused-vit")
+    throw new ConfigError(`${where}.kind: "${part.kind}" is not a ViT encoder ("vit" or "fused-vit")`);
+  return readConfig(part, where, part.kind === "fused-vit");
+}
+
 function readConfig(part: ModelPart, where: string, fused: boolean): VitEncoderPartConfig {
   checkPartDtype(part, LINEAR_DTYPES, where);
   const config = parseConfig(partConfigSchema, part.config, `${where}.config`);

@@ -2,6 +2,7 @@
 export { concatFeatures, FusedEncoder } from "../encoders/fused.js";
 export { ImageEncoder, type ImagePreprocessing } from "../encoders/image-encoder.js";
 export {
+  readVitEncoderPartConfig,
   type VitEncoderPartConfig,
   type VitTowerConfig,
   visionEncoderLoaders,
@@ -11,7 +12,14 @@ export type { EncodedFeatures, PixelEncoder, PixelSpec } from "../encoders/types
 export { batchOf, pixelSpecOf, VitEncoder } from "../encoders/vit-encoder.js";
 export { resolveVitConfig, type VitBuildOptions, type VitConfig } from "./config.js";
 export { vitConfigFromOpenClipConfig, vitConfigFromTimmConfig } from "./config-files.js";
-export { buildVitGraph, VIT_FEATURES_OUTPUT, VIT_PIXELS_INPUT, type VitGraphOptions } from "./graph.js";
+export {
+  buildVitGraph,
+  VIT_FEATURES_OUTPUT,
+  VIT_PIXELS_INPUT,
+  type VitGraphOptions,
+  type VitGraphTensors,
+  vitTensorsFromRelease,
+} from "./graph.js";
 export { buildVitModel, VIT_OPSET, vitModelOptions } from "./model.js";
 export {
   type AxisWeights,

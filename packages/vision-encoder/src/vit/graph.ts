@@ -17,8 +17,8 @@ export const VIT_FEATURES_OUTPUT = "features";
 
 const f = Math.fround;
 
-/** [out, in] (torch Linear) -> [in, out], so the graph multiplies with a plain MatMul. */
-function transposeLinear(w: Float32Array, rows: number, cols: number): Float32Array {
+/** [out, in] (torch Linear) -> [in, out], so the graph multiplies with a plain MatMul (and [in, out] back). */
+export function transposeLinear(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
   return out;
@@ -26,6 +26,46 @@ function transposeLinear(w: Float32Array, rows: number, cols: number): Float32Ar
 
 async function readF32(trunk: WeightSource, key: string): Promise<Float32Array> {
   return (await trunk.read(key)).data as Float32Array;
+}
+
+/** Initializer of the patches' position embeddings: pos_embed resampled to the grid, prefix rows dropped. */
+export const POS_EMBED_PATCHES = "pos_embed_patches";
+/** Initializer of [cls, reg0..] with their pos_embed rows added (only when the ViT has prefix tokens). */
+export const PREFIX_TOKENS = "prefix_tokens";
+
+/**
+ * The fp32 values an encoder graph is made of, by the names its fp32 graph gives them, except that a Linear
+ * weight is read as torch's [out, in] under `<prefix>.weight`: the trunk's tensors, POS_EMBED_PATCHES and
+ * PREFIX_TOKENS. From a release (vitTensorsFromRelease) or from an fp32 graph written before (Node:
+ * openConvertedVitTensors), so either writes the same graph at any dtype.
+ */
+export interface VitGraphTensors {
+  readonly kind: "vit-graph-tensors";
+  read(key: string): Promise<Float32Array>;
+}
+
+/** A release's weights as the graph's tensors, checked against `config` first (pos_embed resampled once). */
+export function vitTensorsFromRelease(weights: WeightSource, config: VitConfig): VitGraphTensors {
+  const trunk = timmTrunk(weights);
+  validateVitWeights(trunk, config);
+  const d = config.embedDim;
+  const prefixRows = posEmbedPrefixRows(config);
+  let posEmbed: Promise<Float32Array> | undefined;
+  const resampled = () => {
+    posEmbed ??= readF32(trunk, "pos_embed").then((p) =>
+      resampleAbsPosEmbed(p, d, prefixRows, config.gridSize),
+    );
+    return posEmbed;
+  };
+  return {
+    kind: "vit-graph-tensors",
+    async read(key) {
+      if (key === POS_EMBED_PATCHES) return (await resampled()).slice(prefixRows * d);
+      if (key === PREFIX_TOKENS)
+        return prefixTokens(trunk, config, (await resampled()).subarray(0, prefixRows * d));
+      return readF32(trunk, key);
+    },
+  };
 }
 
 export interface VitGraphOptions {
@@ -44,18 +84,17 @@ export interface VitGraphOptions {
  */
 export async function buildVitGraph(
   config: VitConfig,
-  weights: WeightSource,
+  weights: WeightSource | VitGraphTensors,
   sink: InitializerSink,
   options: VitGraphOptions = {},
 ): Promise<GraphBuilder> {
-  const trunk = timmTrunk(weights);
-  validateVitWeights(trunk, config);
+  const tensors = "kind" in weights ? weights : vitTensorsFromRelease(weights, config);
   const g = new GraphBuilder(config.architecture);
-  const { embedDim: d, numPatches: n, gridSize, patchSize: p } = config;
+  const { embedDim: d, numPatches: n, patchSize: p } = config;
   const q = options.quantization ?? null;
-  const weight = async (key: string, dims: number[]) => sink(g, key, dims, await readF32(trunk, key));
+  const weight = async (key: string, dims: number[]) => sink(g, key, dims, await tensors.read(key));
   const linear = async (x: string, prefix: string, outDim: number, inDim: number, bias = true) => {
-    const w = await readF32(trunk, `${prefix}.weight`);
+    const w = await tensors.read(`${prefix}.weight`);
     const y =
       q?.method === "matmul-nbits"
         ? await emitQuantizedMatMul(g, sink, x, `${prefix}.weight`, w, outDim, inDim, q)
@@ -84,7 +123,7 @@ export async function buildVitGraph(
         sink,
         "patch_embed.proj.weight",
         [d, 3, p, p],
-        await readF32(trunk, "patch_embed.proj.weight"),
+        await tensors.read("patch_embed.proj.weight"),
         q,
       ),
       await weight("patch_embed.proj.bias", [d]),
@@ -96,18 +135,15 @@ export async function buildVitGraph(
   );
   const patches = g.op("Transpose", [g.op("Reshape", [conv, g.constInt64([0, d, -1])])], { perm: [0, 2, 1] });
 
-  const prefixRows = posEmbedPrefixRows(config);
-  const posEmbed = resampleAbsPosEmbed(await readF32(trunk, "pos_embed"), d, prefixRows, gridSize);
   let x = g.op("Add", [
     patches,
-    await sink(g, "pos_embed_patches", [1, n, d], posEmbed.slice(prefixRows * d)),
+    await sink(g, POS_EMBED_PATCHES, [1, n, d], await tensors.read(POS_EMBED_PATCHES)),
   ]);
   if (config.numPrefixTokens > 0) {
-    const prefix = await prefixTokens(trunk, config, posEmbed.subarray(0, prefixRows * d));
     const batch = g.op("Shape", [pixels], { start: 0, end: 1 });
     const shape = g.op("Concat", [batch, g.constInt64([config.numPrefixTokens, d])], { axis: 0 });
     const tokens = g.op("Expand", [
-      await sink(g, "prefix_tokens", [1, config.numPrefixTokens, d], prefix),
+      await sink(g, PREFIX_TOKENS, [1, config.numPrefixTokens, d], await tensors.read(PREFIX_TOKENS)),
       shape,
     ]);
     x = g.op("Concat", [tokens, x], { axis: 1 });

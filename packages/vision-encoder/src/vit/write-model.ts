@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type WeightSource, writeOnnxModel } from "@cobra-ts/core/node";
 import type { VitConfig } from "./config.js";
-import { buildVitGraph, type VitGraphOptions } from "./graph.js";
+import { buildVitGraph, type VitGraphOptions, type VitGraphTensors } from "./graph.js";
 import { vitModelOptions } from "./model.js";
 
 export interface WrittenModel {
@@ -13,7 +13,7 @@ export interface WrittenModel {
 
 /**
  * Writes `<dir>/<fileName>` with its weights in `<fileName>.data` (split into `.data.1`, ... past 2 GiB),
- * streaming one tensor at a time from `weights`, so a 1.6 GB SigLIP never sits in memory whole. Node only.
+ * streaming one tensor at a time from `weights` (a release's, or an fp32 graph's read back), so a 1.6 GB SigLIP never sits in memory whole. Node only.
  * On failure the files written so far are removed. `options.quantization` stores the Linear weights at fp16,
  * q8 or q4 (see VitGraphOptions).
  */
@@ -21,7 +21,7 @@ export async function writeVitModel(
   dir: string,
   fileName: string,
   config: VitConfig,
-  weights: WeightSource,
+  weights: WeightSource | VitGraphTensors,
   options: VitGraphOptions = {},
 ): Promise<WrittenModel> {
   const { files } = await writeOnnxModel(
