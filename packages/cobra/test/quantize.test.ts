@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli/run-cli.js";
 import { convertRelease } from "../src/convert/convert.js";
+import { parsePartDtypes } from "../src/convert/part-dtypes.js";
 import { Cobra } from "../src/index.js";
 import { CASES, captureIO, caseRequest, maxAbsDiff, RELEASE_SOURCES } from "./fixture.js";
 
@@ -91,13 +92,138 @@ describe("cobra quantize", () => {
     expect(q4f16).toBeLessThan(0.25 * q4);
   });
 
+  it("writes the towers and projector at the dtype convert --dtype gives them, from the folder alone", async () => {
+    for (const spec of ["vision=q8,projector=q4", "vision=fp16,projector=fp16", "vision=q4", "q8"]) {
+      const viaQuantize = join(dir, `quantized-${spec}`);
+      const viaConvert = join(dir, `converted-${spec}`);
+      const io = captureIO();
+      expect(
+        await runCli(["quantize", "--model", fp32, "--dtype", spec, "--out", viaQuantize], io),
+        io.err,
+      ).toBe(0);
+      const parsed = parsePartDtypes(spec);
+      // The parts a spec does not name keep their dtype: fp32 in this folder, as convert writes them.
+      await convertRelease(RELEASE_SOURCES, { out: viaConvert, dtypes: parsed.dtypes });
+      const [q, c, f] = await Promise.all(
+        [viaQuantize, viaConvert, fp32].map(async (d) =>
+          JSON.parse(await readFile(join(d, "cobra.json"), "utf8")),
+        ),
+      );
+      // Same graphs, same bytes: every part's files (hash and size) and what the manifest records of it.
+      for (const slot of ["encoder", "projector", "lm", "tokenizer"])
+        expect(q.parts[slot], `${spec} ${slot}`).toEqual(c.parts[slot]);
+      expect(q.parts.encoder.dtype).toBe(parsed.dtypes.vision);
+      expect(q.parts.projector.dtype).toBe(parsed.dtypes.projector);
+      for (const [slot, name] of [
+        ["encoder", "vision"],
+        ["projector", "projector"],
+      ] as const)
+        if (parsed.dtypes[name] === "fp32") expect(q.parts[slot], `${spec} ${slot}`).toEqual(f.parts[slot]);
+        else if (parsed.dtypes[name] !== "fp16")
+          expect(q.parts[slot].quantization).toEqual({ method: "matmul-nbits", blockSize: 32 });
+      expect(q.source.quantizedFrom).toBe(f.source.fingerprint);
+    }
+  });
+
+  it("a folder with quantized towers and projector loads and runs near the fp32 one", async () => {
+    const models = await Promise.all([
+      Cobra.load(join(dir, "quantized-q8")),
+      Cobra.load(join(dir, "quantized-vision=q4")),
+      Cobra.load(fp32),
+    ]);
+    try {
+      const c = CASES[0];
+      const [q8, q4, f] = await Promise.all(models.map((m) => m.generate(caseRequest(c))));
+      expect(f.text).toBe(c.greedy_text);
+      const scale = f.prefillLogits.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      for (const [what, r] of [
+        ["q8", q8],
+        ["vision=q4", q4],
+      ] as const) {
+        const drift = maxAbsDiff(r.prefillLogits, f.prefillLogits);
+        console.log(
+          `fixture case ${c.id}: quantize --dtype ${what} vs fp32 prefill logits max abs diff ${drift.toExponential(2)} (logits up to ${scale.toFixed(2)})`,
+        );
+        expect(r.ids.length, what).toBeGreaterThan(0);
+        // A bound against breakage, as convert-dtypes.test.ts sets it: the tiny random model is not a precision figure.
+        expect(drift, what).toBeGreaterThan(0);
+        expect(drift, what).toBeLessThan(0.3 * scale);
+      }
+    } finally {
+      await Promise.all(models.map((m) => m.release()));
+    }
+  });
+
+  it("refuses a quantized tower or projector, a graph its manifest misdescribes, and bad block sizes, writing nothing", async () => {
+    const q8 = join(dir, "quantized-q8");
+    const fp16 = join(dir, "quantized-vision=fp16,projector=fp16");
+    // fp32 manifest, q8 graphs: the graphs' metadata says what they hold.
+    const lying = join(dir, "lying");
+    await cp(fp32, lying, { recursive: true });
+    const q8Manifest = JSON.parse(await readFile(join(q8, "cobra.json"), "utf8"));
+    for (const f of [...q8Manifest.parts.encoder.files, ...q8Manifest.parts.projector.files])
+      await cp(join(q8, f.path), join(lying, f.path));
+    const lyingProjector = join(dir, "lying-projector");
+    await cp(fp32, lyingProjector, { recursive: true });
+    for (const f of q8Manifest.parts.projector.files)
+      await cp(join(q8, f.path), join(lyingProjector, f.path));
+    const out = join(dir, "never");
+    for (const [model, args, message] of [
+      [
+        q8,
+        ["--dtype", "vision=q4"],
+        /the vision encoder in .* is already q8; quantize from the fp32 conversion/,
+      ],
+      [
+        fp16,
+        ["--dtype", "projector=q8"],
+        /the projector in .* is already fp16; quantize from the fp32 conversion/,
+      ],
+      [q8, ["--dtype", "q8"], /already q8, the projector is already q8, the LM is already q8; nothing to do/],
+      [fp32, ["--dtype", "vision=q4f16"], /the vision cannot be written as q4f16/],
+      [fp32, ["--dtype", "vision=q5"], /unknown dtype "q5"/],
+      [
+        fp32,
+        ["--dtype", "projector=q4", "--block-size", "24"],
+        /block size must be a power of two of at least 16, got 24/,
+      ],
+      [
+        fp32,
+        ["--dtype", "vision=fp16", "--block-size", "64"],
+        /--block-size 64: no part is written as q8, q4 or q4f16/,
+      ],
+      [lying, ["--dtype", "vision=q4"], /dino\.onnx: the dino tower graph is stored as q8 .*not fp32/],
+      [lyingProjector, ["--dtype", "projector=fp16"], /projector\.onnx: the projector graph is stored as q8/],
+    ] as const) {
+      const io = captureIO();
+      expect(await runCli(["quantize", "--model", model, ...args, "--out", out], io), args.join(" ")).toBe(1);
+      expect(io.err, args.join(" ")).toMatch(message);
+      await expect(stat(out), args.join(" ")).rejects.toThrow(/ENOENT/);
+    }
+    // A block size the op takes is written and recorded.
+    const b64 = join(dir, "projector-q4-b64");
+    const io = captureIO();
+    expect(
+      await runCli(
+        ["quantize", "--model", fp32, "--dtype", "projector=q4", "--block-size", "64", "--out", b64],
+        io,
+      ),
+      io.err,
+    ).toBe(0);
+    const m = JSON.parse(await readFile(join(b64, "cobra.json"), "utf8"));
+    expect(m.parts.projector.quantization).toEqual({ method: "matmul-nbits", blockSize: 64 });
+    expect(m.parts.encoder).toEqual(
+      JSON.parse(await readFile(join(fp32, "cobra.json"), "utf8")).parts.encoder,
+    );
+  });
+
   it("refuses what it cannot do, and never touches the --model folder or a folder of the user's", async () => {
     const before = await readdir(fp32);
     const mine = join(dir, "mine");
     await mkdir(mine);
     await writeFile(join(mine, "notes.txt"), "keep me");
     for (const [args, message] of [
-      [["--dtype", "q8", "--out", join(dir, "x")], /re-quantizes the LM only; the vision is fp32/],
+      [["--dtype", "vision=q8", "--out", mine], /exists and is not a converted model/],
       [["--dtype", "lm=fp32", "--out", join(dir, "x")], /already fp32; nothing to do/],
       [["--dtype", "lm=q4", "--out", fp32], /not the --model folder itself/],
       [["--dtype", "lm=q4", "--out", mine], /exists and is not a converted model/],

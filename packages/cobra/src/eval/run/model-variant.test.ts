@@ -66,12 +66,12 @@ describe("--variant: the model's keys (dtype, resize, backend)", () => {
     expect(e?.message).toContain("cobra quantize --model /models/cobra --dtype lm=q8 --out <folder>");
   });
 
-  it("a quantized LM is quantized again from fp32; other parts are written by cobra convert", () => {
+  it("a quantized part is quantized again from fp32; cobra quantize writes every part", () => {
     expect(() => checkModelDtypes(folder("q8"), modelVariant({ "dtype.lm": "q4" }).dtypes, "m")).toThrow(
-      /has its lm as q8.*cobra quantize starts from an fp32 LM/,
+      /has its lm as q8.*cobra quantize starts from fp32 parts: .* with --dtype lm=q4/,
     );
     expect(() => checkModelDtypes(folder("fp32"), modelVariant({ dtype: "q8" }).dtypes, "m")).toThrow(
-      /the vision as q8, the projector as q8, the lm as q8.*cobra convert \.\.\. --dtype vision=q8,projector=q8,lm=q8/,
+      /the vision as q8, the projector as q8, the lm as q8.*cobra quantize --model m --dtype vision=q8,projector=q8,lm=q8 --out <folder>/,
     );
   });
 });

@@ -11,8 +11,8 @@ import { isResizeStrategy } from "../../runtime/resize-strategy.js";
  * - `backend=cpu|wasm|webgpu`, `backend.<part>=...`: where each part runs;
  * - `dtype=<d>`, `dtype.<part>=<d>`: the dtype each part must have. A model folder holds one dtype per part, so
  *   the variant picks nothing: it checks that `--model` is the folder the ablation means (a q8 run of an fp32
- *   folder would otherwise be recorded as q8), and names the `cobra quantize` / `cobra convert` command that
- *   writes the folder it asks for;
+ *   folder would otherwise be recorded as q8), and names the `cobra quantize` command that writes the folder it
+ *   asks for;
  * - `resize=resize-naive|resize-crop|letterbox`: the vision encoder's image_resize_strategy, instead of the one
  *   the folder was converted with.
  */
@@ -96,17 +96,16 @@ export function checkModelDtypes(
     return has === want ? [] : [{ part, want, has }];
   });
   if (wrong.length === 0) return;
-  const lm = wrong.find((w) => w.part === "lm");
-  const others = wrong.filter((w) => w.part !== "lm");
+  const spec = (ws: typeof wrong) => ws.map((w) => `${w.part}=${w.want}`).join(",");
+  const fromFp32 = wrong.filter((w) => w.has === "fp32");
+  const requantized = wrong.filter((w) => w.has !== "fp32");
   const how = [
-    lm && lm.has === "fp32"
-      ? `cobra quantize --model ${modelDir} --dtype lm=${lm.want} --out <folder> writes its LM as ${lm.want}`
-      : lm
-        ? `cobra quantize starts from an fp32 LM: run it on the fp32 folder this one came from, with --dtype lm=${lm.want}`
-        : null,
-    others.length > 0
-      ? `cobra convert ... --dtype ${wrong.map((w) => `${w.part}=${w.want}`).join(",")} writes the ` +
-        `${others.map((w) => w.part).join(" and ")} at that dtype (cobra quantize writes the LM only)`
+    fromFp32.length > 0
+      ? `cobra quantize --model ${modelDir} --dtype ${spec(fromFp32)} --out <folder> writes its ` +
+        `${fromFp32.map((w) => w.part).join(" and ")} at that dtype`
+      : null,
+    requantized.length > 0
+      ? `cobra quantize starts from fp32 parts: run it on the fp32 folder this one came from, with --dtype ${spec(requantized)}`
       : null,
   ].filter((s) => s !== null);
   throw new InvalidArgumentError(
