@@ -125,6 +125,24 @@ describe("cobra quantize", () => {
     }
   });
 
+  it("writes a synthesized Cobra's towers and projector as synth --dtype writes them", async () => {
+    const cli = async (args: string[]) => {
+      const io = captureIO();
+      expect(await runCli(args, io), io.err).toBe(0);
+    };
+    const [synthFp32, synthQ, quantized] = ["synth-fp32", "synth-q", "synth-quantized"].map((n) =>
+      join(dir, n),
+    );
+    const synth = ["synth", "--preset", "test-tiny-cobra", "--seed", "5"];
+    await cli([...synth, "--out", synthFp32]);
+    await cli([...synth, "--out", synthQ, "--dtype", "vision=q4,projector=q8"]);
+    await cli(["quantize", "--model", synthFp32, "--dtype", "vision=q4,projector=q8", "--out", quantized]);
+    const [a, b] = await Promise.all(
+      [quantized, synthQ].map(async (d) => JSON.parse(await readFile(join(d, "cobra.json"), "utf8"))),
+    );
+    for (const slot of ["encoder", "projector", "lm"]) expect(a.parts[slot], slot).toEqual(b.parts[slot]);
+  });
+
   it("a folder with quantized towers and projector loads and runs near the fp32 one", async () => {
     const models = await Promise.all([
       Cobra.load(join(dir, "quantized-q8")),
