@@ -17,6 +17,22 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+/** `cobra quantize --dtype <spec>` of the fp32 folder, run once per spec (tests share the folders). */
+const runs = new Map<string, Promise<string>>();
+function quantized(spec: string): Promise<string> {
+  let run = runs.get(spec);
+  if (!run) {
+    const out = join(dir, `quantized-${spec}`);
+    const io = captureIO();
+    run = runCli(["quantize", "--model", fp32, "--dtype", spec, "--out", out], io).then((code) => {
+      expect(code, io.err).toBe(0);
+      return out;
+    });
+    runs.set(spec, run);
+  }
+  return run;
+}
+
 describe("cobra quantize", () => {
   it("gives the LM of a converted folder the dtype convert --dtype gives it, from the folder alone", async () => {
     const viaQuantize = join(dir, "q8-quantized");
@@ -94,13 +110,8 @@ describe("cobra quantize", () => {
 
   it("writes the towers and projector at the dtype convert --dtype gives them, from the folder alone", async () => {
     for (const spec of ["vision=q8,projector=q4", "vision=fp16,projector=fp16", "vision=q4", "q8"]) {
-      const viaQuantize = join(dir, `quantized-${spec}`);
+      const viaQuantize = await quantized(spec);
       const viaConvert = join(dir, `converted-${spec}`);
-      const io = captureIO();
-      expect(
-        await runCli(["quantize", "--model", fp32, "--dtype", spec, "--out", viaQuantize], io),
-        io.err,
-      ).toBe(0);
       const parsed = parsePartDtypes(spec);
       // The parts a spec does not name keep their dtype: fp32 in this folder, as convert writes them.
       await convertRelease(RELEASE_SOURCES, { out: viaConvert, dtypes: parsed.dtypes });
@@ -145,8 +156,8 @@ describe("cobra quantize", () => {
 
   it("a folder with quantized towers and projector loads and runs near the fp32 one", async () => {
     const models = await Promise.all([
-      Cobra.load(join(dir, "quantized-q8")),
-      Cobra.load(join(dir, "quantized-vision=q4")),
+      Cobra.load(await quantized("q8")),
+      Cobra.load(await quantized("vision=q4")),
       Cobra.load(fp32),
     ]);
     try {
@@ -173,13 +184,14 @@ describe("cobra quantize", () => {
   });
 
   it("refuses a quantized tower or projector, a graph its manifest misdescribes, and bad block sizes, writing nothing", async () => {
-    const q8 = join(dir, "quantized-q8");
-    const fp16 = join(dir, "quantized-vision=fp16,projector=fp16");
+    const q8 = await quantized("q8");
+    const fp16 = await quantized("vision=fp16,projector=fp16");
     // fp32 manifest, q8 graphs: the graphs' metadata says what they hold.
     const lying = join(dir, "lying");
     await cp(fp32, lying, { recursive: true });
     const q8Manifest = JSON.parse(await readFile(join(q8, "cobra.json"), "utf8"));
-    for (const f of [...q8Manifest.parts.encoder.files, ...q8Manifest.parts.projector.files])
+    const q8Parts = q8Manifest.parts;
+    for (const f of [...q8Parts.encoder.files, ...q8Parts.projector.files, ...q8Parts.lm.files])
       await cp(join(q8, f.path), join(lying, f.path));
     const lyingProjector = join(dir, "lying-projector");
     await cp(fp32, lyingProjector, { recursive: true });
@@ -211,6 +223,7 @@ describe("cobra quantize", () => {
         /--block-size 64: no part is written as q8, q4 or q4f16/,
       ],
       [lying, ["--dtype", "vision=q4"], /dino\.onnx: the dino tower graph is stored as q8 .*not fp32/],
+      [lying, ["--dtype", "lm=q4"], /lm\.onnx: ".*" should be float32 .*found no float32 initializer/],
       [lyingProjector, ["--dtype", "projector=fp16"], /projector\.onnx: the projector graph is stored as q8/],
     ] as const) {
       const io = captureIO();
