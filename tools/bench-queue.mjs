@@ -3,10 +3,11 @@
 // `cobra worker`s, on a POPE-shaped set made from the fixture images (IMAGES images x PER_IMAGE questions, one
 // job per image). Reports jobs/s for each worker count and, from BullMQ's own event stream (Redis timestamps of
 // each job's `active` and `completed`), a job's processing time; then the queue's own cost per job, the same jobs
-// through BullMQ with no model (enqueue, take, store the answers, finish).
+// through BullMQ with no model (enqueue, take, store the answers, finish). Then `cobra batch --queue` on the same
+// images (BATCH images a job, MAX_NEW_TOKENS each) with the same workers: its jobs/s with 1 and 2 workers.
 // Workers are warmed up first (a run whose first job loads the model in each), so no figure includes a load.
 // Environment: BENCH_MODEL (a converted model folder; default: the tiny fixture converted into a temp folder),
-// BENCH_IMAGES (default 48), BENCH_PER_IMAGE (default 8).
+// BENCH_IMAGES (default 48), BENCH_PER_IMAGE (default 8), BENCH_BATCH (default 4), BENCH_MAX_NEW_TOKENS (default 16).
 import { spawn, spawnSync } from "node:child_process";
 import {
   copyFileSync,
@@ -28,6 +29,8 @@ const CLI = join(ROOT, "packages/cobra/dist/cli.js");
 const FIXTURE = join(ROOT, "../shared/fixtures", process.env.COBRA_FIXTURE_SET ?? "cobra-tiny");
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 48);
 const PER_IMAGE = Number(process.env.BENCH_PER_IMAGE ?? 8);
+const BATCH = Number(process.env.BENCH_BATCH ?? 4);
+const MAX_NEW_TOKENS = Number(process.env.BENCH_MAX_NEW_TOKENS ?? 16);
 const log = (line) => process.stderr.write(`bench:queue: ${line}\n`);
 
 if (!existsSync(CLI)) throw new Error("packages/cobra/dist/cli.js is missing: run `npm run build` first");
@@ -157,25 +160,21 @@ const cobra = (args) =>
     );
   });
 
-async function queuedRun(name, set) {
+const evalArgs = (name, set) => [
+  ...["eval", "run", "--task", "pope", "--model", model, "--data", set.data, "--images", set.images],
+  ...["--out", join(work, name), "--queue", url],
+];
+const batchArgs = (name, set) => [
+  ...["batch", "--model", model, "--images", set.images, "--prompt", "Describe the image in one sentence."],
+  ...["--out", join(work, `${name}.jsonl`), "--batch", `${BATCH}`, "--max-new-tokens", `${MAX_NEW_TOKENS}`],
+  ...["--queue", url],
+];
+
+/** A coordinator (`args(name, set)`) to its end: its jobs, their span and processing time from the event stream. */
+async function queuedRun(name, set, args = evalArgs) {
   seen.clear();
   const started = performance.now();
-  await cobra([
-    "eval",
-    "run",
-    "--task",
-    "pope",
-    "--model",
-    model,
-    "--data",
-    set.data,
-    "--images",
-    set.images,
-    "--out",
-    join(work, name),
-    "--queue",
-    url,
-  ]);
+  await cobra(args(name, set));
   const wall = (performance.now() - started) / 1000;
   const jobs = [...seen.values()].filter((j) => j.completed);
   const span = (Math.max(...jobs.map((j) => j.completed)) - Math.min(...jobs.map((j) => j.active))) / 1000;
@@ -186,14 +185,20 @@ async function queuedRun(name, set) {
 const warm = dataset("warm", 4, 1);
 const set = dataset("bench", IMAGES, PER_IMAGE);
 const results = {};
+const batchResults = {};
+const say = (what, n, r) =>
+  log(
+    `${what}, ${n} worker${n > 1 ? "s" : ""}: ${r.jobs} jobs in ${r.span.toFixed(2)} s (${(r.jobs / r.span).toFixed(2)} jobs/s, ${r.processing.toFixed(0)} ms each); coordinator ${r.wall.toFixed(1)} s wall`,
+  );
 for (const n of [1, 2]) {
   while (workers.length < n) await addWorker();
-  await queuedRun(`warm-${n}`, warm); // the first job of a fresh worker loads its model
-  const r = await queuedRun(`run-${n}`, set);
-  results[n] = r;
-  log(
-    `${n} worker${n > 1 ? "s" : ""}: ${r.jobs} jobs in ${r.span.toFixed(2)} s (${(r.jobs / r.span).toFixed(2)} jobs/s); coordinator ${r.wall.toFixed(1)} s wall`,
-  );
+  // the first job of each kind on a fresh worker loads its model (batch asks for --backend cpu, eval for the default)
+  await queuedRun(`warm-${n}`, warm);
+  await queuedRun(`warm-batch-${n}`, warm, batchArgs);
+  results[n] = await queuedRun(`run-${n}`, set);
+  say("eval", n, results[n]);
+  batchResults[n] = await queuedRun(`batch-${n}`, set, batchArgs);
+  say("batch", n, batchResults[n]);
 }
 /**
  * The queue's own cost per job, without a model: the same number of jobs with an eval-group-sized payload through
@@ -256,6 +261,20 @@ console.log(
     one_worker_ms_per_job: perJob,
     processing_ms_per_job: one.processing,
     queue_only_ms_per_job: queueMs,
+    batch: {
+      images_per_job: BATCH,
+      max_new_tokens: MAX_NEW_TOKENS,
+      jobs_per_s: {
+        1: batchResults[1].jobs / batchResults[1].span,
+        2: batchResults[2].jobs / batchResults[2].span,
+      },
+      images_per_s: {
+        1: (BATCH * batchResults[1].jobs) / batchResults[1].span,
+        2: (BATCH * batchResults[2].jobs) / batchResults[2].span,
+      },
+      processing_ms_per_job: batchResults[1].processing,
+      coordinator_wall_s: { 1: batchResults[1].wall, 2: batchResults[2].wall },
+    },
   }),
 );
 await events.close();

@@ -206,7 +206,7 @@ describe("cobra batch", () => {
       ],
       [
         batchArgs(few, out).map((a) => (a === model ? otherModel : a)),
-        /was written with the model \S+ \(cobra\.json sha256 [0-9a-f]{64}\) \(line 1\); this run has the model \S+other-model/,
+        /was written with the model \S+ \(model sha256 [0-9a-f]{64}\) \(line 1\); this run has the model \S+other-model/,
       ],
       [[...batchArgs(few, out), "--max-new-tokens", "5"], /generation \{"max_new_tokens":12\}/],
       [

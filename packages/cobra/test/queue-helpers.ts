@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { idKey } from "../src/eval/tasks/common.js";
-import { answersKey, type CobraJob, QUEUE_NAME } from "../src/queue/jobs.js";
+import { type CobraJob, QUEUE_NAME, runKeys } from "../src/queue/jobs.js";
 import { startCli } from "./cli-process.js";
 
 /** The run id a coordinator recorded in `<out>/queue.json` (null before it wrote one). */
@@ -25,14 +25,15 @@ export function inspect(url: string) {
     /** Answers stored for the run in `outDir` so far. */
     async stored(outDir: string): Promise<number> {
       const run = await runIdOf(outDir);
-      return run === null ? 0 : redis.hlen(answersKey(run));
+      return run === null ? 0 : redis.hlen(runKeys("eval", run).answers);
     },
     /** A job the worker named `worker` holds, not all of its answers stored yet: it is mid-job. */
     async midJobOf(worker: string): Promise<string | null> {
       for (const job of await queue.getActive()) {
         if (job.processedBy !== worker) continue;
+        if (job.data.kind !== "eval-group") continue;
         const ids = job.data.questions.map((q) => idKey(q.questionId));
-        const values = await redis.hmget(answersKey(job.data.run), ...ids);
+        const values = await redis.hmget(runKeys("eval", job.data.run).answers, ...ids);
         const done = values.filter((v) => v !== null).length;
         if (done < ids.length) return job.id ?? null;
       }

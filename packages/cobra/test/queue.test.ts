@@ -1,15 +1,16 @@
-// `cobra eval run --queue` with `cobra worker`s, all real processes of the built CLI on a real redis-server:
-// the metrics of a queued run are those of a local run, byte for byte, also when a worker is SIGKILLed mid-job,
-// Redis is restarted, or the coordinator is killed and started again; a worker with another model is refused,
-// and an unreachable Redis is an error within seconds.
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+// `cobra eval run --queue` and `cobra batch --queue` with `cobra worker`s, all real processes of the built CLI on
+// a real redis-server: the metrics of a queued run are those of a local run, byte for byte, also when a worker is
+// SIGKILLed mid-job, Redis is restarted, or the coordinator is killed and started again; a queued batch writes
+// the local batch's lines; a worker with another model is refused, and an unreachable Redis is an error within
+// seconds.
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
-import { answersKey, evalJobPrefix } from "../src/queue/jobs.js";
+import { runKeys } from "../src/queue/jobs.js";
 import { BIN, runCobra } from "./cli-process.js";
-import { IMAGES_DIR, writePope, writeVqav2 } from "./eval-data.js";
+import { IMAGE_FILES, IMAGES_DIR, writePope, writeVqav2 } from "./eval-data.js";
 import { RELEASE_SOURCES } from "./fixture.js";
 import { inspect, runIdOf, startWorker, until } from "./queue-helpers.js";
 import { freePort, type RedisServer, startRedis } from "./redis-server.js";
@@ -136,7 +137,9 @@ describe("cobra eval run --queue with cobra workers", () => {
     );
     await wrong.waitFor(/refused or failed a job .*: the run wants model cobra\+3b/);
     const run = (await runIdOf(out)) as string;
-    const failed = (await probe.queue.getFailed()).filter((j) => j.id?.startsWith(evalJobPrefix(run)));
+    const failed = (await probe.queue.getFailed()).filter((j) =>
+      j.id?.startsWith(runKeys("eval", run).jobPrefix),
+    );
     expect(failed.length).toBeGreaterThan(0);
     for (const job of failed) expect(job.attemptsMade).toBe(1); // no retries of a refusal
     await stopWorker(wrong);
@@ -186,12 +189,12 @@ describe("cobra eval run --queue with cobra workers", () => {
     const run = (await runIdOf(out)) as string;
     // one job per image group, whatever the kill interrupted
     const jobs = await probe.queue.getJobs(["waiting", "active", "completed", "prioritized"]);
-    expect(jobs.filter((j) => j.id?.startsWith(evalJobPrefix(run)))).toHaveLength(6);
+    expect(jobs.filter((j) => j.id?.startsWith(runKeys("eval", run).jobPrefix))).toHaveLength(6);
 
     // the worker finishes the jobs meanwhile; then two answers are lost (a Redis killed before its fsync would
     // lose them so): the coordinator started again queues that job again instead of waiting forever
     await until("the queued jobs all answered", async () => (await probe.stored(out)) === d.total);
-    const key = answersKey(run);
+    const key = runKeys("eval", run).answers;
     await probe.redis.hdel(key, ...(await probe.redis.hkeys(key)).slice(0, 2));
 
     const again = await runCobra(queueArgs(d, out));
@@ -200,13 +203,146 @@ describe("cobra eval run --queue with cobra workers", () => {
     await expectSameAsLocal(d, out);
     await stopWorker(w2);
   });
+});
 
-  it("an unreachable Redis is a QueueConnectionError within the timeout, for a worker and a coordinator", async () => {
+// `cobra batch --queue`: the fixture images (one in a sub-folder) and one that does not decode, two per job
+const PROMPT = "Describe the image in one sentence.";
+let images = "";
+let localBatch = "";
+const batchArgs = (out: string) => [
+  "batch",
+  "--model",
+  model,
+  "--images",
+  images,
+  "--prompt",
+  PROMPT,
+  "--out",
+  out,
+  "--max-new-tokens",
+  "8",
+  "--batch",
+  "2",
+];
+/** The names in --images order (code-point order of the relative path). */
+const IMAGE_NAMES = [...IMAGE_FILES.slice(1), "broken.png", `sub/${IMAGE_FILES[0]}`].sort();
+const GROUPS = Math.ceil(IMAGE_NAMES.length / 2);
+const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").filter((l) => l !== "");
+/** Exit code and stderr less the broken image's line and the "n of m images answered" lines. */
+const batchEnded = (r: { code: number | null; stderr: string }) => ({
+  code: r.code,
+  stderr: r.stderr
+    .replace(/^cobra batch: \d+ of \d+ images answered(, \d+ workers?)?\n/gm, "")
+    .replace(/^cobra batch: broken\.png: ImageDecodeError: .*\n/m, ""),
+});
+
+describe("cobra batch --queue with cobra workers", () => {
+  beforeAll(async () => {
+    images = join(work, "batch-images");
+    await mkdir(join(images, "sub"), { recursive: true });
+    for (const f of IMAGE_FILES.slice(1)) await copyFile(join(IMAGES_DIR, f), join(images, f));
+    await copyFile(join(IMAGES_DIR, IMAGE_FILES[0]), join(images, "sub", IMAGE_FILES[0]));
+    await writeFile(join(images, "broken.png"), "this is text, not a PNG");
+    localBatch = join(work, "batch-local.jsonl");
+    const local = await runCobra(batchArgs(localBatch));
+    expect(batchEnded(local)).toEqual(OK);
+  });
+
+  const batchJobs = async () =>
+    (await probe.queue.getJobs(["waiting", "active", "completed", "failed", "prioritized"])).filter(
+      (j) => j.data.kind === "batch-images",
+    );
+
+  it("killed, started again and answered by two workers (one --concurrency 2): the local run's lines, each image once", async () => {
+    const out = join(work, "batch-queued.jsonl");
+    const args = [...batchArgs(out), "--queue", redis.url];
+    // no worker is up: the jobs wait, and the coordinator is killed once it has queued them all
+    const first = await runCobra(args, { killWhen: async () => (await batchJobs()).length === GROUPS });
+    expect(first.signal).toBe("SIGKILL");
+    const queued = await batchJobs();
+    expect(queued).toHaveLength(GROUPS);
+    const run = queued[0].data.run;
+    const keys = runKeys("batch", run);
+    expect(queued.every((j) => j.data.run === run && j.id?.startsWith(keys.jobPrefix))).toBe(true);
+
+    // started again: every job it adds is one BullMQ already has ("duplicated"), so nothing is answered twice
+    const again = runCobra(args);
+    const duplicated = async () =>
+      (await probe.redis.xrange("bull:cobra:events", "-", "+")).filter(([, f]) => {
+        const event = Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : [])));
+        return event.event === "duplicated" && event.jobId.startsWith(keys.jobPrefix);
+      }).length;
+    await until("the jobs added a second time", async () => (await duplicated()) === GROUPS);
+    // BullMQ's default lock (30 s): no worker dies here, and a short lock on this loaded machine lets a job whose
+    // worker is busy loading the model be taken a second time
+    const args2 = ["--queue", redis.url, "--model", model];
+    const [pair, single] = await Promise.all([
+      startWorker([...args2, "--concurrency", "2"]),
+      startWorker(args2),
+    ]);
+    // who holds which jobs, and how many at once
+    const most = new Map<string, number>();
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const held = new Map<string, number>();
+        for (const job of await probe.queue.getJobs(["active", "completed"]))
+          if (job.data.kind === "batch-images" && job.processedBy) {
+            if (job.finishedOn === undefined) held.set(job.processedBy, (held.get(job.processedBy) ?? 0) + 1);
+            else held.set(job.processedBy, held.get(job.processedBy) ?? 0);
+          }
+        for (const [name, n] of held) most.set(name, Math.max(most.get(name) ?? 0, n));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const done = await again;
+    watching = false;
+    await watch;
+    expect(batchEnded(done)).toEqual(OK);
+    expect(done.stdout).toMatch(/^7 images: 7 done now in [\d.]+ s .*, 0 before; 1 with an error line/);
+    expect(most.get(pair.name)).toBe(2);
+    expect(most.has(single.name)).toBe(true);
+
+    // the local run's lines (it writes them as they finish), here in --images order, each image once
+    const got = await lines(out);
+    expect(got.map((l) => JSON.parse(l).image)).toEqual(IMAGE_NAMES);
+    expect([...got].sort()).toEqual((await lines(localBatch)).sort());
+    // collected: the run's answers and jobs are gone from Redis
+    expect(await probe.redis.exists(keys.answers)).toBe(0);
+    expect(await batchJobs()).toHaveLength(0);
+    for (const w of [pair, single]) await stopWorker(w);
+
+    // a finished file is not done again: no job, no worker needed, the file untouched
+    const before = await readFile(out, "utf8");
+    const finished = await runCobra(args);
+    expect(batchEnded(finished)).toEqual(OK);
+    expect(finished.stdout).toMatch(/^7 images: 0 done now, 7 before; 1 with an error line/);
+    expect(await readFile(out, "utf8")).toBe(before);
+    expect(await batchJobs()).toHaveLength(0);
+  });
+
+  it("a worker with another model version is refused, and the coordinator says so", async () => {
+    // its own database, where no other worker listens
+    const db = `${redis.url}/2`;
+    const wrong = await startWorker(["--queue", db, "--model", join(work, "model-q8")]);
+    const out = join(work, "batch-wrong-model.jsonl");
+    const refused = await runCobra([...batchArgs(out), "--queue", db]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /cobra: QueueJobFailedError: \d+ jobs? of this run failed: the run wants model cobra\+3b [0-9a-f]{12}, this worker has cobra\+3b [0-9a-f]{12} \(.*model-q8\): start the worker with --model/,
+    );
+    expect(await readFile(out, "utf8")).toBe(""); // nothing written
+    await stopWorker(wrong);
+  });
+});
+
+describe("an unreachable Redis", () => {
+  it("an unreachable Redis is a QueueConnectionError within the timeout, for a worker and both coordinators", async () => {
     const nobody = `redis://127.0.0.1:${await freePort()}`;
     const expected =
       /cobra: QueueConnectionError: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/? \(ECONNREFUSED\) for 2 s/;
     const started = performance.now();
-    const [worker, coordinator] = await Promise.all([
+    const [worker, coordinator, batch] = await Promise.all([
       runCobra(["worker", "--queue", nobody, "--model", model, "--redis-timeout", "2"]),
       runCobra([
         ...evalArgs(sets.pope, join(work, "pope-no-redis")),
@@ -215,9 +351,10 @@ describe("cobra eval run --queue with cobra workers", () => {
         "--redis-timeout",
         "2",
       ]),
+      runCobra([...batchArgs(join(work, "batch-no-redis.jsonl")), "--queue", nobody, "--redis-timeout", "2"]),
     ]);
     expect(performance.now() - started).toBeLessThan(20_000);
-    for (const r of [worker, coordinator]) {
+    for (const r of [worker, coordinator, batch]) {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(expected);
     }

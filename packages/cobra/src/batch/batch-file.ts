@@ -2,13 +2,17 @@ import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../eval/run/run-config.js";
 import { type LineReader, resumeJsonLines } from "../jsonl/append-only-jsonl.js";
+import { canonicalJson } from "../jsonl/canonical-json.js";
 import type { BatchAnswer, BatchGeneration } from "./answer-images.js";
 import { BatchFileError, BatchRunMismatchError } from "./errors.js";
-import type { ModelIdentity } from "./model-identity.js";
 
 /** What makes two runs the same run: every line of an output file carries it, and a resume must match it. */
-export interface BatchRun extends ModelIdentity {
+export interface BatchRun {
   prompt: string;
+  /** The model folder, as given (resolved). */
+  model: string;
+  /** The model's identity (`ModelIdentity.digest`: its cobra.json less the `source` section, hashed). */
+  model_sha256: string;
   /** The generation settings that change answers, snake_case, only those given (max_new_tokens always). */
   generation: Record<string, number | boolean>;
 }
@@ -40,13 +44,6 @@ export function batchLine(run: BatchRun, answer: BatchAnswer): BatchLine {
   return { image, prompt, ...outcome, ...rest };
 }
 
-const sorted = (o: unknown) =>
-  JSON.stringify(
-    o && typeof o === "object"
-      ? Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : o,
-  );
-
 /** Checks each line's fields and that it belongs to `run`; an image answered twice is refused too. */
 function batchLineReader(file: string, run: BatchRun): LineReader<BatchLine> {
   const lineOf = new Map<string, number>();
@@ -74,18 +71,18 @@ function batchLineReader(file: string, run: BatchRun): LineReader<BatchLine> {
         [
           ["prompt", JSON.stringify],
           ["model_sha256", JSON.stringify],
-          ["generation", sorted],
+          ["generation", canonicalJson],
         ] as const
       ).find(([key, show]) => show(v[key]) !== show(run[key]));
       if (differs) {
         const [key, show] = differs;
         const what =
           key === "model_sha256"
-            ? `the model ${String(v.model)} (cobra.json sha256 ${v.model_sha256})`
+            ? `the model ${String(v.model)} (model sha256 ${v.model_sha256})`
             : `${key} ${show(v[key])}`;
         const now =
           key === "model_sha256"
-            ? `the model ${run.model} (cobra.json sha256 ${run.model_sha256})`
+            ? `the model ${run.model} (model sha256 ${run.model_sha256})`
             : show(run[key]);
         throw new BatchRunMismatchError(
           `${file} was written with ${what} (line ${line}); this run has ${now}. cobra batch never mixes two ` +

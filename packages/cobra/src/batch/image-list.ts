@@ -1,10 +1,10 @@
 import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { dirname, extname, isAbsolute, join, relative, sep } from "node:path";
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { FileNotFoundError, FileSystemError, InvalidArgumentError } from "@cobra-ts/core";
 import type { ImageFormat } from "@cobra-ts/vision-encoder";
 
-/** One image of a batch: `image` names it in the output (as the user gave it), `path` is what is read. */
+/** One image of a batch: `image` names it in the output (as the user gave it), `path` is what is read (absolute). */
 export interface BatchImage {
   image: string;
   path: string;
@@ -35,7 +35,9 @@ export async function listImages(source: string): Promise<BatchImage[]> {
     if (e.code === "ENOENT") throw new FileNotFoundError(source, "--images folder or list file");
     throw new FileSystemError(`--images ${source}: cannot read it (${e.code ?? e.message})`, { cause: e });
   });
-  return info.isDirectory() ? walkFolder(source) : readListFile(source);
+  const images = await (info.isDirectory() ? walkFolder(source) : readListFile(source));
+  // absolute: the same path in an error line whether this process or a queue's worker (another folder) reads it
+  return images.map(({ image, path }) => ({ image, path: resolve(path) }));
 }
 
 async function walkFolder(dir: string): Promise<BatchImage[]> {

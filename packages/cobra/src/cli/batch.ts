@@ -1,12 +1,14 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
 import type { Command, Option } from "commander";
 import { runBatch } from "../batch/run-batch.js";
+import { batchQueueAnswerer } from "../queue/batch-images.js";
 import { Cobra } from "../runtime/load-node.js";
 import { addGenerationOptions, generationSettings } from "./generate.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
 import { positiveInt } from "./numbers.js";
 import { readPromptFile } from "./prompt-file.js";
+import { addRedisTimeoutOption, queueConnection, queueStatusLines } from "./queue-options.js";
 import { resumableRun } from "./resumable-run.js";
 
 export function batchCommand(program: Command, io: CliIO, backend: () => Option): void {
@@ -27,9 +29,13 @@ export function batchCommand(program: Command, io: CliIO, backend: () => Option)
       )
       .option("--batch <n>", "most images decoded together", positiveInt, 8)
       .option("--retry-errors", "try the images of the file's error lines again (those lines are dropped)")
+      .option(
+        "--queue <url>",
+        "answer through a BullMQ queue on Redis (redis://host:port[/db]): this process enqueues a job per --batch images and writes --out, `cobra worker`s answer",
+      )
       .addOption(backend()),
   );
-  addModelOptions(cmd).action(async (opts) => {
+  addRedisTimeoutOption(addModelOptions(cmd)).action(async (opts) => {
     if ((opts.prompt === undefined) === (opts.promptFile === undefined))
       throw new InvalidArgumentError("give exactly one of --prompt or --prompt-file");
     // "-" reads as stdout elsewhere; here it would quietly make a file named "-" that the user never asked for.
@@ -51,6 +57,13 @@ export function batchCommand(program: Command, io: CliIO, backend: () => Option)
         batch: opts.batch,
         retryErrors: !!opts.retryErrors,
         signal: run.signal,
+        answerer: opts.queue
+          ? batchQueueAnswerer({
+              connection: queueConnection(opts.queue, opts),
+              backend: opts.backend,
+              onStatus: queueStatusLines(io, "batch", "images"),
+            })
+          : undefined,
         loadEngine: async () => {
           cobra = await Cobra.load(opts.model, loadOptions(opts));
           return cobra;

@@ -18,12 +18,12 @@ import { writeFileAtomic } from "../eval/run/run-config.js";
 import { runEval } from "../eval/run/run-eval.js";
 import { parseVariantArgs } from "../eval/run/variant.js";
 import { evalTask } from "../eval/tasks/index.js";
-import { queueAnswerer } from "../queue/coordinator.js";
+import { evalQueueAnswerer } from "../queue/eval-group.js";
 import { Cobra, readManifest } from "../runtime/load-node.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
 import { nonNegativeInt, positiveInt } from "./numbers.js";
-import { addRedisTimeoutOption, queueConnection } from "./queue-options.js";
+import { addRedisTimeoutOption, queueConnection, queueStatusLines } from "./queue-options.js";
 import { resumableRun } from "./resumable-run.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -79,17 +79,11 @@ export function evalCommand(program: Command, io: CliIO): void {
         callerVariantKeys: MODEL_VARIANT_KEYS,
         signal: run.signal,
         answerer: opts.queue
-          ? queueAnswerer({
+          ? evalQueueAnswerer({
               connection: queueConnection(opts.queue, opts),
               modelDir: opts.model,
               backend: model.backend,
-              // without a terminal there is no bar: a line now and then says how far the workers are
-              onStatus: io.isTTY
-                ? undefined
-                : (s) =>
-                    io.stderr(
-                      `cobra eval: ${s.done} of ${s.total} questions answered${s.workers === null ? "" : `, ${s.workers} workers`}\n`,
-                    ),
+              onStatus: queueStatusLines(io, "eval", "questions"),
             })
           : undefined,
         loadEngine: async () => {

@@ -13,14 +13,14 @@ export function workerCommand(program: Command, io: CliIO): void {
   const cmd = program
     .command("worker")
     .description(
-      "answer jobs from a BullMQ queue on Redis (`cobra eval run --queue`), on any number of machines",
+      "answer jobs from a BullMQ queue on Redis (`cobra eval run --queue`, `cobra batch --queue`), on any number of machines",
     )
     .requiredOption("--queue <url>", "the Redis the coordinator uses: redis://host:port[/db]")
     .requiredOption("--model <dir>", "converted model folder: the same model the run was started with")
     .option("--concurrency <n>", "jobs answered at once by this process", positiveInt, 1)
     .option(
       "--images <dir>",
-      "where this machine has the images, when not at the coordinator's --images path",
+      "where this machine has the images, when not at the coordinator's --images path (a batch from a list file: the list file's folder)",
     )
     .option(
       "--lock-ms <ms>",

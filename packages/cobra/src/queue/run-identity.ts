@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError } from "@cobra-ts/core";
 import { writeFileAtomic } from "../eval/run/run-config.js";
-import { describeModel, type ModelIdentity } from "./model-identity.js";
+import { describeModel, type ModelIdentity } from "../model-identity.js";
 
 export const QUEUE_RUN_FILE = "queue.json";
 

@@ -1,11 +1,12 @@
 import { UnrecoverableError, Worker } from "bullmq";
 import pkg from "../../package.json" with { type: "json" };
-import type { EvalEngine } from "../eval/run/answer.js";
+import { describeModel, modelIdentity } from "../model-identity.js";
 import type { BackendChoice } from "../runtime/backends.js";
+import { processBatchImages } from "./batch-images.js";
 import type { QueueConnectionError } from "./errors.js";
 import { processEvalGroup } from "./eval-group.js";
+import type { JobContext, WorkerEngine } from "./job-context.js";
 import { type CobraJob, QUEUE_NAME } from "./jobs.js";
-import { describeModel, modelIdentity } from "./model-identity.js";
 import { connectRedis, displayUrl, type QueueConnection, redisOptions } from "./redis-connection.js";
 
 /** BullMQ's default: a worker that dies holding a job is noticed after about this long. */
@@ -20,7 +21,7 @@ export interface RunWorkerOptions {
   /** A job's lock lives this long unrenewed; a stalled job (its worker died) is taken back after about this. */
   lockMs: number;
   /** The model as a run asks for it (one load per backend choice, kept for the next jobs). */
-  loadEngine(backend: BackendChoice): Promise<EvalEngine<string> & { release(): Promise<void> }>;
+  loadEngine(backend: BackendChoice): Promise<WorkerEngine & { release(): Promise<void> }>;
   /** Recorded on each job this worker takes, e.g. `<host>:<pid>`. */
   name: string;
   log(line: string): void;
@@ -58,15 +59,18 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     QUEUE_NAME,
     async (job) => {
       const data = job.data;
+      const ctx: JobContext = {
+        redis,
+        model,
+        modelDir: options.modelDir,
+        imagesDir: options.imagesDir,
+        engine,
+      };
       switch (data.kind) {
         case "eval-group":
-          return processEvalGroup(data, {
-            redis,
-            model,
-            modelDir: options.modelDir,
-            imagesDir: options.imagesDir,
-            engine,
-          });
+          return processEvalGroup(data, ctx);
+        case "batch-images":
+          return processBatchImages(data, ctx);
         default:
           throw new UnrecoverableError(
             `job kind ${JSON.stringify((data as { kind?: unknown }).kind)} is unknown to this worker ` +

@@ -1,3 +1,4 @@
+import { canonicalJson } from "../../jsonl/canonical-json.js";
 import { VQA_CONTRACTIONS } from "./contractions.js";
 import { flattenAnswer, processDigitArticle, processPunctuation } from "./vqa-normalize.js";
 
@@ -23,15 +24,6 @@ export interface Normalized {
 
 function normalizedAnswers(answers: readonly HumanAnswer[], norm: (a: string) => string): Normalized[] {
   return answers.map(({ answer, ...rest }) => ({ answer: norm(answer), others: canonicalJson(rest) }));
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** min(1, matches among the other nine / 3), averaged over the ten leave-one-out subsets. */
