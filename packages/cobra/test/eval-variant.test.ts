@@ -1,5 +1,6 @@
 // `cobra eval run --variant` for the ablations the issue lists, through the tiny fixture model: each key recorded in
 // run.json and metrics.json and shown by `cobra eval report`, and refused when unknown or inapplicable.
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,11 +89,17 @@ describe("cobra eval run --variant", () => {
     }
   });
 
-  it("dtype= checks the folder: another dtype names the one it has and the cobra quantize command", async () => {
+  it("dtype= checks the folder before any work: another dtype names the one it has and the cobra quantize command", async () => {
     const r = await runVqa("v-q8", ["dtype.lm=q8"]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/asks for the lm as q8, but .*model has its lm as fp32/);
     expect(r.err).toContain(`cobra quantize --model ${model} --dtype lm=q8 --out <folder>`);
+    const bad = await runVqa("v-int3", ["dtype=int3"]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--variant dtype=int3: choose one of fp32, fp16, q8, q4/);
+    // refused before the run folder was claimed: no run.json recording a dtype the model does not have
+    expect(existsSync(r.dir)).toBe(false);
+    expect(existsSync(bad.dir)).toBe(false);
   });
 
   it("decoding settings reach the decoder and are recorded; a seed repeats a sampled run", async () => {

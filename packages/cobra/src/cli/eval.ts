@@ -63,6 +63,10 @@ export function evalCommand(program: Command, io: CliIO): void {
     const task = evalTask(opts.task);
     const variant = parseVariantArgs(opts.variant);
     const model = modelVariant(variant);
+    // Before anything is read or written: a folder without the dtypes asked for is the wrong --model, and a
+    // queued run's workers would load it without this check.
+    if (Object.keys(model.dtypes).length > 0)
+      checkModelDtypes(await readManifest(opts.model), model.dtypes, opts.model);
     const run = resumableRun(io, "eval", task.name, "questions");
     let cobra: Cobra | null = null;
     try {
@@ -87,7 +91,6 @@ export function evalCommand(program: Command, io: CliIO): void {
             })
           : undefined,
         loadEngine: async () => {
-          checkModelDtypes(await readManifest(opts.model), model.dtypes, opts.model);
           cobra = await Cobra.load(opts.model, {
             ...loadOptions(opts),
             backend: model.backend,
