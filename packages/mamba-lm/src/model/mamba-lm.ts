@@ -1,5 +1,6 @@
 import {
   type Backend,
+  checkScanForm,
   f32,
   InvalidArgumentError,
   inspectModel,
@@ -148,6 +149,7 @@ export class MambaLM implements LanguageModel<MambaState> {
     const chunkSize = options.chunkSize ?? 512;
     if (!Number.isInteger(chunkSize) || chunkSize < 1)
       throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    checkScanForm(options.scan);
     throwIfAborted(options.signal);
     progress("reading", 0);
     const graph = await read();
