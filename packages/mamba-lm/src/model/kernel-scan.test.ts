@@ -46,6 +46,7 @@ describe('MambaLM with scan: "kernel" (the graph in segments, the wasm SIMD scan
       const [sa, sb] = [await a.state.toBytes(), await b.state.toBytes()];
       expect(sb.length).toBe(sa.length);
     }
+    expect([graphForm.scanKernel, kernelForm.scanKernel]).toEqual([null, "wasm-simd"]);
     console.log(`kernel vs graph form, ${CASES.length} cases: max abs logit diff ${worst.toExponential(3)}`);
     expect(worst).toBeLessThanOrEqual(1e-4);
   });

@@ -207,6 +207,11 @@ export class MambaLM implements LanguageModel<MambaState> {
     return this.dims.vocabSize;
   }
 
+  /** The kernel that runs the scans (scan "kernel"), e.g. "wasm-simd"; null where they run inside the graph. */
+  get scanKernel(): string | null {
+    return this.session instanceof KernelScanSession ? this.session.kernel.name : null;
+  }
+
   get dModel(): number {
     return this.dims.dModel;
   }
