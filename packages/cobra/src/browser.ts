@@ -11,6 +11,7 @@ import {
   type ModelFileReader,
   type OrtModule,
   ortFor,
+  type ScanForm,
 } from "@cobra-ts/core";
 import { mambaLmLoaders } from "@cobra-ts/mamba-lm";
 import { projectorLoaders } from "@cobra-ts/projector";
@@ -70,6 +71,11 @@ export interface BrowserLoadOptions {
   wasmPaths?: string;
   /** WASM threads (needs a cross-origin isolated page); onnxruntime's default otherwise. Per module, like wasmPaths. */
   threads?: number;
+  /**
+   * Where the LM's selective scans run: "graph" (inside its onnxruntime graph) or "kernel" (the @cobra-ts/scan
+   * WebAssembly SIMD kernel between graph segments); default what cobra.json's lm part says ("graph").
+   */
+  scan?: ScanForm;
   /** Also check every file's sha256 against cobra.json before any graph is opened. */
   verify?: boolean;
   signal?: AbortSignal;
@@ -133,6 +139,7 @@ export class Cobra extends CobraEngine<BrowserImageSource> {
     const { manifest, parts, settings, backends } = await loadModelParts(reader, {
       backend: options.backend,
       verify: options.verify,
+      scan: options.scan,
       parts: options.parts,
       signal: options.signal,
       loaders: [...BROWSER_PART_LOADERS, ...(options.loaders ?? [])],

@@ -1,8 +1,9 @@
 // The built CLI in real processes: what only a process shows (exit codes, signals, argv, stdin, the environment).
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SCAN_REGIONS_METADATA } from "@cobra-ts/mamba-lm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
 import { BIN, type Exit, runCobra } from "./cli-process.js";
@@ -124,33 +125,85 @@ describe("--backend webgpu", () => {
   });
 });
 
+/** A single-turn fixture case, and `generate` on it with more options. */
+const oneTurn = CASES.find((x) => x.turns.length === 1)!;
+const generateOneTurn = (dir: string, ...extra: string[]) =>
+  cobra([
+    "generate",
+    "--model",
+    dir,
+    "--image",
+    imagePath(oneTurn.image),
+    "--prompt",
+    oneTurn.user_message,
+    ...extra,
+  ]);
+
+/** `generate` with `extra` options answers the single-turn case as the oracle: every greedy id, the text. */
+async function expectOracleAnswer(...extra: string[]): Promise<void> {
+  const exit = await generateOneTurn(
+    model,
+    "--max-new-tokens",
+    `${oneTurn.max_new_tokens}`,
+    "--json",
+    ...extra,
+  );
+  expect(exit.code, exit.stderr).toBe(0);
+  const out = JSON.parse(exit.stdout);
+  expect(out.ids).toEqual(oneTurn.greedy_ids);
+  expect(out.text).toBe(oneTurn.greedy_text);
+}
+
 describe("--backend wasm", () => {
-  it("runs every part on onnxruntime-web and gives the oracle's greedy answer", async () => {
-    const c = CASES.find((x) => x.turns.length === 1)!;
-    const exit = await cobra([
-      "generate",
-      "--model",
-      model,
-      "--image",
-      imagePath(c.image),
-      "--prompt",
-      c.user_message,
-      "--max-new-tokens",
-      `${c.max_new_tokens}`,
-      "--backend",
-      "wasm",
-      "--json",
-    ]);
-    expect(exit.code, exit.stderr).toBe(0);
-    const out = JSON.parse(exit.stdout);
-    expect(out.ids).toEqual(c.greedy_ids);
-    expect(out.text).toBe(c.greedy_text);
-  });
+  it("runs every part on onnxruntime-web and gives the oracle's greedy answer", () =>
+    expectOracleAnswer("--backend", "wasm"));
 
   it("an unknown backend is refused with the choices", async () => {
     const exit = await cobra(["generate", "--model", model, "--prompt", "hi", "--backend", "gpu"]);
     expect(exit.code).toBe(1);
     expect(exit.stderr).toMatch(/Allowed choices are cpu, wasm, webgpu/);
+  });
+});
+
+describe("--scan", () => {
+  it("kernel runs the LM's scans in the WASM SIMD kernel and gives the oracle's greedy answer", () =>
+    expectOracleAnswer("--scan", "kernel"));
+
+  it("reaches the LM's loader over cobra.json's choice, both ways", async () => {
+    // A copy whose LM graph no longer records where its scans are: the kernel form refuses it, the graph form
+    // runs it. The key is renamed in place (same length), so the file keeps its size and the protobuf stays valid.
+    const dir = join(work, "no-scan-regions");
+    await cp(model, dir, { recursive: true });
+    const graph = join(dir, "lm.onnx");
+    const bytes = await readFile(graph);
+    const key = Buffer.from(SCAN_REGIONS_METADATA);
+    const at = bytes.indexOf(key);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(bytes.indexOf(key, at + 1)).toBe(-1);
+    bytes[at + key.length - 1] ^= 0x20;
+    await writeFile(graph, bytes);
+    const refused = /^cobra: ModelFormatError: .*does not record where its scans are.*convert it again/;
+
+    // cobra.json says "graph" (as converted): --scan kernel overrides it.
+    expectTypedError(await generateOneTurn(dir, "--max-new-tokens", "1", "--scan", "kernel"), refused);
+    // cobra.json says "kernel": it is followed without the option, and --scan graph overrides it.
+    const manifestPath = join(dir, "cobra.json");
+    const manifest = JSON.parse(await readFile(manifestPath, "utf8"));
+    expect(manifest.parts.lm.config.scan).toBe("graph");
+    manifest.parts.lm.config.scan = "kernel";
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    expectTypedError(await generateOneTurn(dir, "--max-new-tokens", "1"), refused);
+    const exit = await generateOneTurn(dir, "--max-new-tokens", "3", "--scan", "graph", "--json");
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(JSON.parse(exit.stdout).ids).toEqual(oneTurn.greedy_ids.slice(0, 3));
+  });
+
+  it("an unknown form is refused with the choices, before the model is read", async () => {
+    const exit = await generateOneTurn(join(work, "absent"), "--scan", "wgsl");
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 1, signal: null });
+    expect(exit.stderr).toBe(
+      "error: option '--scan <form>' argument 'wgsl' is invalid. Allowed choices are graph, kernel.\n",
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { MambaLM } from "@cobra-ts/mamba-lm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli/run-cli.js";
 import { convertRelease } from "../src/convert/convert.js";
@@ -82,4 +83,27 @@ describe("cobra convert --dtype", () => {
       expect(io.err, spec).toMatch(message);
     }
   });
+});
+
+describe('a half (fp16) or q4f16 LM with scan "kernel"', () => {
+  for (const lm of ["fp16", "q4f16"] as const)
+    it(`lm=${lm}: the scans in the wasm SIMD kernel give the graph form's answers, prefill logits within 1e-4`, async () => {
+      const out = join(dir, `lm-${lm}`);
+      await convertRelease(RELEASE_SOURCES, { out, dtypes: { vision: "fp32", projector: "fp32", lm } });
+      const [graph, kernel] = await Promise.all([Cobra.load(out), Cobra.load(out, { scan: "kernel" })]);
+      try {
+        const kernels = [graph, kernel].map((m) => (m.parts.lm as MambaLM).scanKernel);
+        expect(kernels).toEqual([null, "wasm-simd"]);
+        let worst = 0;
+        for (const c of CASES.slice(0, 2)) {
+          const [ra, rb] = [await graph.generate(caseRequest(c)), await kernel.generate(caseRequest(c))];
+          expect(rb.ids, c.id).toEqual(ra.ids);
+          worst = Math.max(worst, maxAbsDiff(ra.prefillLogits, rb.prefillLogits));
+        }
+        console.log(`lm=${lm}, kernel vs graph form: prefill logits max abs diff ${worst.toExponential(2)}`);
+        expect(worst).toBeLessThanOrEqual(1e-4);
+      } finally {
+        await Promise.all([graph.release(), kernel.release()]);
+      }
+    });
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import {
   type AnyPartLoader,
   ConfigError,
+  InvalidArgumentError,
   ModelFormatError,
   type ModelPart,
   type PartLoadContext,
@@ -231,6 +232,16 @@ describe("the manifest is checked before any graph is opened", () => {
     const total = paths.reduce((s, p) => s + listed.find((f) => f.path === p)!.size, 0);
     expect(progress.at(-1)).toBe(total);
     expect(progress.every((done, i) => i === 0 || done >= progress[i - 1])).toBe(true);
+  });
+
+  it("a scan form that does not exist: an InvalidArgumentError, and no part is loaded", async () => {
+    const { loaders, loads } = countingLoaders();
+    const scan = "wgsl" as unknown as "kernel";
+    await expect(Cobra.load(model, { loaders, scan })).rejects.toThrow(InvalidArgumentError);
+    await expect(Cobra.load(model, { loaders, scan })).rejects.toThrow(
+      'scan must be "graph" or "kernel", got "wgsl"',
+    );
+    expect(loads).toEqual([]);
   });
 
   it("a language-model-only folder is no Cobra: the error says what loads it", async () => {

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import type { LanguageModel, Projector, Tokenizer, VisionEncoder } from "./contracts.js";
-import { ConfigError, ModelFormatError } from "./errors.js";
+import { ConfigError, InvalidArgumentError, ModelFormatError } from "./errors.js";
 import type { SessionOptions } from "./runtime/ort.js";
 import type { Backend, OrtModule } from "./runtime/ort-modules.js";
 
@@ -80,11 +80,26 @@ export interface ModelFileReader {
   localPath?(path: string): string;
 }
 
+/**
+ * Where a language model's selective scans run: "graph" (inside the one onnxruntime graph, its Scan op) or
+ * "kernel" (the graph runs in segments between the scans, a @cobra-ts/scan kernel runs each scan).
+ */
+export const SCAN_FORMS = ["graph", "kernel"] as const;
+export type ScanForm = (typeof SCAN_FORMS)[number];
+
+/** A caller's scan form: one of SCAN_FORMS, or undefined (the model's own); else an InvalidArgumentError. */
+export function checkScanForm(scan: unknown): asserts scan is ScanForm | undefined {
+  if (scan !== undefined && !SCAN_FORMS.includes(scan as ScanForm))
+    throw new InvalidArgumentError(`scan must be "graph" or "kernel", got ${JSON.stringify(scan)}`);
+}
+
 /** The runtime a part is loaded on: its backend, and the onnxruntime module when the caller chose one. */
 export interface PartRuntime {
   backend: Backend;
   ort?: OrtModule;
   threads?: number;
+  /** For a language model part: where its scans run, over what its config says (the caller's choice). */
+  scan?: ScanForm;
 }
 
 export interface PartLoadContext {

@@ -1,3 +1,5 @@
+import type { ScanForm } from "@cobra-ts/core";
+
 /** The figures `cobra bench` reports; null where the part does not exist (an LM-only model has no image). */
 export interface BenchReport {
   model: string;
@@ -5,6 +7,8 @@ export interface BenchReport {
   synth_preset: string | null;
   backend: string;
   threads: number | null;
+  /** Where the LM's scans ran as asked (--scan); null: the model's own form (cobra.json's, else "graph"). */
+  scan: ScanForm | null;
   /** LM weight bytes: what each decoded token reads. */
   weight_bytes: number;
   /** Every weight loaded (vision + projector + LM for a whole Cobra). */
@@ -61,7 +65,7 @@ export function formatReport(r: BenchReport): string {
     `model         ${r.model} (${r.kind}${r.synth_preset ? `, synthetic ${r.synth_preset}` : ""}): LM weights ${gb(r.weight_bytes)}, all weights ${gb(r.model_weight_bytes)}`,
     `machine       ${r.machine.cpu_model}, ${r.machine.cpus} cpus, load average ${num(r.machine.loadavg_1m_start, 2)} -> ${num(r.machine.loadavg_1m_end, 2)}`,
     `limits        read bandwidth ${num(r.bandwidth_gb_s)} GB/s (${r.bandwidth_threads} threads; 1 thread ${num(r.bandwidth_one_thread_gb_s)}), fp32 GEMM ${num(r.gemm_gflops, 0)} GFLOP/s (${r.gemm_size}^3, onnxruntime ${r.backend})`,
-    `load          ${num(r.load_ms / 1000, 2)} s`,
+    `load          ${num(r.load_ms / 1000, 2)} s${r.scan ? ` (scans in the ${r.scan})` : ""}`,
   ];
   if (r.image_encode_ms !== null)
     lines.push(`image encode  ${num(r.image_encode_ms, 0)} ms (both towers + projector)`);

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
-import { type Backend, InvalidArgumentError, type LanguageModel } from "@cobra-ts/core";
+import { type Backend, InvalidArgumentError, type LanguageModel, type ScanForm } from "@cobra-ts/core";
 import { MambaLM } from "@cobra-ts/mamba-lm/node";
 import { createRgbImage, type RgbImage } from "@cobra-ts/vision-encoder";
 import { throwIfBadFiles } from "../runtime/check-files.js";
@@ -28,6 +28,8 @@ export interface BenchOptions {
   image?: string;
   /** Largest image, width x height, to decode (Cobra.load's maxPixels). */
   maxPixels?: number;
+  /** Where the LM's scans run (Cobra.load's and MambaLM.load's scan); default the model's own form. */
+  scan?: ScanForm;
   /** Check every file's sha256 against cobra.json first, before anything is timed (whole Cobra folders). */
   verify?: boolean;
   /** Bandwidth probe buffer per thread (default 1 GiB). */
@@ -57,7 +59,7 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
     const reader = nodeReader(dir);
     throwIfBadFiles(manifestWhere(reader), await verifyModelFolder(reader));
   }
-  const session = { backend: options.backend, threads: options.threads };
+  const session = { backend: options.backend, threads: options.threads, scan: options.scan };
   const probe = { gemmSize: options.gemmSize, backend: options.backend, threads: options.threads };
   const bytesPerThread = options.bandwidthBytesPerThread ?? 2 ** 30;
   // Probed before and after the model, and the better round kept (see bestLimits). The first round uses
@@ -102,6 +104,7 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
     synth_preset: info.synthPreset,
     backend: options.backend ?? "cpu",
     threads: options.threads ?? null,
+    scan: options.scan ?? null,
     weight_bytes: info.lmWeightBytes,
     model_weight_bytes: info.modelWeightBytes,
     bandwidth_gb_s: limits.bandwidthGbPerS,

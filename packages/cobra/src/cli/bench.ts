@@ -32,6 +32,7 @@ export function benchCommand(program: Command, io: CliIO, backend: () => Option)
       image: opts.image,
       maxPixels: opts.maxPixels,
       verify: !!opts.verify,
+      scan: opts.scan,
       bandwidthBytesPerThread: opts.bandwidthMib * 2 ** 20,
       gemmSize: opts.gemmSize,
       onStage: (s) => io.stderr(`bench: ${s}\n`),

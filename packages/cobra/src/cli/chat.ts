@@ -6,17 +6,20 @@ import { CHAT_HELP, parseChatLine } from "./chat-commands.js";
 import { ChatInput } from "./chat-input.js";
 import { addGenerationOptions, generationSettings } from "./generate.js";
 import type { CliIO } from "./io.js";
+import { addModelOptions, loadOptions } from "./model-options.js";
 
 export function chatCommand(program: Command, io: CliIO, backend: () => Option): void {
-  addGenerationOptions(
-    program
-      .command("chat")
-      .description("chat about an image in the terminal or from piped lines (/help lists the commands)")
-      .requiredOption("--model <dir>", "converted model folder")
-      .requiredOption("--image <file>", "image file or http(s) URL")
-      .addOption(backend()),
+  addModelOptions(
+    addGenerationOptions(
+      program
+        .command("chat")
+        .description("chat about an image in the terminal or from piped lines (/help lists the commands)")
+        .requiredOption("--model <dir>", "converted model folder")
+        .requiredOption("--image <file>", "image file or http(s) URL")
+        .addOption(backend()),
+    ),
   ).action(async (opts) => {
-    const cobra = await Cobra.load(opts.model, { backend: opts.backend });
+    const cobra = await Cobra.load(opts.model, loadOptions(opts));
     try {
       let session = await cobra.look(opts.image);
       const settings = generationSettings(opts);

@@ -1,9 +1,10 @@
+import { SCAN_FORMS, type ScanForm } from "@cobra-ts/core";
 import { DEFAULT_MAX_PIXELS } from "@cobra-ts/vision-encoder";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import type { NodeLoadOptions } from "../runtime/load-node.js";
 import { positiveInt } from "./numbers.js";
 
-/** --verify and --max-pixels, for the commands that load a model and read an image. */
+/** --verify, --max-pixels and --scan, for the commands that load a model (and read an image). */
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option("--verify", "check every model file's sha256 against cobra.json first (reads every byte)")
@@ -11,6 +12,12 @@ export function addModelOptions(cmd: Command): Command {
       "--max-pixels <n>",
       `largest image, width x height, to decode (default ${DEFAULT_MAX_PIXELS}, Pillow's decompression-bomb limit)`,
       positiveInt,
+    )
+    .addOption(
+      new Option(
+        "--scan <form>",
+        "where the LM's selective scans run: inside its onnxruntime graph, or in the @cobra-ts/scan WASM SIMD kernel between graph segments; default what cobra.json says",
+      ).choices(SCAN_FORMS),
     );
 }
 
@@ -19,5 +26,6 @@ export function loadOptions(opts: Record<string, unknown>): NodeLoadOptions {
     backend: opts.backend as NodeLoadOptions["backend"],
     verify: !!opts.verify,
     maxPixels: opts.maxPixels as number | undefined,
+    scan: opts.scan as ScanForm | undefined,
   };
 }

@@ -1,4 +1,4 @@
-import { type AnyPartLoader, defaultBackend, ImageDecodeError } from "@cobra-ts/core";
+import { type AnyPartLoader, defaultBackend, ImageDecodeError, type ScanForm } from "@cobra-ts/core";
 import { mambaLmLoaders } from "@cobra-ts/mamba-lm/node";
 import { projectorLoaders } from "@cobra-ts/projector";
 import {
@@ -35,6 +35,11 @@ export interface NodeLoadOptions {
    */
   backend?: BackendChoice;
   threads?: number;
+  /**
+   * Where the LM's selective scans run: "graph" (inside its onnxruntime graph) or "kernel" (the @cobra-ts/scan
+   * WebAssembly SIMD kernel between graph segments); default what cobra.json's lm part says ("graph").
+   */
+  scan?: ScanForm;
   /** Also check every file's sha256 against the manifest (reads every byte: slow for big models). */
   verify?: boolean;
   /** Largest width * height an image may have; default DEFAULT_MAX_PIXELS (Pillow's decompression-bomb limit). */

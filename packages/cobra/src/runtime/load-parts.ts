@@ -6,6 +6,7 @@
 import {
   type AnyPartLoader,
   type Backend,
+  checkScanForm,
   type FileProgress,
   type ModelFileReader,
   ModelFormatError,
@@ -14,6 +15,7 @@ import {
   PartLoaderRegistry,
   type PartRuntime,
   type PartSlot,
+  type ScanForm,
   throwIfAborted,
 } from "@cobra-ts/core";
 import { type CobraManifest, MANIFEST_FILE, manifestFiles, parseManifest, uniqueFiles } from "../manifest.js";
@@ -46,6 +48,8 @@ export interface LoadPartsOptions {
   defaultBackend: Backend;
   /** Turns a part's backend into its runtime (browsers: the configured onnxruntime-web module). */
   runtimeFor: (part: RuntimePart, backend: Backend) => Promise<PartRuntime>;
+  /** Where the LM's selective scans run, over what cobra.json's lm part says. */
+  scan?: ScanForm;
   /** Also check every file's sha256 against the manifest before loading (reads every byte). */
   verify?: boolean;
   /** Replace any part with your own implementation: the rest is loaded from the folder. */
@@ -89,6 +93,7 @@ export async function loadModelParts(
   options: LoadPartsOptions,
 ): Promise<LoadedModel> {
   throwIfAborted(options.signal);
+  checkScanForm(options.scan);
   const manifest = await readManifestFrom(reader);
   const where = manifestWhere(reader);
   const given = options.parts ?? {};
@@ -136,10 +141,13 @@ export async function loadModelParts(
       throwIfAborted(options.signal);
       const part = manifest.parts[slot];
       if (!given[slot] && part) {
-        const runtime =
+        const runtime: PartRuntime =
           slot === "tokenizer"
             ? { backend: options.defaultBackend }
-            : await options.runtimeFor(RUNTIME_OF[slot], backends[RUNTIME_OF[slot]]);
+            : {
+                ...(await options.runtimeFor(RUNTIME_OF[slot], backends[RUNTIME_OF[slot]])),
+                ...(slot === "lm" ? { scan: options.scan } : {}),
+              };
         const context: PartLoadContext = {
           reader,
           runtime,

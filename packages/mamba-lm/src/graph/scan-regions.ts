@@ -6,11 +6,8 @@
 import { ModelFormatError } from "@cobra-ts/core";
 import { z } from "zod";
 
-/**
- * Where the LM's selective scans run: "graph" (inside the one onnxruntime graph, its Scan op) or "kernel"
- * (the graph runs in segments between the scans, a @cobra-ts/scan kernel runs each scan).
- */
-export type ScanForm = "graph" | "kernel";
+/** Where the LM's selective scans run (core's, so a composer can choose it for any LM part). */
+export type { ScanForm } from "@cobra-ts/core";
 
 /** metadata_props key of the JSON-encoded ScanRegions. */
 export const SCAN_REGIONS_METADATA = "cobra.scan_regions";

@@ -37,7 +37,8 @@ export class KernelScanSession implements LmSession {
     private readonly segments: { session: InferenceSession; graph: GraphSegment }[],
     private readonly regions: ScanRegion[],
     private readonly constants: ReadonlyMap<string, Tensor32>,
-    private readonly kernel: ScanKernel,
+    /** Runs the scans. */
+    readonly kernel: ScanKernel,
     private readonly ownsKernel: boolean,
     readonly inputMetadata: InferenceSession["inputMetadata"],
     readonly outputMetadata: InferenceSession["outputMetadata"],

@@ -8,7 +8,7 @@ import { externalDataPaths } from "@cobra-ts/core/node";
 import { LM_GRAPH_FILE } from "../graph/lm-files.js";
 import { embeddingFromFile } from "./embedding-file.js";
 import { type LanguageModelBytes, type LoadOptions, MambaLM as PortableMambaLM } from "./mamba-lm.js";
-import { mambaLmLoader, mambaTokenizerLoader } from "./part-loader.js";
+import { mambaLmLoader, mambaTokenizerLoader, partLoadOptions } from "./part-loader.js";
 
 export class MambaLM extends PortableMambaLM {
   /**
@@ -63,7 +63,7 @@ async function resolveGraphPath(path: string): Promise<string> {
 export const mambaLmLoaders: readonly (PartLoader<"lm"> | PartLoader<"tokenizer">)[] = [
   mambaLmLoader(async (part, config, context) => {
     const { model, externalData } = await partGraph(part, config.graph, context);
-    const options = { ...context.runtime, signal: context.signal, scan: config.scan };
+    const options = partLoadOptions(config, context);
     return typeof model === "string"
       ? MambaLM.load(model, options)
       : MambaLM.load({ model, externalData }, options);

@@ -1,5 +1,6 @@
 import {
   type Backend,
+  checkScanForm,
   f32,
   InvalidArgumentError,
   inspectModel,
@@ -148,6 +149,7 @@ export class MambaLM implements LanguageModel<MambaState> {
     const chunkSize = options.chunkSize ?? 512;
     if (!Number.isInteger(chunkSize) || chunkSize < 1)
       throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    checkScanForm(options.scan);
     throwIfAborted(options.signal);
     progress("reading", 0);
     const graph = await read();
@@ -203,6 +205,11 @@ export class MambaLM implements LanguageModel<MambaState> {
 
   get vocabSize(): number {
     return this.dims.vocabSize;
+  }
+
+  /** The kernel that runs the scans (scan "kernel"), e.g. "wasm-simd"; null where they run inside the graph. */
+  get scanKernel(): string | null {
+    return this.session instanceof KernelScanSession ? this.session.kernel.name : null;
   }
 
   get dModel(): number {

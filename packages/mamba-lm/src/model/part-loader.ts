@@ -12,6 +12,7 @@ import {
   type PartLoader,
   parseConfig,
   partGraphBytes,
+  SCAN_FORMS,
 } from "@cobra-ts/core";
 import { z } from "zod";
 import { type MambaConfig, resolveMambaConfig } from "../config/mamba-config.js";
@@ -19,7 +20,7 @@ import { LM_DTYPES, lmDtypeOf } from "../graph/lm-quantization.js";
 import type { MambaGraphOptions } from "../graph/mamba-graph.js";
 import type { ScanForm } from "../graph/scan-regions.js";
 import { MambaTokenizer } from "../tokenizer/mamba-tokenizer.js";
-import { MambaLM } from "./mamba-lm.js";
+import { type LoadOptions, MambaLM } from "./mamba-lm.js";
 
 const PACKAGE = "@cobra-ts/mamba-lm";
 
@@ -59,7 +60,7 @@ const mambaConfigSchema: z.ZodType<MambaConfig> = z.object({
 const lmConfigSchema: z.ZodType<MambaLmPartConfig> = z.object({
   graph: z.string().min(1),
   model: mambaConfigSchema,
-  scan: z.enum(["graph", "kernel"]).default("graph"),
+  scan: z.enum(SCAN_FORMS).default("graph"),
   options: z.object({
     logits: z.enum(["last", "all", "both"]),
     scanOutput: z.enum(["after", "inside", "per-token"]),
@@ -194,14 +195,15 @@ export const mambaTokenizerLoader: PartLoader<"tokenizer"> = {
   },
 };
 
+/** MambaLM.load's options for a part: its runtime, and the scan form the caller chose, else the config's. */
+export function partLoadOptions(config: MambaLmPartConfig, context: PartLoadContext): LoadOptions {
+  return { ...context.runtime, signal: context.signal, scan: context.runtime.scan ?? config.scan };
+}
+
 /** This package's part loaders, on bytes (browsers, workers); the Node entry's open the graph by path. */
 export const mambaLmLoaders: readonly (PartLoader<"lm"> | PartLoader<"tokenizer">)[] = [
   mambaLmLoader(async (part, config, context) =>
-    MambaLM.load(await partGraphBytes(part, config.graph, context), {
-      ...context.runtime,
-      signal: context.signal,
-      scan: config.scan,
-    }),
+    MambaLM.load(await partGraphBytes(part, config.graph, context), partLoadOptions(config, context)),
   ),
   mambaTokenizerLoader,
 ];

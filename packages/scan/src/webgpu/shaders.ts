@@ -42,6 +42,20 @@ fn silu(x: f32) -> f32 {
 }
 `;
 
+/**
+ * A kernel's bind group 0, in the order dispatch binds its buffers: the Params uniform `p` at 0, then the
+ * storage buffers it reads, then the ones it writes.
+ */
+function bindings(read: readonly string[], readWrite: readonly string[]): string {
+  const storage = [...read.map((name) => ["read", name]), ...readWrite.map((name) => ["read_write", name])];
+  return [
+    "@group(0) @binding(0) var<uniform> p: Params;",
+    ...storage.map(
+      ([access, name], i) => `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<f32>;`,
+    ),
+  ].join("\n");
+}
+
 /** Tokens of B and C staged in workgroup memory per tile (2 N T floats must fit the 16 KiB default). */
 export function scanTile(N: number): number {
   return Math.max(1, Math.min(64, Math.floor(2048 / N)));
@@ -58,17 +72,7 @@ const N = ${N}u;
 const T = ${T}u;
 const WG = ${WORKGROUP}u;
 struct Params { batch: u32, d: u32, L: u32, groups: u32, dg: u32, blocks: u32, flags: u32, nx: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> u: array<f32>;
-@group(0) @binding(2) var<storage, read> delta: array<f32>;
-@group(0) @binding(3) var<storage, read> z: array<f32>;
-@group(0) @binding(4) var<storage, read> A: array<f32>;
-@group(0) @binding(5) var<storage, read> B: array<f32>;
-@group(0) @binding(6) var<storage, read> C: array<f32>;
-@group(0) @binding(7) var<storage, read> D: array<f32>;
-@group(0) @binding(8) var<storage, read> bias: array<f32>;
-@group(0) @binding(9) var<storage, read_write> state: array<f32>;
-@group(0) @binding(10) var<storage, read_write> out: array<f32>;
+${bindings(["u", "delta", "z", "A", "B", "C", "D", "bias"], ["state", "out"])}
 var<workgroup> tB: array<f32, ${N * T}>;
 var<workgroup> tC: array<f32, ${N * T}>;
 
@@ -138,17 +142,7 @@ export function stateUpdateShader(N: number): string {
   return /* wgsl */ `${COMMON}
 const N = ${N}u;
 struct Params { batch: u32, d: u32, groups: u32, dg: u32, flags: u32, nx: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dt: array<f32>;
-@group(0) @binding(3) var<storage, read> z: array<f32>;
-@group(0) @binding(4) var<storage, read> A: array<f32>;
-@group(0) @binding(5) var<storage, read> B: array<f32>;
-@group(0) @binding(6) var<storage, read> C: array<f32>;
-@group(0) @binding(7) var<storage, read> D: array<f32>;
-@group(0) @binding(8) var<storage, read> bias: array<f32>;
-@group(0) @binding(9) var<storage, read_write> state: array<f32>;
-@group(0) @binding(10) var<storage, read_write> out: array<f32>;
+${bindings(["x", "dt", "z", "A", "B", "C", "D", "bias"], ["state", "out"])}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -180,13 +174,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  */
 export const CONV_SHADER = /* wgsl */ `${COMMON}
 struct Params { batch: u32, d: u32, L: u32, W: u32, flags: u32, nx: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> init: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> final_state: array<f32>;
+${bindings(["x", "w", "bias", "init"], ["out", "final_state"])}
 
 // Input j of a row, j in [-(W-1), L): the initial state (or zeros) left of x.
 fn input(row: u32, j: i32) -> f32 {
@@ -224,12 +212,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 /** One-token conv update: one invocation per (batch, channel); rolls its state row left, writes x last. */
 export const CONV_UPDATE_SHADER = /* wgsl */ `${COMMON}
 struct Params { batch: u32, d: u32, W: u32, flags: u32, nx: u32, pad0: u32, pad1: u32, pad2: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> state: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+${bindings(["x", "w", "bias"], ["state", "out"])}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
