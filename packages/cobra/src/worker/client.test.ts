@@ -13,11 +13,13 @@ class InProcessWorker implements WorkerLike {
   readonly #message: ((event: MessageEvent<WorkerEvent>) => void)[] = [];
   readonly #error: ((event: ErrorEvent) => void)[] = [];
   readonly host: CobraWorkerHost;
+  readonly cobra: ReturnType<typeof fakeCobra>;
 
   constructor(answer: string[]) {
+    this.cobra = fakeCobra(answer);
     const server = new FakeServer(BASE, { ...FILES, "cobra.json": manifestFor(FILES) });
     this.host = new CobraWorkerHost({
-      loadCobra: fakeCobra(answer).loadCobra,
+      loadCobra: this.cobra.loadCobra,
       emit: (data) =>
         queueMicrotask(() => {
           for (const l of this.#message) l({ data } as MessageEvent<WorkerEvent>);
@@ -48,6 +50,20 @@ class InProcessWorker implements WorkerLike {
 }
 
 describe("CobraWorkerClient", () => {
+  it("passes the scan form to the worker's Cobra.load, and refuses an unknown one on the page", async () => {
+    const worker = new InProcessWorker([]);
+    const client = new CobraWorkerClient(worker);
+    await client.load({ kind: "url", url: BASE }, "wasm", {}, { scan: "kernel" }).done;
+    await client.load({ kind: "url", url: BASE }, "webgpu").done;
+    expect(worker.cobra.calls.map((c) => [c.backend, c.scan])).toEqual([
+      ["wasm", "kernel"],
+      ["webgpu", undefined],
+    ]);
+    expect(() => client.load({ kind: "url", url: BASE }, "wasm", {}, { scan: "gpu" as never })).toThrow(
+      InvalidArgumentError,
+    );
+  });
+
   it("loads, encodes an image and streams an answer", async () => {
     const client = new CobraWorkerClient(new InProcessWorker(["a", "b", "c"]));
     const progress: number[] = [];

@@ -8,10 +8,12 @@ import {
   BackendUnavailableError,
   CobraError,
   ConfigError,
+  checkScanForm,
   FileSystemError,
   ImageDecodeError,
   InvalidArgumentError,
   ModelFormatError,
+  type ScanForm,
 } from "@cobra-ts/core";
 import type {
   AnswerStats,
@@ -103,9 +105,11 @@ export class CobraWorkerClient {
     source: ModelSourceMessage,
     backend: Backend,
     on: { progress?: (p: FileProgress) => void; notice?: (message: string) => void } = {},
+    options: { scan?: ScanForm } = {},
   ): Pending<LoadedInfo> {
+    checkScanForm(options.scan); // here, so a typo throws on the page rather than in the worker
     return this.#request(
-      { type: "load", source, backend },
+      { type: "load", source, backend, scan: options.scan },
       (event) => {
         if (event.type === "progress") on.progress?.(event);
         else if (event.type === "notice") on.notice?.(event.message);

@@ -8,11 +8,11 @@ import { MANIFEST_FILE, manifestFiles, parseManifest } from "../manifest.js";
 import { createCachingFetch } from "./caching-fetch.js";
 import { describeError, isAbortError, isQuotaError } from "./errors.js";
 import { explainFetchFailures } from "./fetch-errors.js";
-import type { Backend, CobraChat, LoadCobra, LoadedCobra, ManifestFile } from "./loaded-cobra.js";
+import type { CobraChat, CobraLoadOptions, LoadCobra, LoadedCobra, ManifestFile } from "./loaded-cobra.js";
 import { type CacheLike, cacheKey, openModelCache, pruneModelCache } from "./model-cache.js";
 import { modelBaseUrl } from "./model-url.js";
 import { throttleProgress } from "./progress.js";
-import type { ModelSourceMessage, WorkerEvent, WorkerRequest } from "./protocol.js";
+import type { WorkerEvent, WorkerRequest } from "./protocol.js";
 import { AnswerTimer } from "./stats.js";
 import { estimateStorage, quotaMessage, type StorageEstimateLike, storageShortage } from "./storage.js";
 import { createEventLoopYield } from "./yield.js";
@@ -38,6 +38,8 @@ export interface CobraWorkerHostOptions {
 }
 
 type Loaded = { cobra: LoadedCobra; cached: boolean };
+/** What the page chose for the parts; the same for either kind of source. */
+type PartSettings = Pick<CobraLoadOptions, "backend" | "scan">;
 
 export class CobraWorkerHost {
   #cobra: LoadedCobra | null = null;
@@ -69,7 +71,7 @@ export class CobraWorkerHost {
   async #run(request: Exclude<WorkerRequest, { type: "abort" }>, signal: AbortSignal): Promise<void> {
     try {
       throwIfAborted(signal);
-      if (request.type === "load") await this.#load(request.id, request.source, request.backend, signal);
+      if (request.type === "load") await this.#load(request, signal);
       else if (request.type === "look") await this.#look(request.id, request.image, signal);
       else if (request.type === "ask")
         await this.#ask(request.id, request.question, request.maxNewTokens, signal);
@@ -81,7 +83,10 @@ export class CobraWorkerHost {
     }
   }
 
-  async #load(id: number, source: ModelSourceMessage, backend: Backend, signal: AbortSignal): Promise<void> {
+  async #load(
+    { id, source, backend, scan }: Extract<WorkerRequest, { type: "load" }>,
+    signal: AbortSignal,
+  ): Promise<void> {
     // A new model replaces the old one and its chat, even when loading fails.
     await this.#releaseModel();
     const progress = throttleProgress(
@@ -91,8 +96,8 @@ export class CobraWorkerHost {
     );
     const { cobra, cached } =
       source.kind === "url"
-        ? await this.#loadFromUrl(id, source.url, backend, signal, progress)
-        : await this.#loadFromFiles(source.files, backend, signal, progress);
+        ? await this.#loadFromUrl(id, source.url, { backend, scan }, signal, progress)
+        : await this.#loadFromFiles(source.files, { backend, scan }, signal, progress);
     throwIfAborted(signal);
     this.#cobra = cobra;
     const files = cobra.manifest ? manifestFiles(cobra.manifest) : [];
@@ -112,7 +117,7 @@ export class CobraWorkerHost {
 
   async #loadFromFiles(
     files: { path: string; blob: Blob }[],
-    backend: Backend,
+    settings: PartSettings,
     signal: AbortSignal,
     progress: ReturnType<typeof throttleProgress>,
   ): Promise<Loaded> {
@@ -122,7 +127,7 @@ export class CobraWorkerHost {
       for (const f of manifestFiles(parseManifest(await manifestBlob.text(), MANIFEST_FILE)))
         progress({ file: f.path, loaded: 0, total: f.size, fromCache: false });
     const cobra = await this.options.loadCobra(new Map(files.map((f) => [f.path, f.blob])), {
-      backend,
+      ...settings,
       signal,
       wasmPaths: this.options.wasmPaths,
       threads: this.options.threads,
@@ -135,7 +140,7 @@ export class CobraWorkerHost {
   async #loadFromUrl(
     id: number,
     url: string,
-    backend: Backend,
+    settings: PartSettings,
     signal: AbortSignal,
     progress: ReturnType<typeof throttleProgress>,
   ): Promise<Loaded> {
@@ -185,7 +190,7 @@ export class CobraWorkerHost {
 
     try {
       const cobra = await this.options.loadCobra(base, {
-        backend,
+        ...settings,
         fetch: cachingFetch.fetch,
         signal,
         wasmPaths: this.options.wasmPaths,

@@ -3,7 +3,7 @@
  * fake: `serveCobraWorker` assigns the real browser `Cobra.load` to `LoadCobra`, so the compiler checks that the
  * real API satisfies this contract.
  */
-import type { ModelFile } from "@cobra-ts/core";
+import type { ModelFile, ScanForm } from "@cobra-ts/core";
 import type { CobraManifest } from "../manifest.js";
 
 /** The backends a browser runs. */
@@ -20,6 +20,8 @@ export interface LoadProgress {
 
 export interface CobraLoadOptions {
   backend: Backend;
+  /** Where the LM's selective scans run; the manifest's choice when absent. */
+  scan?: ScanForm;
   onProgress?: (progress: LoadProgress) => void;
   /** Used for every file when the source is a base URL (the host passes its caching fetch). */
   fetch?: typeof fetch;

@@ -4,6 +4,7 @@
  * `released` or `failed`).
  * Types only: the page imports this file, never the model.
  */
+import type { ScanForm } from "@cobra-ts/core";
 import type { Backend, ChatTurn } from "./loaded-cobra.js";
 
 export type { Backend, ChatTurn };
@@ -13,7 +14,8 @@ export type ModelSourceMessage =
   | { kind: "files"; files: { path: string; blob: Blob }[] };
 
 export type WorkerRequest =
-  | { type: "load"; id: number; source: ModelSourceMessage; backend: Backend }
+  /** `scan` overrides where the LM's selective scans run ("graph" or "kernel"; the manifest's choice if absent). */
+  | { type: "load"; id: number; source: ModelSourceMessage; backend: Backend; scan?: ScanForm }
   | { type: "look"; id: number; image: Blob }
   | { type: "ask"; id: number; question: string; maxNewTokens: number }
   /** Releases the loaded model's sessions (and its chat); the worker stays up for the next load. */

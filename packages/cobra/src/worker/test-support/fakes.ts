@@ -97,10 +97,10 @@ export function fakeCobra(
   answer: string[],
   options: { lookDelayMs?: number; microtasksOnly?: boolean; maxPairs?: number } = {},
 ) {
-  const calls: { source: unknown; backend: string; wasmPaths?: string }[] = [];
+  const calls: { source: unknown; backend: string; scan?: string; wasmPaths?: string }[] = [];
   const released = { count: 0 };
   const loadCobra: LoadCobra = async (source, opts) => {
-    calls.push({ source, backend: opts.backend, wasmPaths: opts.wasmPaths });
+    calls.push({ source, backend: opts.backend, scan: opts.scan, wasmPaths: opts.wasmPaths });
     let manifest: CobraManifest;
     if (typeof source === "string") {
       const doFetch = opts.fetch ?? fetch;
