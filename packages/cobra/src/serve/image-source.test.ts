@@ -30,6 +30,9 @@ describe("decodeBase64DataUrl", () => {
     ["three pads", "data:image/png;base64,QU==="],
     ["padding inside", "data:image/png;base64,QQ==QUJD"],
     ["url-safe alphabet", "data:image/png;base64,-_-_"],
+    ["a non-ASCII character", `data:image/png;base64,${b64.slice(0, 40)}é${b64.slice(40)}`],
+    ["a bad character at the end", `data:image/png;base64,${b64.slice(0, -4)}QUJ*`],
+    ["a whole bad quantum", `data:image/png;base64,${b64.slice(0, 40)}****${b64.slice(40)}`],
   ];
   for (const [name, url] of cases)
     it(`decodes like fetch() does: ${name}`, async () => {
