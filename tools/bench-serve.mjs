@@ -9,11 +9,11 @@
 // Bounded: 15 throughput requests a round + 2 x COLD_IMAGES timed ones + 1 warm-up, each of MAX_TOKENS tokens, and a
 // global time limit after which the server is killed and the script fails.
 // Environment: BENCH_MODEL (folder), BENCH_PRESET (cobra synth preset, default cobra-mamba-370m),
-// BENCH_MAX_TOKENS (default 48), BENCH_COLD_IMAGES (default 3), BENCH_ROUNDS (default 2: sweeps of 1, 2, 4, 8
+// BENCH_MAX_TOKENS (default 48), BENCH_COLD_IMAGES (default 3; 0 skips them), BENCH_ROUNDS (default 2: sweeps of 1, 2, 4, 8
 // streams, every other one reversed), BENCH_TIME_LIMIT_S (default 1800).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import sharp from "sharp";
@@ -142,7 +142,9 @@ try {
   // Rounds alternate the order (1, 2, 4, 8 then 8, 4, 2, 1, ...): on a shared machine the load drifts, so the
   // ratios are taken within a round and their median reported.
   const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? STREAMS : [...STREAMS].reverse()));
+  const loads = [];
   for (const [round, n] of order.flatMap((streams, r) => streams.map((n) => [r, n]))) {
+    if (n === order[round][0]) loads.push(loadavg()[0]);
     const answers = await Promise.all(
       Array.from({ length: n }, (_, i) => ask(shared, `Question ${i + 1} of ${n}: what is in the picture?`)),
     );
@@ -159,6 +161,7 @@ try {
     );
   }
 
+  loads.push(loadavg()[0]);
   const cold = [];
   const cached = [];
   for (let i = 0; i < COLD_IMAGES; i++) {
@@ -174,6 +177,9 @@ try {
 
   const out = [];
   out.push(`model: ${PRESET} (${MODEL}), ${MAX_TOKENS} tokens a request, loopback, openai client`);
+  out.push(
+    `1-minute load average: ${loads.map((l) => l.toFixed(1)).join(" -> ")} (at each round's start, then the end)`,
+  );
   out.push("");
   out.push(
     "| round | concurrent streams | tokens | wall s | tok/s, wall (prefills included) | vs 1 stream | decode tok/s (sum of streams) | vs 1 stream |",
@@ -197,12 +203,13 @@ try {
   out.push(
     `TTFT over the ${ttfts.length} streamed requests (image state cached): p50 ${median(ttfts).toFixed(0)} ms, p99 ${percentile(ttfts, 99).toFixed(0)} ms`,
   );
-  out.push(
-    `new image (cold) TTFT median ${median(cold).toFixed(0)} ms [${cold.map((t) => t.toFixed(0)).join(", ")}]; follow-up on it (cached) median ${median(cached).toFixed(0)} ms [${cached.map((t) => t.toFixed(0)).join(", ")}]: ${(median(cold) / median(cached)).toFixed(1)}x shorter`,
-  );
+  if (COLD_IMAGES > 0)
+    out.push(
+      `new image (cold) TTFT median ${median(cold).toFixed(0)} ms [${cold.map((t) => t.toFixed(0)).join(", ")}]; follow-up on it (cached) median ${median(cached).toFixed(0)} ms [${cached.map((t) => t.toFixed(0)).join(", ")}]: ${(median(cold) / median(cached)).toFixed(1)}x shorter`,
+    );
   process.stdout.write(`${out.join("\n")}\n`);
   process.stdout.write(
-    `${JSON.stringify({ preset: PRESET, maxTokens: MAX_TOKENS, rows, ttfts, cold, cached })}\n`,
+    `${JSON.stringify({ preset: PRESET, maxTokens: MAX_TOKENS, loads, rows, ttfts, cold, cached })}\n`,
   );
 } finally {
   clearTimeout(limit);

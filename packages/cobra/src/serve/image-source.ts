@@ -16,7 +16,7 @@ export interface ImagePolicy {
 }
 
 /**
- * The encoded bytes of an `image_url`: a `data:` URL (decoded by the platform's fetch), a `file://` URL
+ * The encoded bytes of an `image_url`: a base64 `data:` URL (see decodeBase64DataUrl), a `file://` URL
  * under the operator's folder, or an `http(s)` URL when remote images are allowed (size- and time-limited).
  * Every refusal is a 400 naming `param`.
  */
@@ -29,7 +29,10 @@ export async function readImageUrl(url: string, policy: ImagePolicy, param: stri
         param,
         "invalid_image",
       );
-    return bounded(await fetchBytes(url, param, policy), policy, param);
+    const bytes = decodeBase64DataUrl(url);
+    if (!bytes)
+      throw badRequest("the data: image URL's payload is not valid base64", param, "invalid_image_url");
+    return bounded(bytes, policy, param);
   }
   if (scheme === "file") return readFileUrl(url, policy, param);
   if (scheme === "http" || scheme === "https") {
@@ -42,6 +45,31 @@ export async function readImageUrl(url: string, policy: ImagePolicy, param: stri
     return fetchBytes(url, param, policy, AbortSignal.timeout(policy.remoteTimeoutMs));
   }
   throw badRequest("image_url must be a data:, file: or http(s): URL", param, "invalid_image_url");
+}
+
+const PERCENT_ESCAPE = /%([0-9A-Fa-f]{2})/g;
+const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
+
+/**
+ * The bytes of a `data:...;base64,...` URL, or null when its payload is not base64, decoded as fetch() does
+ * (the URL's fragment dropped, its percent-escapes decoded, then WHATWG forgiving-base64: ASCII whitespace
+ * ignored, padding optional) but in native passes: undici's fetch of a data: URL takes 0.2-0.8 s of the main
+ * thread for the 1.2 MB URL of a 640x480 PNG (this does ~1.5 ms), and while it runs `cobra serve`'s decode batch
+ * stands still (every step runs on that thread).
+ */
+export function decodeBase64DataUrl(url: string): Uint8Array | null {
+  const fragment = url.indexOf("#");
+  let data = url.slice(url.indexOf(",") + 1, fragment < 0 ? undefined : fragment);
+  if (data.includes("%"))
+    data = data.replace(PERCENT_ESCAPE, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+  data = data.replace(ASCII_WHITESPACE, "");
+  if (data.length % 4 === 0 && data.endsWith("=")) data = data.slice(0, data.endsWith("==") ? -2 : -1);
+  // Buffer.from skips characters outside base64 (and takes base64url's - and _): a payload of base64 characters
+  // only is one that decodes to 3/4 of its length. (A regular expression over the payload is no faster than
+  // fetch: V8 interprets it, ~70 ms for 1 MB.)
+  if (data.length % 4 === 1 || data.includes("-") || data.includes("_") || data.includes("=")) return null;
+  const bytes = Buffer.from(data, "base64");
+  return bytes.byteLength === Math.floor((data.length * 3) / 4) ? bytes : null;
 }
 
 async function fetchBytes(
