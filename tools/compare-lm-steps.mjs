@@ -4,7 +4,9 @@
 // fixed pseudo-random embedding row and states), so their outputs must agree: the largest difference to the
 // first graph is printed. Reports wall time and this process's CPU time a step (CPU time moves less than wall
 // time when other processes share the cores; run with --threads 1 for that), medians and the median of the
-// per-turn ratios to the first graph.
+// per-turn ratios to the first graph. The graphs take turns in alternating order. The session loaded first runs
+// 5-20% slower than later copies of the same graph (BENCHMARKS.md, "A decode step without the Scan op"): list
+// the baseline twice and read the second copy, and swap the others' order in a second run.
 // Usage: node tools/compare-lm-steps.mjs [--batch 1] [--steps 60] [--threads N] <lm dir or .onnx> ...
 // (build first: npm run build)
 import { stat } from "node:fs/promises";
@@ -51,8 +53,11 @@ for (const meta of sessions[0].inputMetadata) {
 const wall = models.map(() => []);
 const cpu = models.map(() => []);
 const firstOutputs = [];
+// The order reverses every turn: the graph that runs second in a turn was measured up to 1.2x faster than the
+// same graph run first (whatever the reason), which would otherwise pass for a difference between graphs.
 for (let s = 0; s < warmup + steps; s++)
-  for (const [k, session] of sessions.entries()) {
+  for (const k of s % 2 === 0 ? sessions.keys() : [...sessions.keys()].reverse()) {
+    const session = sessions[k];
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const out = await session.run(feeds);
