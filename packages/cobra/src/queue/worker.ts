@@ -1,7 +1,9 @@
 import { UnrecoverableError, Worker } from "bullmq";
 import pkg from "../../package.json" with { type: "json" };
 import { describeModel, modelIdentity } from "../model-identity.js";
-import type { BackendChoice } from "../runtime/backends.js";
+import { type BackendChoice, type PartBackends, resolvePartBackends } from "../runtime/backends.js";
+import { readManifestFrom, recordedBackends } from "../runtime/load-parts.js";
+import { nodeReader } from "../runtime/node-reader.js";
 import { processBatchImages } from "./batch-images.js";
 import type { QueueConnectionError } from "./errors.js";
 import { processEvalGroup } from "./eval-group.js";
@@ -29,9 +31,18 @@ export interface RunWorkerOptions {
   signal: AbortSignal;
 }
 
+/**
+ * Which loaded model a job's backend choice needs: the backend each part ends up on, so that a run that names
+ * none and one that names the default share one load (an eval job and a batch job on one worker).
+ */
+export function engineKey(choice: BackendChoice | undefined, recorded: PartBackends): string {
+  return JSON.stringify(resolvePartBackends(choice, "cpu", recorded));
+}
+
 /** Takes jobs from the queue until `signal` aborts; throws a QueueConnectionError when Redis stays away. */
 export async function runWorker(options: RunWorkerOptions): Promise<void> {
   const model = await modelIdentity(options.modelDir);
+  const recorded = recordedBackends(await readManifestFrom(nodeReader(options.modelDir)));
   let lost: ((e: QueueConnectionError) => void) | null = null;
   const lostConnection = new Promise<never>((_, reject) => {
     lost = reject;
@@ -40,7 +51,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   const redis = await connectRedis(options.connection, (e) => lost?.(e));
   const engines = new Map<string, ReturnType<RunWorkerOptions["loadEngine"]>>();
   const engine = (backend: BackendChoice) => {
-    const key = JSON.stringify(backend);
+    const key = engineKey(backend, recorded);
     let loading = engines.get(key);
     if (!loading) {
       loading = options.loadEngine(backend);

@@ -71,6 +71,16 @@ export function manifestWhere(reader: ModelFileReader): string {
 }
 
 /** Reads and parses the manifest through `reader`. */
+/** The backends the manifest records for its parts (`backend` in a part's entry), by runtime part. */
+export function recordedBackends(manifest: CobraManifest): PartBackends {
+  const hints: PartBackends = {};
+  for (const slot of ["encoder", "projector", "lm"] as const) {
+    const hint = manifest.parts[slot]?.backend;
+    if (hint) hints[RUNTIME_OF[slot]] = hint;
+  }
+  return hints;
+}
+
 export async function readManifestFrom(reader: ModelFileReader): Promise<CobraManifest> {
   const where = manifestWhere(reader);
   return parseManifest(new TextDecoder().decode(await reader.bytes(MANIFEST_FILE)), where, reader.where);
@@ -121,12 +131,7 @@ export async function loadModelParts(
     await checkModelFiles(reader, uniqueFiles(listed), { sha256: options.verify, signal: options.signal }),
   );
 
-  const hints: PartBackends = {};
-  for (const slot of ["encoder", "projector", "lm"] as const) {
-    const hint = manifest.parts[slot]?.backend;
-    if (hint) hints[RUNTIME_OF[slot]] = hint;
-  }
-  const backends = resolvePartBackends(options.backend, options.defaultBackend, hints);
+  const backends = resolvePartBackends(options.backend, options.defaultBackend, recordedBackends(manifest));
 
   const into: Partial<CobraParts> = { ...given };
   const loaded: PartSlot[] = [];
