@@ -248,6 +248,46 @@ describe("cobra quantize", () => {
     );
   });
 
+  it("convert --block-size writes what quantize --block-size writes, and both refuse a block size up front", async () => {
+    const viaQuantize = join(dir, "b64-quantized");
+    const viaConvert = join(dir, "b64-converted");
+    const spec = "lm=q4,vision=q8";
+    let io = captureIO();
+    expect(
+      await runCli(
+        ["quantize", "--model", fp32, "--dtype", spec, "--block-size", "64", "--out", viaQuantize],
+        io,
+      ),
+      io.err,
+    ).toBe(0);
+    const release = Object.entries(RELEASE_SOURCES).flatMap(([part, path]) => [`--${part}`, path]);
+    io = captureIO();
+    expect(
+      await runCli(["convert", ...release, "--dtype", spec, "--block-size", "64", "--out", viaConvert], io),
+      io.err,
+    ).toBe(0);
+    const [a, b] = await Promise.all(
+      [viaQuantize, viaConvert].map(async (d) => JSON.parse(await readFile(join(d, "cobra.json"), "utf8"))),
+    );
+    expect(b.parts.encoder.quantization).toEqual({ method: "matmul-nbits", blockSize: 64 });
+    for (const slot of ["encoder", "projector", "lm"]) expect(a.parts[slot]).toEqual(b.parts[slot]);
+    // Another block size is another conversion, not "already converted".
+    io = captureIO();
+    expect(await runCli(["convert", ...release, "--dtype", spec, "--out", viaConvert], io), io.err).toBe(0);
+    expect(io.err).not.toMatch(/already holds this conversion/);
+
+    const out = join(dir, "never-converted");
+    for (const [args, message] of [
+      [["--dtype", "q4", "--block-size", "24"], /block size must be a power of two of at least 16, got 24/],
+      [["--block-size", "64"], /--block-size 64: no part is written as q8, q4 or q4f16/],
+    ] as const) {
+      io = captureIO();
+      expect(await runCli(["convert", ...release, ...args, "--out", out], io), args.join(" ")).toBe(1);
+      expect(io.err, args.join(" ")).toMatch(message);
+      await expect(stat(out), args.join(" ")).rejects.toThrow(/ENOENT/);
+    }
+  });
+
   it("refuses what it cannot do, and never touches the --model folder or a folder of the user's", async () => {
     const before = await readdir(fp32);
     const mine = join(dir, "mine");

@@ -1,8 +1,15 @@
 import { InvalidArgumentError } from "@cobra-ts/core";
 import type { Command } from "commander";
 import { convertRelease } from "../convert/convert.js";
-import { checkWritableDtypes, parsePartDtypes } from "../convert/part-dtypes.js";
+import {
+  ALL_FP32,
+  checkBlockSize,
+  checkWritableDtypes,
+  PART_NAMES,
+  parsePartDtypes,
+} from "../convert/part-dtypes.js";
 import { RELEASES, resolvePart } from "../hub/resolve.js";
+import { blockSizeOption } from "./block-size-option.js";
 import type { CliIO } from "./io.js";
 import { progressReporter } from "./progress.js";
 
@@ -24,12 +31,15 @@ export function convertCommand(program: Command, io: CliIO): void {
       "storage per part: one of fp32, fp16, q8, q4 for every part, or e.g. lm=q4f16,vision=q8,projector=fp16 (others fp32; the LM also takes q4f16)",
       parsePartDtypes,
     )
+    .addOption(blockSizeOption())
     .option(
       "--force",
       "convert again even if --out holds this conversion; replace an --out folder that is not a converted model",
     )
     .action(async (opts) => {
-      if (opts.dtype) checkWritableDtypes(opts.dtype.dtypes); // before any download
+      // before any download
+      if (opts.dtype) checkWritableDtypes(opts.dtype.dtypes);
+      checkBlockSize(opts.dtype?.dtypes ?? ALL_FP32, PART_NAMES, opts.blockSize);
       const release = opts.release ? RELEASES[opts.release] : undefined;
       if (opts.release && !release)
         throw new InvalidArgumentError(
@@ -59,6 +69,7 @@ export function convertCommand(program: Command, io: CliIO): void {
         const result = await convertRelease(sources, {
           out: opts.out,
           dtypes: opts.dtype?.dtypes,
+          blockSize: opts.blockSize,
           force: !!opts.force,
           onProgress: (p) => bar.update(`${p.stage} ${p.item}`, p.done, p.total),
         });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parsePartDtypes } from "../convert/part-dtypes.js";
+import { blockSizeOption } from "./block-size-option.js";
 import type { CliIO } from "./io.js";
-import { positiveInt } from "./numbers.js";
 import { progressReporter } from "./progress.js";
 
 export function quantizeCommand(program: Command, io: CliIO): void {
@@ -15,11 +15,7 @@ export function quantizeCommand(program: Command, io: CliIO): void {
       parsePartDtypes,
     )
     .requiredOption("--out <dir>", "output folder (written atomically; never the --model folder)")
-    .option(
-      "--block-size <n>",
-      "weights per quantization block of the q8 / q4 parts (default 32)",
-      positiveInt,
-    )
+    .addOption(blockSizeOption())
     .option("--force", "replace a converted model in --out; replace an --out folder that is not a model")
     .action(async (opts) => {
       const { quantizeModel } = await import("../convert/quantize.js");

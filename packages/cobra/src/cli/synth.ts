@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { parsePartDtypes } from "../convert/part-dtypes.js";
 import { SYNTH_PRESETS } from "../synth/presets.js";
+import { blockSizeOption } from "./block-size-option.js";
 import type { CliIO } from "./io.js";
 import { nonNegativeInt } from "./numbers.js";
 import { progressReporter } from "./progress.js";
@@ -19,6 +20,7 @@ export function synthCommand(program: Command, io: CliIO): void {
       "storage per part: fp32, fp16, q8 or q4 for all, or lm=q4f16,vision=q8,projector=fp16 (the LM also takes q4f16; default fp32)",
       parsePartDtypes,
     )
+    .addOption(blockSizeOption())
     .action(async (opts) => {
       // Dev-only code, loaded on use: it stays out of the runtime's import graph.
       const { synthesizeModel } = await import("../synth/synthesize.js");
@@ -31,6 +33,7 @@ export function synthCommand(program: Command, io: CliIO): void {
           force: !!opts.force,
           tokenizer: opts.tokenizer,
           dtypes: opts.dtype,
+          blockSize: opts.blockSize,
           onProgress: (p) => bar.update(p.part, p.bytesDone, p.bytesTotal),
         });
         bar.stop();

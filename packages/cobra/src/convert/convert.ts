@@ -1,15 +1,8 @@
 import { createHash } from "node:crypto";
 import { chmod, copyFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  ConfigError,
-  InvalidArgumentError,
-  linearQuantizationFor,
-  openWeights,
-  throwIfAborted,
-  withPrefix,
-} from "@cobra-ts/core/node";
-import { lmQuantizationFor, mambaTokenizerPart, parseMambaConfig } from "@cobra-ts/mamba-lm";
+import { ConfigError, openWeights, throwIfAborted, withPrefix } from "@cobra-ts/core/node";
+import { mambaTokenizerPart, parseMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
   inferProjectorDims,
@@ -29,7 +22,14 @@ import { buildManifest, type CobraManifest, FORMAT_VERSION, MANIFEST_FILE } from
 import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
 import { checkConvertOut } from "./out-folder.js";
-import { checkWritableDtypes, PART_NAMES, type PartDtypes } from "./part-dtypes.js";
+import {
+  ALL_FP32,
+  checkBlockSize,
+  checkWritableDtypes,
+  PART_NAMES,
+  type PartDtypes,
+  partStorage,
+} from "./part-dtypes.js";
 import { readCobraConfig, visionBackboneTowers } from "./release-config.js";
 
 export interface ConvertSources {
@@ -55,6 +55,8 @@ export interface ConvertOptions {
   out: string;
   /** Storage per part (see parsePartDtypes); every part fp32 when absent. */
   dtypes?: PartDtypes;
+  /** Weights per quantization block of the q8 / q4 parts; 32 when absent. */
+  blockSize?: number;
   /**
    * Convert again even if `out` holds a conversion of the same sources, and replace an `out` folder that is not a
    * conversion (its contents are deleted). A file is never replaced.
@@ -83,10 +85,11 @@ export async function convertRelease(
   sources: ConvertSources,
   options: ConvertOptions,
 ): Promise<ConvertResult> {
-  const dtypes: PartDtypes = options.dtypes ?? { vision: "fp32", projector: "fp32", lm: "fp32" };
+  const dtypes: PartDtypes = options.dtypes ?? ALL_FP32;
   checkWritableDtypes(dtypes);
-  const visionStorage = linearQuantizationFor(dtypes.vision);
-  const projectorStorage = linearQuantizationFor(dtypes.projector);
+  checkBlockSize(dtypes, PART_NAMES, options.blockSize);
+  const visionStorage = partStorage("vision", dtypes.vision, options.blockSize);
+  const projectorStorage = partStorage("projector", dtypes.projector, options.blockSize);
   const cobraConfig = await readCobraConfig(sources.checkpoint);
   const { towers, imageSize } = visionBackboneTowers(cobraConfig.visionBackboneId);
   const checkpointPath = join(sources.checkpoint, CHECKPOINT_FILE);
@@ -98,7 +101,11 @@ export async function convertRelease(
       sources.llm,
     ],
     // fp32-only conversions keep the fingerprint they had before dtypes existed.
-    PART_NAMES.every((p) => dtypes[p] === "fp32") ? "fp32" : JSON.stringify(dtypes),
+    PART_NAMES.every((p) => dtypes[p] === "fp32")
+      ? "fp32"
+      : JSON.stringify(
+          options.blockSize === undefined ? dtypes : { ...dtypes, blockSize: options.blockSize },
+        ),
   );
   await checkConvertOut(options.out, !!options.force);
   if (!options.force) {
@@ -174,7 +181,7 @@ export async function convertRelease(
       progress({ stage: "projector", item: "projector.onnx", done: 1, total: 1 });
 
       lm = await writeLanguageModel(tmp, withPrefix(checkpoint, LM_PREFIX), lmConfig, {
-        quantization: lmQuantizationFor(dtypes.lm),
+        quantization: partStorage("lm", dtypes.lm, options.blockSize),
         signal: options.signal,
         onProgress: (p) => progress({ stage: "lm", item: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
       });

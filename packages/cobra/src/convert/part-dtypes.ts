@@ -1,5 +1,10 @@
-import { InvalidArgumentError, LINEAR_DTYPES } from "@cobra-ts/core";
-import { LM_DTYPES } from "@cobra-ts/mamba-lm";
+import {
+  InvalidArgumentError,
+  LINEAR_DTYPES,
+  type LinearQuantization,
+  linearQuantizationFor,
+} from "@cobra-ts/core";
+import { LM_DTYPES, type LmQuantization, lmQuantizationFor } from "@cobra-ts/mamba-lm";
 
 /** Storage types by transformers.js' names. */
 export const DTYPE_NAMES = ["fp32", "fp16", "q8", "q4", "q4f16"] as const;
@@ -8,6 +13,9 @@ export type DtypeName = (typeof DTYPE_NAMES)[number];
 export const PART_NAMES = ["vision", "projector", "lm"] as const;
 export type PartName = (typeof PART_NAMES)[number];
 export type PartDtypes = Record<PartName, DtypeName>;
+
+/** Every part at full precision: what a conversion writes unless told otherwise. */
+export const ALL_FP32: Readonly<PartDtypes> = { vision: "fp32", projector: "fp32", lm: "fp32" };
 
 /** What each part can be written as in this version (the rest of DTYPE_NAMES is refused with this list). */
 const BUILT: Record<PartName, readonly string[]> = {
@@ -26,7 +34,7 @@ export interface DtypeSpec {
 
 /** `--dtype q4` (every part) or `--dtype lm=q4,vision=fp32` (the parts named; the others fp32). */
 export function parsePartDtypes(spec: string): DtypeSpec {
-  const out: PartDtypes = { vision: "fp32", projector: "fp32", lm: "fp32" };
+  const out: PartDtypes = { ...ALL_FP32 };
   const entries = spec.split(",").map((s) => s.trim());
   const named = new Set<PartName>();
   if (entries.length === 1 && !entries[0].includes("=")) {
@@ -70,6 +78,37 @@ export function checkWritableDtypes(dtypes: PartDtypes, parts: readonly PartName
             ? ` (quantize the LM alone with --dtype lm=${dtypes[part]})`
             : ""),
       );
+}
+
+/** How a part is stored at `dtype` (null for fp32); `blockSize` sets the q8 / q4 blocks (32 when absent). */
+export function partStorage(name: "lm", dtype: string, blockSize?: number): LmQuantization | null;
+export function partStorage(
+  name: Exclude<PartName, "lm">,
+  dtype: string,
+  blockSize?: number,
+): LinearQuantization | null;
+export function partStorage(
+  name: PartName,
+  dtype: string,
+  blockSize?: number,
+): LmQuantization | LinearQuantization | null;
+export function partStorage(name: PartName, dtype: string, blockSize?: number) {
+  return name === "lm"
+    ? lmQuantizationFor(dtype, { blockSize })
+    : linearQuantizationFor(dtype, { blockSize });
+}
+
+/**
+ * Refuses `--block-size` where no part of `parts` is block-quantized (it would be ignored without a word) and a
+ * block size the writers refuse, before anything is read or written.
+ */
+export function checkBlockSize(dtypes: PartDtypes, parts: readonly PartName[], blockSize?: number): void {
+  if (blockSize === undefined) return;
+  if (!parts.some((p) => dtypes[p].startsWith("q")))
+    throw new InvalidArgumentError(
+      `--block-size ${blockSize}: no part is written as q8, q4 or q4f16 here (it sets their quantization blocks)`,
+    );
+  for (const p of parts) partStorage(p, dtypes[p], blockSize);
 }
 
 function checkName(name: string, what: string): DtypeName {

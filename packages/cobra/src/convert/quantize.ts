@@ -5,7 +5,6 @@ import {
   FileNotFoundError,
   InvalidArgumentError,
   type LinearQuantization,
-  linearQuantizationFor,
   type ModelPart,
   type PartSlot,
   throwIfAborted,
@@ -13,7 +12,6 @@ import {
 } from "@cobra-ts/core/node";
 import {
   type LmQuantization,
-  lmQuantizationFor,
   type MambaLmPartConfig,
   readMambaLmPartConfig,
   resolveMambaConfig,
@@ -41,11 +39,13 @@ import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
 import { checkConvertOut } from "./out-folder.js";
 import {
+  checkBlockSize,
   checkNamedParts,
   checkWritableDtypes,
   type DtypeSpec,
   PART_NAMES,
   type PartName,
+  partStorage,
 } from "./part-dtypes.js";
 
 export interface QuantizeOptions {
@@ -164,21 +164,8 @@ function changedParts(
     throw new InvalidArgumentError(
       `${model}: ${asked.map((p) => `the ${LABEL[p]} is already ${dtypeOf(p)}`).join(", ")}; nothing to do`,
     );
-  if (blockSize !== undefined) {
-    if (!changed.some((p) => spec.dtypes[p].startsWith("q")))
-      throw new InvalidArgumentError(
-        `--block-size ${blockSize}: no part is written as q8, q4 or q4f16 here (it sets their quantization blocks)`,
-      );
-    // The same check the writers make, here before the out folder is touched.
-    for (const p of changed) storageOf(p, spec.dtypes[p], blockSize);
-  }
+  checkBlockSize(spec.dtypes, changed, blockSize);
   return changed;
-}
-
-function storageOf(name: PartName, dtype: string, blockSize: number | undefined) {
-  return name === "lm"
-    ? lmQuantizationFor(dtype, { blockSize })
-    : linearQuantizationFor(dtype, { blockSize });
 }
 
 async function openPart(
@@ -192,10 +179,10 @@ async function openPart(
   const dtype = options.dtypes.dtypes[name];
   if (name === "lm") {
     const config = readMambaLmPartConfig(part, where);
-    const storage = lmQuantizationFor(dtype, { blockSize: options.blockSize });
+    const storage = partStorage(name, dtype, options.blockSize);
     return { name, config, storage, weights: await openConvertedLmWeights(model, config) };
   }
-  const storage = linearQuantizationFor(dtype, { blockSize: options.blockSize });
+  const storage = partStorage(name, dtype, options.blockSize);
   const encoder = manifest.parts.encoder;
   const encoderConfig =
     encoder && readVitEncoderPartConfig(encoder, `${join(model, MANIFEST_FILE)} parts.encoder`);

@@ -64,6 +64,22 @@ describe("cobra synth", () => {
     expect(off("q4f16")).toBeLessThan(0.6 * scale);
   });
 
+  it("--block-size sets the q8 / q4 blocks it writes (64: llama.cpp's Q8_0 / Q4_0 bits per weight), and is refused alone", async () => {
+    const out = join(work, "lm-q4-b64");
+    let r = await synth(["--preset", "test-tiny", "--out", out, "--dtype", "q4", "--block-size", "64"]);
+    expect(r.code, r.err).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, "cobra.json"), "utf8"));
+    expect(manifest.parts.lm.quantization).toEqual({ method: "matmul-nbits", blockSize: 64 });
+    expect(manifest.parts.lm.config.options.quantization).toMatchObject({
+      bits: 4,
+      headBits: 8,
+      blockSize: 64,
+    });
+    r = await synth(["--preset", "test-tiny", "--out", join(work, "never"), "--block-size", "64"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--block-size 64: no part is written as q8, q4 or q4f16/);
+  });
+
   it("writes a whole Cobra that Cobra.load checks and generates with", async () => {
     const out = join(work, "cobra");
     const r = await synth(["--preset", "test-tiny-cobra", "--out", out, "--seed", "3"]);

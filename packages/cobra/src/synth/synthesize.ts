@@ -1,13 +1,8 @@
 import { chmod, copyFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PartDescription } from "@cobra-ts/core";
-import { FileNotFoundError, linearQuantizationFor, throwIfAborted } from "@cobra-ts/core";
-import {
-  lmQuantizationFor,
-  type MambaConfig,
-  mambaTokenizerPart,
-  resolveMambaConfig,
-} from "@cobra-ts/mamba-lm";
+import { FileNotFoundError, throwIfAborted } from "@cobra-ts/core";
+import { type MambaConfig, mambaTokenizerPart, resolveMambaConfig } from "@cobra-ts/mamba-lm";
 import { writeLanguageModel } from "@cobra-ts/mamba-lm/node";
 import {
   projectedTokens,
@@ -23,7 +18,15 @@ import {
 } from "@cobra-ts/vision-encoder/node";
 import { writeFolderAtomically } from "../convert/atomic-dir.js";
 import { checkFreeSpace } from "../convert/out-folder.js";
-import { checkNamedParts, checkWritableDtypes, type DtypeSpec } from "../convert/part-dtypes.js";
+import {
+  ALL_FP32,
+  checkBlockSize,
+  checkNamedParts,
+  checkWritableDtypes,
+  type DtypeSpec,
+  PART_NAMES,
+  partStorage,
+} from "../convert/part-dtypes.js";
 import type { CobraManifest, ManifestDescription } from "../manifest.js";
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from "./byte-tokenizer.js";
 import { writeSynthManifest } from "./cobra-manifest.js";
@@ -53,6 +56,8 @@ export interface SynthOptions {
   signal?: AbortSignal;
   /** Storage type per part, as parsePartDtypes reads `--dtype`; fp32 when absent. */
   dtypes?: DtypeSpec;
+  /** Weights per quantization block of the q8 / q4 parts; 32 when absent. */
+  blockSize?: number;
 }
 
 export interface SynthResult {
@@ -94,6 +99,11 @@ export async function synthesizeModel(presetName: string, options: SynthOptions)
     if (parts) checkNamedParts(options.dtypes, parts, `the preset ${presetName} (an LM only)`);
     checkWritableDtypes(options.dtypes.dtypes, parts);
   }
+  checkBlockSize(
+    options.dtypes?.dtypes ?? ALL_FP32,
+    preset.kind === "lm" ? ["lm"] : PART_NAMES,
+    options.blockSize,
+  );
   const lm = lmPlan(lmConfig, options);
   const { plans, describe } =
     preset.kind === "lm"
@@ -157,7 +167,7 @@ function lmPlan(config: MambaConfig, options: SynthOptions) {
     write: async (dir, source, progress) => {
       let last = 0;
       written.part = await writeLanguageModel(dir, source, config, {
-        quantization: lmQuantizationFor(options.dtypes?.dtypes.lm ?? "fp32"),
+        quantization: partStorage("lm", options.dtypes?.dtypes.lm ?? "fp32", options.blockSize),
         signal: options.signal,
         onProgress: (p) => {
           progress(p.bytesDone - last);
@@ -212,8 +222,12 @@ function cobraPlans(
   options: SynthOptions,
 ): { plans: PartPlan[]; describe: Describe } {
   const { towers, variant, dims, numTokens } = cobraLayout(preset, lmConfig);
-  const visionStorage = linearQuantizationFor(options.dtypes?.dtypes.vision ?? "fp32");
-  const projectorStorage = linearQuantizationFor(options.dtypes?.dtypes.projector ?? "fp32");
+  const visionStorage = partStorage("vision", options.dtypes?.dtypes.vision ?? "fp32", options.blockSize);
+  const projectorStorage = partStorage(
+    "projector",
+    options.dtypes?.dtypes.projector ?? "fp32",
+    options.blockSize,
+  );
   const towerPlans = towers.map(
     ({ name, config }): PartPlan => ({
       part: name,
