@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureIO } from "../../test/capture-io.js";
 import { IMAGE_NAMES, imagePath } from "../../test/fixture.js";
 import { runCli } from "../cli/run-cli.js";
+import { parsePartDtypes } from "../convert/part-dtypes.js";
 import { synthesizeModel } from "../synth/synthesize.js";
 
 /** The keys the issue asks `--json` for: numbers, or null where the model has no such part. */
@@ -52,6 +53,7 @@ describe("cobra bench --json", () => {
     expect(report).toMatchObject({
       kind: "lm",
       synth_preset: "test-tiny",
+      dtypes: { vision: null, projector: null, lm: "fp32" },
       decode_tokens: 20,
       prefill_positions: 733,
     });
@@ -65,6 +67,7 @@ describe("cobra bench --json", () => {
     const report = JSON.parse(r.out);
     for (const key of REQUIRED) expect(Number.isFinite(report[key]), `${key} = ${report[key]}`).toBe(true);
     expect(report).toMatchObject({ kind: "cobra", prefix_rows: 729, prompt_tokens: 4 });
+    expect(report.dtypes).toEqual({ vision: "fp32", projector: "fp32", lm: "fp32" });
     expect(report.model_weight_bytes).toBeGreaterThan(report.weight_bytes);
   });
 
@@ -74,6 +77,16 @@ describe("cobra bench --json", () => {
     expect(r.out).toMatch(/decode +8 tokens: .* of the bandwidth limit/);
     expect(r.out).toMatch(/prefill +733 positions .* of the GEMM limit/);
     expect(r.out).toMatch(/growth token 16 -> 8: n\/a/);
+  });
+
+  it("reports each part's dtype: a whole Cobra with quantized parts, in JSON and in the text line", async () => {
+    const dir = join(work, "cobra-mixed");
+    await synthesizeModel("test-tiny-cobra", { out: dir, dtypes: parsePartDtypes("lm=q4,vision=q8") });
+    const json = await bench(["--model", dir, "--json", ...FAST, "--new-tokens", "2"]);
+    expect(json.code, json.err).toBe(0);
+    expect(JSON.parse(json.out).dtypes).toEqual({ vision: "q8", projector: "fp32", lm: "q4" });
+    const text = await bench(["--model", dir, ...FAST, "--new-tokens", "2"]);
+    expect(text.out).toMatch(/^model .*; vision q8, projector fp32, lm q4\): LM weights/m);
   });
 
   describe("bad input: one clear line, non-zero exit", () => {

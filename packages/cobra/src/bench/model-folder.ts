@@ -18,6 +18,8 @@ export interface BenchModelInfo {
   modelWeightBytes: number;
   /** The synth preset the folder was written from, if it is synthetic. */
   synthPreset: string | null;
+  /** Each part's storage type as cobra.json records it; null for a part the folder does not have. */
+  dtypes: { vision: string | null; projector: string | null; lm: string };
 }
 
 const isWeights = (path: string) => /\.data(\.\d+)?$/.test(path);
@@ -45,5 +47,10 @@ export async function inspectModelFolder(dir: string): Promise<BenchModelInfo> {
     lmWeightBytes: bytesOf(lm.files),
     modelWeightBytes: bytesOf(manifestFiles(manifest)),
     synthPreset,
+    dtypes: {
+      vision: manifest.parts.encoder?.dtype ?? null,
+      projector: manifest.parts.projector?.dtype ?? null,
+      lm: lm.dtype,
+    },
   };
 }

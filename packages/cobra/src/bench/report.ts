@@ -5,6 +5,8 @@ export interface BenchReport {
   model: string;
   kind: "cobra" | "lm";
   synth_preset: string | null;
+  /** Each part's dtype (fp32, fp16, q8, q4, q4f16); null for a part the model does not have. */
+  dtypes: { vision: string | null; projector: string | null; lm: string };
   backend: string;
   threads: number | null;
   /** Where the LM's scans ran as asked (--scan); null: the model's own form (cobra.json's, else "graph"). */
@@ -59,10 +61,17 @@ const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
 const pct = (f: number) => `${(100 * f).toFixed(0)}%`;
 const num = (x: number, digits = 1) => x.toFixed(digits);
 
+/** "vision q8, projector fp32, lm q4" (the parts the model has). */
+const describeDtypes = (d: BenchReport["dtypes"]) =>
+  (["vision", "projector", "lm"] as const)
+    .filter((part) => d[part] !== null)
+    .map((part) => `${part} ${d[part]}`)
+    .join(", ");
+
 /** The human-readable report: each speed next to the limit it is measured against. */
 export function formatReport(r: BenchReport): string {
   const lines = [
-    `model         ${r.model} (${r.kind}${r.synth_preset ? `, synthetic ${r.synth_preset}` : ""}): LM weights ${gb(r.weight_bytes)}, all weights ${gb(r.model_weight_bytes)}`,
+    `model         ${r.model} (${r.kind}${r.synth_preset ? `, synthetic ${r.synth_preset}` : ""}; ${describeDtypes(r.dtypes)}): LM weights ${gb(r.weight_bytes)}, all weights ${gb(r.model_weight_bytes)}`,
     `machine       ${r.machine.cpu_model}, ${r.machine.cpus} cpus, load average ${num(r.machine.loadavg_1m_start, 2)} -> ${num(r.machine.loadavg_1m_end, 2)}`,
     `limits        read bandwidth ${num(r.bandwidth_gb_s)} GB/s (${r.bandwidth_threads} threads; 1 thread ${num(r.bandwidth_one_thread_gb_s)}), fp32 GEMM ${num(r.gemm_gflops, 0)} GFLOP/s (${r.gemm_size}^3, onnxruntime ${r.backend})`,
     `load          ${num(r.load_ms / 1000, 2)} s${r.scan ? ` (scans in the ${r.scan})` : ""}`,

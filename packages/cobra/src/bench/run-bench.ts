@@ -102,6 +102,7 @@ export async function runBench(dir: string, options: BenchOptions = {}): Promise
     model: dir,
     kind: info.kind,
     synth_preset: info.synthPreset,
+    dtypes: info.dtypes,
     backend: options.backend ?? "cpu",
     threads: options.threads ?? null,
     scan: options.scan ?? null,
