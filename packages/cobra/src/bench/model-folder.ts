@@ -19,7 +19,7 @@ export interface BenchModelInfo {
   /** The synth preset the folder was written from, if it is synthetic. */
   synthPreset: string | null;
   /** Each part's storage type as cobra.json records it; null for a part the folder does not have. */
-  dtypes: { vision: string | null; projector: string | null; lm: string };
+  dtypes: { vision: string | null; projector: string | null; lm: string | null };
 }
 
 const isWeights = (path: string) => /\.data(\.\d+)?$/.test(path);
@@ -50,7 +50,7 @@ export async function inspectModelFolder(dir: string): Promise<BenchModelInfo> {
     dtypes: {
       vision: manifest.parts.encoder?.dtype ?? null,
       projector: manifest.parts.projector?.dtype ?? null,
-      lm: lm.dtype,
+      lm: lm.dtype ?? null,
     },
   };
 }

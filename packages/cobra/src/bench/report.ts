@@ -6,7 +6,7 @@ export interface BenchReport {
   kind: "cobra" | "lm";
   synth_preset: string | null;
   /** Each part's dtype (fp32, fp16, q8, q4, q4f16); null for a part the model does not have. */
-  dtypes: { vision: string | null; projector: string | null; lm: string };
+  dtypes: { vision: string | null; projector: string | null; lm: string | null };
   backend: string;
   threads: number | null;
   /** Where the LM's scans ran as asked (--scan); null: the model's own form (cobra.json's, else "graph"). */
