@@ -72,8 +72,10 @@ export interface BrowserLoadOptions {
   /** WASM threads (needs a cross-origin isolated page); onnxruntime's default otherwise. Per module, like wasmPaths. */
   threads?: number;
   /**
-   * Where the LM's selective scans run: "graph" (inside its onnxruntime graph) or "kernel" (the @cobra-ts/scan
-   * WebAssembly SIMD kernel between graph segments); default what cobra.json's lm part says ("graph").
+   * Where the LM's selective scans run: "graph" (inside its onnxruntime graph) or "kernel" (a @cobra-ts/scan
+   * kernel between graph segments: WGSL on a GPUDevice when the LM's backend is "webgpu", onnxruntime's own
+   * device where it allows the kernel's 10 storage buffers, else WebAssembly SIMD; a WebGPU kernel that cannot
+   * start is a BackendUnavailableError); default what cobra.json's lm part says ("graph").
    */
   scan?: ScanForm;
   /** Also check every file's sha256 against cobra.json before any graph is opened. */

@@ -51,7 +51,7 @@ export {
   type ScanRegions,
 } from "./graph/scan-regions.js";
 export type { FloatRows, ForwardInput, TokenIds } from "./model/inputs.js";
-export { defaultScanKernel, KernelScanSession, type LmSession } from "./model/kernel-scan-session.js";
+export { KernelScanSession, type LmSession } from "./model/kernel-scan-session.js";
 export {
   type ForwardResult,
   type GraphToOpen,
@@ -73,6 +73,7 @@ export {
   type OpenMambaGraph,
   readMambaLmPartConfig,
 } from "./model/part-loader.js";
+export { defaultScanKernel, scanKernelFor } from "./model/scan-kernel-choice.js";
 export type { LanguageModelDims } from "./model/state-dims.js";
 export { pythonRstrip, pythonSplit, pythonStrip } from "./prompt/python-strip.js";
 export {

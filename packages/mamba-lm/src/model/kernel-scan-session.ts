@@ -11,9 +11,10 @@ import {
   type OrtModule,
   type OrtTensor,
 } from "@cobra-ts/core";
-import { createWasmKernel, referenceKernel, type ScanKernel, wasmSimdSupported } from "@cobra-ts/scan";
+import type { ScanKernel } from "@cobra-ts/scan";
 import { ModelProtoSchema } from "onnx-buf";
 import type { ScanRegion, ScanRegions } from "../graph/scan-regions.js";
+import { scanKernelFor } from "./scan-kernel-choice.js";
 import { type GraphSegment, kernelSide, splitAtScans } from "./split-at-scans.js";
 
 /** What MambaLM needs of a session: the one-graph InferenceSession and KernelScanSession both are one. */
@@ -22,11 +23,6 @@ export interface LmSession {
   readonly outputMetadata: InferenceSession["outputMetadata"];
   run(feeds: Record<string, OrtTensor>, fetches: readonly string[]): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
-}
-
-/** The kernel a model runs its scans in when the caller gives none: wasm SIMD, else the TS reference. */
-export async function defaultScanKernel(threads?: number): Promise<ScanKernel> {
-  return wasmSimdSupported() ? createWasmKernel({ threads }) : referenceKernel;
 }
 
 type Tensor32 = { shape: readonly number[]; data: Float32Array };
@@ -48,7 +44,7 @@ export class KernelScanSession implements LmSession {
 
   /**
    * Splits `model` at the scans `regions` names and opens each part with `open`; `kernel` runs the scans
-   * (default: defaultScanKernel, released with the session).
+   * (default: scanKernelFor the segments' backend, released with the session).
    */
   static async open(
     model: Uint8Array,
@@ -63,7 +59,7 @@ export class KernelScanSession implements LmSession {
     const graphInputs = new Set(proto.graph?.input.map((v) => v.name));
     const graphOutputs = new Set(proto.graph?.output.map((v) => v.name));
     const opened: { session: InferenceSession; graph: GraphSegment }[] = [];
-    const scanKernel = kernel ?? (await defaultScanKernel(threads));
+    let scanKernel = kernel;
     try {
       const c = await open(split.constants.model);
       const out = await c.session.run({}).finally(() => c.session.release());
@@ -80,6 +76,8 @@ export class KernelScanSession implements LmSession {
       split.segments.forEach((g, k) => {
         for (const name of g.inputs) lastReader.set(name, k);
       });
+      // After the segments opened: on WebGPU the kernel can share the device onnxruntime made for them.
+      scanKernel ??= await scanKernelFor(c.backend, c.ort, threads);
       const inputs = opened.flatMap((s) => s.session.inputMetadata.filter((m) => graphInputs.has(m.name)));
       const outputs = opened.flatMap((s) => s.session.outputMetadata.filter((m) => graphOutputs.has(m.name)));
       return new KernelScanSession(
@@ -95,7 +93,7 @@ export class KernelScanSession implements LmSession {
       );
     } catch (e) {
       await Promise.all(opened.map((s) => s.session.release()));
-      if (kernel === undefined) scanKernel.dispose();
+      if (kernel === undefined) scanKernel?.dispose();
       throw e;
     }
   }

@@ -75,7 +75,10 @@ export interface LoadOptions extends RuntimeChoice {
    * says which form it prefers; this option overrides it.
    */
   scan?: ScanForm;
-  /** With scan "kernel": the kernel (e.g. a WebGPU one); default the WebAssembly SIMD kernel. */
+  /**
+   * With scan "kernel": the kernel, the caller's to dispose. Default (disposed with the model): the WebGPU
+   * kernel where the backend is "webgpu" and the runtime has navigator.gpu (browsers), else WebAssembly SIMD.
+   */
   scanKernel?: ScanKernel;
 }
 
@@ -207,7 +210,7 @@ export class MambaLM implements LanguageModel<MambaState> {
     return this.dims.vocabSize;
   }
 
-  /** The kernel that runs the scans (scan "kernel"), e.g. "wasm-simd"; null where they run inside the graph. */
+  /** The kernel that runs the scans (scan "kernel"): "wasm-simd", "webgpu", ...; null where the graph runs them. */
   get scanKernel(): string | null {
     return this.session instanceof KernelScanSession ? this.session.kernel.name : null;
   }
