@@ -331,7 +331,7 @@ describe("cobra batch --queue with cobra workers", () => {
     expect(refused.stderr).toMatch(
       /cobra: QueueJobFailedError: \d+ jobs? of this run failed: the run wants model cobra\+3b [0-9a-f]{12}, this worker has cobra\+3b [0-9a-f]{12} \(.*model-q8\): start the worker with --model/,
     );
-    expect(await readFile(out, "utf8")).toBe(""); // nothing written
+    await expect(stat(out)).rejects.toThrow(/ENOENT/); // nothing written, not even an empty file
     await stopWorker(wrong);
   });
 });
@@ -358,5 +358,7 @@ describe("an unreachable Redis", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(expected);
     }
+    // The batch's --out did not exist and got no line: no empty file is left behind.
+    await expect(stat(join(work, "batch-no-redis.jsonl"))).rejects.toThrow(/ENOENT/);
   });
 });

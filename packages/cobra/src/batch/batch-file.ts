@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open } from "node:fs/promises";
+import { type FileHandle, mkdir, open, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../eval/run/run-config.js";
 import { type LineReader, resumeJsonLines } from "../jsonl/append-only-jsonl.js";
@@ -107,6 +107,7 @@ export interface BatchOut {
   readonly errors: number;
   /** Appends one line and writes it through (one write call, so a kill leaves at most a torn last line). */
   append(answer: BatchAnswer): Promise<void>;
+  /** Closes the file; one this run created and wrote nothing to is removed. */
   close(): Promise<void>;
 }
 
@@ -137,8 +138,10 @@ export async function openBatchOut(
     );
     before = { ...before, records: kept, needsNewline: false };
   }
+  const existed = (await stat(file).catch(() => null)) !== null;
   await mkdir(dirname(file), { recursive: true });
   const handle: FileHandle = await open(file, "a");
+  let appended = 0;
   if (before.needsNewline) await handle.write("\n");
   const done = new Set(before.records.map((l) => l.image));
   let errors = before.records.filter((l) => "error" in l).length;
@@ -149,9 +152,15 @@ export async function openBatchOut(
     },
     async append(answer) {
       await handle.write(`${JSON.stringify(batchLine(run, answer))}\n`);
+      appended++;
       done.add(answer.image);
       if ("error" in answer) errors++;
     },
-    close: () => handle.close(),
+    // Opened up front, so an unwritable --out fails before any work; a run that then fails before its first
+    // line (the model, or Redis, unreachable) leaves no empty file where there was none.
+    async close() {
+      await handle.close();
+      if (!existed && appended === 0) await unlink(file).catch(() => {});
+    },
   };
 }
