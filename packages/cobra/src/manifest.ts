@@ -10,10 +10,12 @@ import {
   modelPartSchema,
   PART_SLOTS,
   type PartDescription,
+  type PartDtype,
   type PartSlot,
   parseConfig,
 } from "@cobra-ts/core";
 import { z } from "zod";
+import type { PartName } from "./convert/part-dtypes.js";
 
 /** Bumped whenever a folder written by an older version can no longer be loaded as is. 3: parts by kind. */
 export const FORMAT_VERSION = 3;
@@ -68,6 +70,19 @@ export function uniqueFiles(parts: readonly ModelPart[]): ModelFile[] {
 /** Every file the manifest lists, each once, in part order. */
 export function manifestFiles(manifest: Pick<CobraManifest, "parts">): ModelFile[] {
   return uniqueFiles(PART_SLOTS.flatMap((slot) => manifest.parts[slot] ?? []));
+}
+
+/** The manifest slot each part is stored in, by the part names `--dtype` uses. */
+export const SLOT_OF: Readonly<Record<PartName, PartSlot>> = {
+  vision: "encoder",
+  projector: "projector",
+  lm: "lm",
+};
+
+/** Each part's dtype as cobra.json records it; null for a part the folder does not have or that records none. */
+export function recordedDtypes(manifest: Pick<CobraManifest, "parts">): Record<PartName, PartDtype | null> {
+  const of = (part: PartName) => manifest.parts[SLOT_OF[part]]?.dtype ?? null;
+  return { vision: of("vision"), projector: of("projector"), lm: of("lm") };
 }
 
 /** The command that writes a folder of this format again from what an older manifest says it came from. */

@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelFormatError } from "@cobra-ts/core";
 import { type MambaConfig, readMambaLmPartConfig } from "@cobra-ts/mamba-lm";
-import { MANIFEST_FILE, manifestFiles } from "../manifest.js";
+import { MANIFEST_FILE, manifestFiles, recordedDtypes } from "../manifest.js";
 import { readManifest } from "../runtime/load-node.js";
 import { SYNTH_MARKER_FILE } from "../synth/out-policy.js";
 
@@ -47,10 +47,6 @@ export async function inspectModelFolder(dir: string): Promise<BenchModelInfo> {
     lmWeightBytes: bytesOf(lm.files),
     modelWeightBytes: bytesOf(manifestFiles(manifest)),
     synthPreset,
-    dtypes: {
-      vision: manifest.parts.encoder?.dtype ?? null,
-      projector: manifest.parts.projector?.dtype ?? null,
-      lm: lm.dtype ?? null,
-    },
+    dtypes: recordedDtypes(manifest),
   };
 }

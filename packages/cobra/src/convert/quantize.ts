@@ -34,7 +34,7 @@ import {
   vitEncoderPart,
   writeVitModel,
 } from "@cobra-ts/vision-encoder/node";
-import { buildManifest, type CobraManifest, MANIFEST_FILE, parseManifest } from "../manifest.js";
+import { buildManifest, type CobraManifest, MANIFEST_FILE, parseManifest, SLOT_OF } from "../manifest.js";
 import { writeFolderAtomically } from "./atomic-dir.js";
 import { describeFiles } from "./hash.js";
 import { checkConvertOut } from "./out-folder.js";
@@ -62,7 +62,6 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
 }
 
-const SLOT_OF: Record<PartName, PartSlot> = { vision: "encoder", projector: "projector", lm: "lm" };
 const LABEL: Record<PartName, string> = { vision: "vision encoder", projector: "projector", lm: "LM" };
 
 type WrittenPart = Omit<ModelPart, "files"> & { files: string[] };

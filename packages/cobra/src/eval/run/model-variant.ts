@@ -1,7 +1,7 @@
 import { InvalidArgumentError, ModelFormatError } from "@cobra-ts/core";
 import { RESIZE_STRATEGIES, type ResizeStrategy } from "@cobra-ts/vision-encoder";
 import { DTYPE_NAMES, type DtypeName } from "../../convert/part-dtypes.js";
-import type { CobraManifest } from "../../manifest.js";
+import { type CobraManifest, SLOT_OF } from "../../manifest.js";
 import { type BackendChoice, RUNTIME_PARTS, type RuntimePart } from "../../runtime/backends.js";
 import { isResizeStrategy } from "../../runtime/resize-strategy.js";
 
@@ -25,13 +25,6 @@ export const MODEL_VARIANT_KEYS = [
 ];
 
 const BACKENDS = ["cpu", "wasm", "webgpu"] as const;
-
-/** The manifest's slot of each runtime part. */
-const SLOT: Record<RuntimePart, "encoder" | "projector" | "lm"> = {
-  vision: "encoder",
-  projector: "projector",
-  lm: "lm",
-};
 
 export interface ModelVariant {
   backend: BackendChoice;
@@ -89,7 +82,7 @@ export function checkModelDtypes(
 ): void {
   const wrong = RUNTIME_PARTS.flatMap((part) => {
     const want = dtypes[part];
-    const has = manifest.parts[SLOT[part]]?.dtype;
+    const has = manifest.parts[SLOT_OF[part]]?.dtype;
     if (want === undefined) return [];
     if (has === undefined)
       throw new ModelFormatError(`${modelDir} has no ${part} part, so --variant dtype.${part} cannot apply`);
