@@ -15,6 +15,8 @@ function setup(
     cache?: CacheLike | null;
     estimate?: StorageEstimateLike | null;
     files?: Record<string, string>;
+    /** The parts cobra.json lists and their dtypes (an fp32 LM when absent). */
+    dtypes?: Parameters<typeof manifestFor>[2];
     lookDelayMs?: number;
     answer?: string[];
     microtasksOnly?: boolean;
@@ -24,7 +26,10 @@ function setup(
   } = {},
 ) {
   const files = options.files ?? FILES;
-  const server = new FakeServer(BASE, { ...files, "cobra.json": manifestFor(files) });
+  const server = new FakeServer(BASE, {
+    ...files,
+    "cobra.json": manifestFor(files, undefined, options.dtypes),
+  });
   const cobra = fakeCobra(options.answer ?? ANSWER, options);
   const events: WorkerEvent[] = [];
   let clock = 0;
@@ -173,6 +178,27 @@ describe("CobraWorkerHost", () => {
         .at(-1),
     ).toMatchObject({ loaded: 14 });
     expect(new Set(t.of("progress").map((p) => p.file))).toEqual(new Set(Object.keys(FILES)));
+  });
+
+  it("reports each part's dtype as cobra.json records it, from a URL and from a folder", async () => {
+    const dtypes = { encoder: "q8", projector: "fp16", lm: "q4" } as const;
+    const t = setup({ dtypes });
+    await t.send(loadUrl(1));
+    const files = Object.entries({ ...FILES, "cobra.json": manifestFor(FILES, undefined, dtypes) }).map(
+      ([path, body]) => ({ path, blob: new Blob([body]) }),
+    );
+    await t.send({ type: "load", id: 2, source: { kind: "files", files }, backend: "wasm" });
+    expect(t.of("failed")).toEqual([]);
+    for (const id of [1, 2])
+      expect(t.of("loaded", id)[0].dtypes).toEqual({ vision: "q8", projector: "fp16", lm: "q4" });
+  });
+
+  it("reports fp32 for a part whose dtype cobra.json does not record", async () => {
+    // The default fake folder has an fp32 LM only; here its LM records no dtype either.
+    const t = setup({ dtypes: { lm: undefined } });
+    await t.send(loadUrl(1));
+    expect(t.of("failed")).toEqual([]);
+    expect(t.of("loaded")[0].dtypes).toEqual({ vision: "fp32", projector: "fp32", lm: "fp32" });
   });
 
   it("asks for a model before an image, and for an image before a question", async () => {

@@ -4,7 +4,13 @@
  * (`loadCobra`), so the host is unit-tested with a fake; `serveCobraWorker` binds the real one.
  */
 import { InvalidArgumentError, ModelFormatError, throwIfAborted } from "@cobra-ts/core";
-import { MANIFEST_FILE, manifestFiles, parseManifest } from "../manifest.js";
+import {
+  type CobraManifest,
+  MANIFEST_FILE,
+  manifestFiles,
+  parseManifest,
+  recordedDtypes,
+} from "../manifest.js";
 import { createCachingFetch } from "./caching-fetch.js";
 import { describeError, isAbortError, isQuotaError } from "./errors.js";
 import { explainFetchFailures } from "./fetch-errors.js";
@@ -12,7 +18,7 @@ import type { CobraChat, CobraLoadOptions, LoadCobra, LoadedCobra, ManifestFile 
 import { type CacheLike, cacheKey, openModelCache, pruneModelCache } from "./model-cache.js";
 import { modelBaseUrl } from "./model-url.js";
 import { throttleProgress } from "./progress.js";
-import type { WorkerEvent, WorkerRequest } from "./protocol.js";
+import type { LoadedInfo, WorkerEvent, WorkerRequest } from "./protocol.js";
 import { AnswerTimer } from "./stats.js";
 import { estimateStorage, quotaMessage, type StorageEstimateLike, storageShortage } from "./storage.js";
 import { createEventLoopYield } from "./yield.js";
@@ -112,6 +118,7 @@ export class CobraWorkerHost {
       logicalCores: this.options.logicalCores,
       from: source.kind === "url" ? "url" : "folder",
       cached,
+      dtypes: loadedDtypes(cobra.manifest),
     });
   }
 
@@ -277,6 +284,19 @@ export class CobraWorkerHost {
   #now(): number {
     return (this.options.now ?? (() => performance.now()))();
   }
+}
+
+/**
+ * Each part's dtype as `cobra bench` reads it; fp32 where the manifest records none. The part loaders refuse a
+ * weighted part without a dtype, so that only happens for a Cobra put together without a manifest.
+ */
+function loadedDtypes(manifest: CobraManifest | null): LoadedInfo["dtypes"] {
+  const recorded = recordedDtypes(manifest ?? { parts: {} });
+  return {
+    vision: recorded.vision ?? "fp32",
+    projector: recorded.projector ?? "fp32",
+    lm: recorded.lm ?? "fp32",
+  };
 }
 
 async function uncachedBytes(cache: CacheLike, files: ReadonlyMap<string, ManifestFile>): Promise<number> {

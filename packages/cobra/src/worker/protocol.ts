@@ -4,7 +4,8 @@
  * `released` or `failed`).
  * Types only: the page imports this file, never the model.
  */
-import type { ScanForm } from "@cobra-ts/core";
+import type { PartDtype, ScanForm } from "@cobra-ts/core";
+import type { PartName } from "../convert/part-dtypes.js";
 import type { Backend, ChatTurn } from "./loaded-cobra.js";
 
 export type { Backend, ChatTurn };
@@ -54,6 +55,8 @@ export interface LoadedInfo {
   from: "url" | "folder";
   /** Whether the files are kept in the browser's cache for the next visit (URLs only). */
   cached: boolean;
+  /** The precision each part's weights are stored at, as cobra.json records it (fp32 where it records none). */
+  dtypes: Record<PartName, PartDtype>;
 }
 
 export type WorkerEvent =

@@ -1,5 +1,6 @@
 /** Stand-ins for the browser cache, a model server and Cobra, for unit tests in Node. */
 import { createHash } from "node:crypto";
+import type { PartDtype, PartSlot } from "@cobra-ts/core";
 import { type CobraManifest, manifestFiles, parseManifest } from "../../manifest.js";
 import type {
   AnswerChunk,
@@ -81,15 +82,24 @@ export class FakeServer {
 
 export const shaOf = (body: string) => createHash("sha256").update(body).digest("hex");
 
-/** A format-3 cobra.json listing `files` (path -> body) as the parts of one fake kind. */
-export function manifestFor(files: Record<string, string>, modelId = "cobra-fake"): string {
+/**
+ * A format-3 cobra.json listing `files` (path -> body) as parts of one fake kind: one part per slot of `dtypes`
+ * (each lists every file, stored at that dtype; none recorded where it is undefined), an fp32 LM by default.
+ */
+export function manifestFor(
+  files: Record<string, string>,
+  modelId = "cobra-fake",
+  dtypes: Partial<Record<PartSlot, PartDtype | undefined>> = { lm: "fp32" },
+): string {
   const list: ManifestFile[] = Object.entries(files).map(([path, body]) => ({
     path,
     size: new TextEncoder().encode(body).byteLength,
     sha256: shaOf(body),
   }));
-  const part = { kind: "fake", files: list, config: {}, dtype: "fp32" };
-  return JSON.stringify({ format: "cobra-ts", formatVersion: 3, modelId, parts: { lm: part }, source: {} });
+  const parts = Object.fromEntries(
+    Object.entries(dtypes).map(([slot, dtype]) => [slot, { kind: "fake", files: list, config: {}, dtype }]),
+  );
+  return JSON.stringify({ format: "cobra-ts", formatVersion: 3, modelId, parts, source: {} });
 }
 
 /** A Cobra that reads every file like the real one and answers with scripted chunks. */
