@@ -7,7 +7,7 @@ import type { Server } from "node:net";
 import { resolve } from "node:path";
 import { createServer, preview } from "vite";
 import type { TestProject } from "vitest/node";
-import { APP_DIR, DIST_DIR, MODELS_DIR } from "./paths";
+import { APP_DIR, DIST_DIR, MODELS_DIR, QUANTIZED_MODEL } from "./paths";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -17,8 +17,9 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  if (!existsSync(resolve(MODELS_DIR, "cobra-tiny/cobra.json")))
-    throw new Error("the tiny model is not converted: run `npm run dev:model -w @cobra-ts/playground`");
+  for (const model of ["cobra-tiny", QUANTIZED_MODEL])
+    if (!existsSync(resolve(MODELS_DIR, model, "cobra.json")))
+      throw new Error(`${model} is not converted: run \`npm run dev:model -w @cobra-ts/playground\``);
   const dev = await createServer({
     root: APP_DIR,
     configFile: resolve(APP_DIR, "vite.config.ts"),

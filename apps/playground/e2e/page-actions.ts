@@ -64,6 +64,16 @@ export async function waitForModel(page: Page, backend: "wasm" | "webgpu"): Prom
   }
 }
 
+/** What the status line says each part's weights are stored at: its text and its per-part attributes. */
+export async function shownDtypes(page: Page) {
+  return page.$eval("[data-testid=model-dtypes]", (el) => ({
+    text: el.textContent,
+    lm: el.getAttribute("data-lm"),
+    vision: el.getAttribute("data-vision"),
+    projector: el.getAttribute("data-projector"),
+  }));
+}
+
 /** Drops an image file from disk on the drop zone. */
 export async function dropImage(page: Page, path: string): Promise<void> {
   const type = extname(path) === ".png" ? "image/png" : "image/jpeg";

@@ -13,3 +13,6 @@ export const FIXTURE_DIR = resolve(
 );
 /** The URL path the dev and preview servers serve the converted tiny model under. */
 export const MODEL_PATH = "/models/cobra-tiny/";
+/** The tiny model converted with `--dtype lm=q4,vision=q8` (the projector stays fp32), by `npm run dev:model`. */
+export const QUANTIZED_MODEL = "cobra-tiny-lm-q4-vision-q8";
+export const QUANTIZED_MODEL_PATH = `/models/${QUANTIZED_MODEL}/`;

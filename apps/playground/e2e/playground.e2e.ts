@@ -1,7 +1,8 @@
 /**
  * The playground in headless Chromium, once on WASM and once on WebGPU (SwiftShader): load the tiny model from
  * /models/cobra-tiny/, drop the first fixture case's image, ask its question, and expect the streamed answer to
- * be the oracle's greedy text. Screenshots and the browser console go to test-artifacts/.
+ * be the oracle's greedy text; on WASM also load the `--dtype lm=q4,vision=q8` conversion, check the dtypes the
+ * status line shows, and expect a streamed answer. Screenshots and the browser console go to test-artifacts/.
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -16,9 +17,10 @@ import {
   loadModel,
   manifest,
   screenshot,
+  shownDtypes,
   waitForModel,
 } from "./page-actions";
-import { ARTIFACTS_DIR, MODEL_PATH, MODELS_DIR } from "./paths";
+import { ARTIFACTS_DIR, MODEL_PATH, MODELS_DIR, QUANTIZED_MODEL_PATH } from "./paths";
 
 const baseUrl = inject("baseUrl");
 
@@ -66,6 +68,13 @@ for (const backend of ["wasm", "webgpu"] as const) {
       await loadModel(page, backend);
       modelLoaded = true;
       expect(await page.getAttribute("[data-testid=active-backend]", "data-backend")).toBe(backend);
+      // dev:model converts this one without --dtype: every part at full precision.
+      expect(await shownDtypes(page)).toEqual({
+        text: "LM fp32 · vision fp32 · projector fp32",
+        lm: "fp32",
+        vision: "fp32",
+        projector: "fp32",
+      });
       const files = await page.$$eval("[data-testid=file-progress]", (items) =>
         items.map((item) => ({ file: item.getAttribute("data-file"), done: item.getAttribute("data-done") })),
       );
@@ -170,6 +179,26 @@ for (const backend of ["wasm", "webgpu"] as const) {
         } finally {
           await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(baseUrl).origin });
         }
+      });
+
+    if (backend === "wasm")
+      it("loads the quantized conversion, shows each part's dtype and streams an answer", async () => {
+        needModel();
+        await loadModel(page, backend, QUANTIZED_MODEL_PATH);
+        // dev:model converts this one with --dtype lm=q4,vision=q8: the projector stays fp32.
+        expect(await shownDtypes(page)).toEqual({
+          text: "LM q4 · vision q8 · projector fp32",
+          lm: "q4",
+          vision: "q8",
+          projector: "fp32",
+        });
+        await screenshot(page, `${backend}-8-quantized-loaded`, { viewport: true });
+        await askFixtureQuestion(page);
+        // Quantized weights answer differently from the oracle's fp32 ones: only that an answer streamed.
+        expect(await page.locator("[data-testid=answer-text]").last().textContent()).not.toBe("");
+        const snapshots = await page.evaluate(() => (window as unknown as { __answers: string[] }).__answers);
+        expect(new Set(snapshots).size).toBeGreaterThan(2);
+        await screenshot(page, `${backend}-9-quantized-answer`);
       });
   });
 }

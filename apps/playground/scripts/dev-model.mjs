@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Converts the tiny oracle model (../shared/fixtures/cobra-tiny) with the cobra CLI into .models/cobra-tiny,
-// which the dev and preview servers serve under /models/cobra-tiny/. Skips the work when the output is newer
-// than the fixture and the packages' builds; `--force` converts again. Weights never leave this gitignored folder.
+// Converts the tiny oracle model (../shared/fixtures/cobra-tiny) with the cobra CLI into .models/cobra-tiny (fp32)
+// and .models/cobra-tiny-lm-q4-vision-q8 (`--dtype lm=q4,vision=q8`), which the dev and preview servers serve under
+// /models/<name>/. Skips a conversion when its output is newer than the fixture and the packages' builds; `--force`
+// converts again. Weights never leave this gitignored folder.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -11,7 +12,7 @@ const app = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(app, "../..");
 const fixture = resolve(process.env.COBRA_FIXTURES ?? resolve(repo, "../shared/fixtures"), "cobra-tiny");
 const cli = join(repo, "packages/cobra/dist/cli.js");
-const out = join(app, ".models/cobra-tiny");
+const models = join(app, ".models");
 const force = process.argv.includes("--force");
 
 function fail(message) {
@@ -35,34 +36,42 @@ if (!existsSync(cli))
 const builds = readdirSync(join(repo, "packages"))
   .map((name) => join(repo, "packages", name, "dist"))
   .filter((dist) => existsSync(dist));
-const manifest = join(out, "cobra.json");
 const inputsChanged = Math.max(newest(join(fixture, "release")), ...builds.map(newest));
-if (!force && existsSync(manifest) && newest(manifest) >= inputsChanged) {
-  console.log(`dev:model: ${out} is up to date`);
-  process.exit(0);
+const release = join(fixture, "release");
+
+/** Converts the fixture into .models/<name> with the extra CLI arguments, unless that is up to date. */
+function convert(name, extra) {
+  const out = join(models, name);
+  const manifest = join(out, "cobra.json");
+  if (!force && existsSync(manifest) && newest(manifest) >= inputsChanged) {
+    console.log(`dev:model: ${out} is up to date`);
+    return;
+  }
+  const args = [
+    cli,
+    "convert",
+    "--checkpoint",
+    join(release, "cobra"),
+    "--dino",
+    join(release, "dino"),
+    "--siglip",
+    join(release, "siglip"),
+    "--llm",
+    join(release, "llm"),
+    ...extra,
+    "--out",
+    out,
+  ];
+  // A stale conversion is ours to replace (the CLI may refuse to write over an existing folder).
+  rmSync(out, { recursive: true, force: true });
+  console.log(`dev:model: node ${args.join(" ")}`);
+  const result = spawnSync(process.execPath, args, { stdio: "inherit" });
+  if (result.status !== 0) fail(`cobra convert failed (exit ${result.status ?? result.signal})`);
+  if (!existsSync(manifest)) fail(`cobra convert finished but ${manifest} is missing`);
+  console.log(
+    `dev:model: converted into ${out}; served at /models/${name}/ by \`npm run dev\` and \`npm run preview\``,
+  );
 }
 
-const release = join(fixture, "release");
-const args = [
-  cli,
-  "convert",
-  "--checkpoint",
-  join(release, "cobra"),
-  "--dino",
-  join(release, "dino"),
-  "--siglip",
-  join(release, "siglip"),
-  "--llm",
-  join(release, "llm"),
-  "--out",
-  out,
-];
-// A stale conversion is ours to replace (the CLI may refuse to write over an existing folder).
-rmSync(out, { recursive: true, force: true });
-console.log(`dev:model: node ${args.join(" ")}`);
-const result = spawnSync(process.execPath, args, { stdio: "inherit" });
-if (result.status !== 0) fail(`cobra convert failed (exit ${result.status ?? result.signal})`);
-if (!existsSync(manifest)) fail(`cobra convert finished but ${manifest} is missing`);
-console.log(
-  `dev:model: converted into ${out}; served at /models/cobra-tiny/ by \`npm run dev\` and \`npm run preview\``,
-);
+convert("cobra-tiny", []);
+convert("cobra-tiny-lm-q4-vision-q8", ["--dtype", "lm=q4,vision=q8"]);

@@ -23,7 +23,18 @@ export function ModelStatus({ state, onStop }: { state: ModelState; onStop(): vo
           {formatBytes(info.totalBytes)} · {whereFrom(info)} · running on{" "}
           <strong data-testid="active-backend" data-backend={info.backend}>
             {backendLabel(info)}
-          </strong>
+          </strong>{" "}
+          ·{" "}
+          <span
+            className="dtypes"
+            data-testid="model-dtypes"
+            data-lm={info.dtypes.lm}
+            data-vision={info.dtypes.vision}
+            data-projector={info.dtypes.projector}
+            title="The precision each part's weights are stored at (cobra.json)"
+          >
+            {describeDtypes(info.dtypes)}
+          </span>
         </span>
       )}
       {phase === "stopped" && <span>Loading stopped.</span>}
@@ -34,6 +45,11 @@ export function ModelStatus({ state, onStop }: { state: ModelState; onStop(): vo
       )}
     </div>
   );
+}
+
+/** "LM q4 · vision q8 · projector fp32": the LM first, since its precision matters most to the answer. */
+function describeDtypes(d: LoadedInfo["dtypes"]): string {
+  return `LM ${d.lm} · vision ${d.vision} · projector ${d.projector}`;
 }
 
 function whereFrom(info: LoadedInfo): string {
