@@ -4,11 +4,11 @@
  * an application's bundler would serve them), and any other files the test serves. Headless, software WebGPU
  * (SwiftShader) where asked. Needs Debian's `chromium` (/usr/bin/chromium).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { build } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 
@@ -23,6 +23,7 @@ const ENTRY = join(import.meta.dirname, "../../src/browser.ts");
 
 export interface ChromiumPage {
   page: Page;
+  browser: Browser;
   /** The page's origin, e.g. http://127.0.0.1:1234 (localhost: a secure context, so the Cache API exists). */
   origin: string;
   /** Every path the page asked the server for, in order. */
@@ -57,19 +58,50 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>cobra</title>
 <script type="importmap">{"imports":{"onnxruntime-web":"/ort/ort.min.mjs","onnxruntime-web/webgpu":"/ort/ort.webgpu.min.mjs"}}</script>
 <script type="module">import * as cobra from "/cobra.js"; window.cobra = cobra; window.ready = true;</script>`;
 
-/**
- * Opens the page. `files` maps a request path (e.g. "/model/cobra.json") to its bytes; `webgpu` starts Chromium
- * with (software) WebGPU enabled.
- */
+export interface ChromiumPageOptions {
+  /** Starts Chromium with (software) WebGPU enabled. */
+  webgpu?: boolean;
+  /**
+   * Sends COOP same-origin + COEP require-corp with every response: a crossOriginIsolated page, where
+   * onnxruntime-web gets SharedArrayBuffer and runs WASM threads.
+   */
+  isolated?: boolean;
+  /** URL prefix (e.g. "/model") -> folder on disk, streamed per request (for files too big to hold in memory). */
+  folders?: Readonly<Record<string, string>>;
+}
+
+/** The file of `folders` that `path` names, or undefined (nothing outside a folder is served). */
+function folderFile(folders: Readonly<Record<string, string>>, path: string): string | undefined {
+  for (const [prefix, dir] of Object.entries(folders)) {
+    if (!path.startsWith(`${prefix}/`)) continue;
+    const file = resolve(dir, decodeURIComponent(path.slice(prefix.length + 1)));
+    if (file.startsWith(resolve(dir) + sep) && existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return undefined;
+}
+
+/** Opens the page. `files` maps a request path (e.g. "/model/cobra.json") to its bytes. */
 export async function openChromiumPage(
   files: ReadonlyMap<string, Uint8Array>,
-  options: { webgpu?: boolean } = {},
+  options: ChromiumPageOptions = {},
 ): Promise<ChromiumPage> {
   const bundle = await bundleBrowserEntry();
   const requested: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     requested.push(path);
+    if (options.isolated) {
+      res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+      res.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
+    }
+    const onDisk = options.folders && folderFile(options.folders, path);
+    if (onDisk) {
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": statSync(onDisk).size,
+      });
+      return void createReadStream(onDisk).pipe(res);
+    }
     let body: Uint8Array | undefined;
     let type = "application/octet-stream";
     if (path === "/favicon.ico") return void res.writeHead(204).end();
@@ -115,6 +147,7 @@ export async function openChromiumPage(
     const opened = browser;
     return {
       page,
+      browser: opened,
       origin,
       requested,
       errors,

@@ -1,7 +1,8 @@
 // Which reduced-precision parts run on onnxruntime-web's WebGPU provider, in headless Chromium on a software
 // adapter (SwiftShader): the fixture converted at q8, q4 and fp16 (towers, projector; the LM stays fp32 there),
 // each part loaded on WebGPU and fed the inputs the same part got on WASM (onnxruntime's CPU kernels in the page:
-// fp32 on the dequantized weights), its output compared with WASM's. The LM and projector run by default; the
+// fp32 on the dequantized weights), its output compared with WASM's. The LM at fp16 and q4f16 (the other parts
+// fp32) is also checked on WASM against the fp32 LM of the same weights. The LM and projector run by default; the
 // towers take about two minutes each on SwiftShader, so they run with COBRA_WEBGPU_VISION=1. Skipped (with a
 // message) where /usr/bin/chromium is absent. The README's dtype table says what this finds.
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -23,14 +24,24 @@ const FOLDERS: Record<string, PartDtypes> = {
   q8: { vision: "q8", projector: "q8", lm: "q8" },
   q4: { vision: "q4", projector: "q4", lm: "q4" },
   fp16: { vision: "fp16", projector: "fp16", lm: "fp32" },
+  "lm-fp16": { vision: "fp32", projector: "fp32", lm: "fp16" },
+  "lm-q4f16": { vision: "fp32", projector: "fp32", lm: "q4f16" },
 };
+/** The folders whose towers and projector are fp32: only their LM is checked. */
+const LM_ONLY = new Set(["lm-fp16", "lm-q4f16"]);
 type Part = keyof PartDtypes;
 const c = CASES[0];
 const IDS = c.greedy_ids.slice(0, 4);
 
-/** One part on WebGPU against the same part on WASM, on the same inputs. */
+/** Where a part is loaded from and run: a served folder, a backend. */
+interface Side {
+  folder: string;
+  backend: "wasm" | "webgpu";
+}
+
+/** One part on one side against the same part on a reference side, on the same inputs. */
 interface PartCheck {
-  /** ||webgpu - wasm|| / ||wasm|| over the part's outputs (the LM: prefill's and one step's logits). */
+  /** ||side - reference|| / ||reference|| over the part's outputs (the LM: prefill's and one step's logits). */
   relRms: number;
   maxAbs: number;
   /** The LM: the same argmax at prefill and at the step. */
@@ -42,6 +53,8 @@ describe.skipIf(!haveChromium)(
   () => {
     let work = "";
     let chromium: ChromiumPage;
+    /** Whether the adapter has fp16 shaders, which q4f16's float16 MatMulNBits and Casts need. */
+    let shaderF16 = false;
 
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), "cobra-webgpu-dtypes-"));
@@ -54,31 +67,44 @@ describe.skipIf(!haveChromium)(
       }
       served.set("/image", await readFile(imagePath(c.image)));
       chromium = await openChromiumPage(served, { webgpu: true });
-      const adapter = await chromium.page.evaluate(async () => {
+      const found = await chromium.page.evaluate(async () => {
         // biome-ignore lint/suspicious/noExplicitAny: navigator.gpu is not in TypeScript's DOM types here
-        const info = (await (navigator as any).gpu?.requestAdapter())?.info;
-        return info ? `${info.vendor} ${info.architecture}` : null;
+        const adapter = await (navigator as any).gpu?.requestAdapter();
+        return adapter
+          ? {
+              name: `${adapter.info.vendor} ${adapter.info.architecture}`,
+              f16: adapter.features.has("shader-f16"),
+            }
+          : null;
       });
-      console.log(`WebGPU adapter: ${adapter}`);
-      expect(adapter, "Chromium found no WebGPU adapter").not.toBeNull();
+      console.log(`WebGPU adapter: ${found?.name} (shader-f16: ${found?.f16})`);
+      expect(found, "Chromium found no WebGPU adapter").not.toBeNull();
+      shaderF16 = found?.f16 ?? false;
     }, 300_000);
     afterAll(async () => {
       await chromium?.close();
       await rm(work, { recursive: true, force: true });
     });
 
-    /** Loads `part` of `folder` on WebGPU and on WASM, runs both on WASM's inputs, compares. */
-    const check = (folder: string, part: Part): Promise<PartCheck> =>
+    /**
+     * Loads `part` on `side` and, with every other part, on `reference`; runs both on the reference's inputs;
+     * compares.
+     */
+    const check = (part: Part, side: Side, reference: Side): Promise<PartCheck> =>
       chromium.page.evaluate(
-        async ({ folder, part, ids }) => {
+        async ({ part, side, reference, ids }) => {
           // biome-ignore lint/suspicious/noExplicitAny: the bundled entry on window
           const { Cobra, urlReader, decodeImageBrowser } = (window as any).cobra;
-          const reader = urlReader(`${location.origin}/${folder}/`);
+          const reader = (s: Side) => urlReader(`${location.origin}/${s.folder}/`);
           const slot = { vision: "encoder", projector: "projector", lm: "lm" }[part];
-          const wasm = await Cobra.load(reader, { backend: "wasm", wasmPaths: "/ort/" });
-          const others = { ...wasm.parts };
+          const ref = await Cobra.load(reader(reference), { backend: reference.backend, wasmPaths: "/ort/" });
+          const others = { ...ref.parts };
           delete others[slot];
-          const gpu = await Cobra.load(reader, { backend: "webgpu", parts: others, wasmPaths: "/ort/" });
+          const tested = await Cobra.load(reader(side), {
+            backend: side.backend,
+            parts: others,
+            wasmPaths: "/ort/",
+          });
           try {
             // biome-ignore lint/suspicious/noExplicitAny: parts of a loaded model
             let run: (parts: any) => Promise<Float32Array[]>;
@@ -87,12 +113,12 @@ describe.skipIf(!haveChromium)(
               run = async (p) => [(await p.encoder.encode(rgb)).features.data];
             } else {
               // The projector's input: random features of the encoder's shape (the tower is not what is checked).
-              const [patches, dim] = [wasm.parts.encoder.numPatches, wasm.parts.encoder.featureDim];
+              const [patches, dim] = [ref.parts.encoder.numPatches, ref.parts.encoder.featureDim];
               const features = new Float32Array(patches * dim).map((_, i) => Math.sin(i * 0.37) * 2);
               const input = { shape: [1, patches, dim], data: features };
               if (part === "projector") run = async (p) => [(await p.projector.project(input)).data];
               else {
-                const rows = await wasm.parts.projector.project(input);
+                const rows = await ref.parts.projector.project(input);
                 run = async (p) => {
                   const pre = await p.lm.prefill({ prefixEmbeds: rows, ids });
                   const step = await p.lm.step(ids[0], pre.state);
@@ -100,7 +126,7 @@ describe.skipIf(!haveChromium)(
                 };
               }
             }
-            const [a, b] = [await run(gpu.parts), await run(wasm.parts)];
+            const [a, b] = [await run(tested.parts), await run(ref.parts)];
             let [d2, r2, maxAbs] = [0, 0, 0];
             for (const [k, x] of a.entries())
               for (let i = 0; i < x.length; i++) {
@@ -116,11 +142,11 @@ describe.skipIf(!haveChromium)(
               sameArgmax: a.every((x, k) => argmax(x) === argmax(b[k])),
             };
           } finally {
-            await gpu.parts[slot].release?.();
-            await wasm.release();
+            await tested.parts[slot].release?.();
+            await ref.release();
           }
         },
-        { folder, part, ids: IDS },
+        { part, side, reference, ids: IDS },
       );
 
     // Bounds, from what was measured (SwiftShader, onnxruntime-web 1.30). Float weights (fp32, fp16 behind a Cast)
@@ -131,11 +157,15 @@ describe.skipIf(!haveChromium)(
     const bound = (part: Part, dtype: string): number =>
       dtype === "fp32" || dtype === "fp16" || part === "projector" ? 1e-5 : part === "vision" ? 1e-2 : 0.15;
     for (const [folder, dtypes] of Object.entries(FOLDERS))
-      for (const part of ["vision", "projector", "lm"] as const)
+      for (const part of LM_ONLY.has(folder) ? (["lm"] as const) : (["vision", "projector", "lm"] as const))
         it.skipIf(part === "vision" && !VISION)(
           `${part} at ${dtypes[part]} (${folder} folder) runs on WebGPU, near WASM`,
-          async () => {
-            const r = await check(folder, part);
+          async (ctx) => {
+            if (dtypes[part] === "q4f16" && !shaderF16) {
+              console.warn(`SKIPPED ${part} at q4f16 on WebGPU: the adapter has no shader-f16`);
+              ctx.skip();
+            }
+            const r = await check(part, { folder, backend: "webgpu" }, { folder, backend: "wasm" });
             console.log(
               `WebGPU vs WASM, ${part} ${dtypes[part]}: rel RMS ${r.relRms.toExponential(2)}, max abs ${r.maxAbs.toExponential(2)}, same argmax ${r.sameArgmax}`,
             );
@@ -144,5 +174,23 @@ describe.skipIf(!haveChromium)(
           },
           600_000,
         );
+
+    // The LM stored at fp16 / q4f16 on WASM, against the LM of the same weights before the float16 rounding: the
+    // fp32 LM (the fp16 folder's) for fp16, the q4 LM (same 4-bit codes, fp32 scales) for q4f16. Bounds: 4x the
+    // drift measured (onnxruntime-web 1.30).
+    for (const [folder, reference, bound] of [
+      ["lm-fp16", "fp16", 3e-3],
+      ["lm-q4f16", "q4", 4e-3],
+    ] as const) {
+      const [dtype, refDtype] = [FOLDERS[folder].lm, FOLDERS[reference].lm];
+      it(`lm at ${dtype} runs on WASM, near the ${refDtype} LM`, async () => {
+        const r = await check("lm", { folder, backend: "wasm" }, { folder: reference, backend: "wasm" });
+        console.log(
+          `WASM ${dtype} LM vs WASM ${refDtype} LM: rel RMS ${r.relRms.toExponential(2)}, max abs ${r.maxAbs.toExponential(2)}, same argmax ${r.sameArgmax}`,
+        );
+        expect(r.relRms).toBeLessThan(bound);
+        expect(r.sameArgmax).toBe(true);
+      }, 600_000);
+    }
   },
 );

@@ -63,7 +63,9 @@ export class EmbeddingTable {
     for (const t of layoutInitializers(layout)) {
       const bytes = t.external ? externalBytes(t.external, externalData, what) : t.raw!;
       expectLength(t, bytes.byteLength, what);
-      bytesOf.set(t, bytes);
+      // A copy: a view would keep the whole file's buffer alive as long as the model (in a browser tab, Cobra-3.5B's
+      // 1.8 GB lm.onnx.data beside onnxruntime's heap, for a 0.15 GB table).
+      bytesOf.set(t, bytes.slice());
     }
     return EmbeddingTable.over(layout, (t, offset, out) =>
       out.set(bytesOf.get(t)!.subarray(offset, offset + out.byteLength)),
