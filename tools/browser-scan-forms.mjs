@@ -9,9 +9,8 @@
 // (a converted Cobra folder, or an LM-only one from `cobra synth --preset mamba-*`; needs /usr/bin/chromium)
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
+import { chromiumHelpers } from "./chromium-helpers.mjs";
 
 const { values, positionals: dirs } = parseArgs({
   allowPositionals: true,
@@ -29,20 +28,7 @@ if (dirs.length === 0 || !["webgpu", "wasm"].includes(values.backend)) {
   process.exit(1);
 }
 
-// The test helper that bundles the browser entry and opens Chromium; bundled two folders below packages/cobra
-// so that its "../../src/browser.ts" is the entry's source.
-const pkg = join(import.meta.dirname, "../packages/cobra");
-const helper = join(pkg, ".cache/bench/chromium-page.mjs");
-await build({
-  entryPoints: [join(pkg, "test/browser/chromium-page.ts")],
-  outfile: helper,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  packages: "external",
-  logLevel: "silent",
-});
-const { openChromiumPage } = await import(pathToFileURL(helper).href);
+const { openChromiumPage } = await chromiumHelpers();
 
 const served = new Map();
 for (const [i, dir] of dirs.entries())

@@ -1,10 +1,10 @@
 /**
- * A real Chromium page with `@cobra-ts/cobra/browser` (and `decodeImageBrowser`) on `window.cobra`: the browser entry bundled from the
+ * A real Chromium page with `@cobra-ts/cobra/browser` (and `decodeImageBrowser`, `ortFor`) on `window.cobra`: the browser entry bundled from the
  * workspace sources with esbuild, onnxruntime-web's own files served under /ort/ (through an import map, as
  * an application's bundler would serve them), and any other files the test serves. Headless, software WebGPU
  * (SwiftShader) where asked. Needs Debian's `chromium` (/usr/bin/chromium).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -36,8 +36,8 @@ export interface ChromiumPage {
 async function bundleBrowserEntry(): Promise<Uint8Array> {
   const out = await build({
     stdin: {
-      // The entry, and the image decoder that tests feed parts with directly.
-      contents: `export * from ${JSON.stringify(ENTRY)};\nexport { decodeImageBrowser } from "@cobra-ts/vision-encoder/browser";`,
+      // The entry, the image decoder that tests feed parts with directly, and the onnxruntime module of a backend.
+      contents: `export * from ${JSON.stringify(ENTRY)};\nexport { decodeImageBrowser } from "@cobra-ts/vision-encoder/browser";\nexport { ortFor } from "@cobra-ts/core";`,
       resolveDir: import.meta.dirname,
       loader: "ts",
     },
@@ -57,13 +57,20 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>cobra</title>
 <script type="importmap">{"imports":{"onnxruntime-web":"/ort/ort.min.mjs","onnxruntime-web/webgpu":"/ort/ort.webgpu.min.mjs"}}</script>
 <script type="module">import * as cobra from "/cobra.js"; window.cobra = cobra; window.ready = true;</script>`;
 
+export interface ChromiumPageOptions {
+  /** Starts Chromium with (software) WebGPU enabled. */
+  webgpu?: boolean;
+  /** Script the page runs before any of its own (e.g. hooks around WebAssembly that a measurement needs). */
+  initScript?: string;
+}
+
 /**
- * Opens the page. `files` maps a request path (e.g. "/model/cobra.json") to its bytes; `webgpu` starts Chromium
- * with (software) WebGPU enabled.
+ * Opens the page. `files` maps a request path (e.g. "/model/cobra.json") to its bytes, or to the path of a file
+ * on disk, streamed as it is asked for (weights over 2 GB, which one Buffer cannot hold).
  */
 export async function openChromiumPage(
-  files: ReadonlyMap<string, Uint8Array>,
-  options: { webgpu?: boolean } = {},
+  files: ReadonlyMap<string, Uint8Array | string>,
+  options: ChromiumPageOptions = {},
 ): Promise<ChromiumPage> {
   const bundle = await bundleBrowserEntry();
   const requested: string[] = [];
@@ -80,7 +87,14 @@ export async function openChromiumPage(
       if (existsSync(file)) body = readFileSync(file);
       if (path.endsWith(".mjs")) type = "text/javascript";
       if (path.endsWith(".wasm")) type = "application/wasm";
-    } else body = files.get(path);
+    } else {
+      const file = files.get(path);
+      if (typeof file === "string") {
+        res.writeHead(200, { "content-type": type, "content-length": statSync(file).size });
+        return void createReadStream(file).pipe(res);
+      }
+      body = file;
+    }
     if (!body) return void res.writeHead(404).end();
     res.writeHead(200, { "content-type": type, "content-length": body.byteLength }).end(body);
   });
@@ -107,6 +121,7 @@ export async function openChromiumPage(
       ],
     });
     const page = await browser.newPage();
+    if (options.initScript) await page.addInitScript(options.initScript);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
