@@ -26,7 +26,7 @@ import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { fixtureSet } from "@cobra-ts/core/testing";
-import { chromiumPageHelper } from "./chromium-page.mjs";
+import { chromiumHelpers } from "./chromium-helpers.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
 const CLI = join(ROOT, "packages/cobra/dist/cli.js");
@@ -82,7 +82,7 @@ const dtypes = Object.entries(manifest.parts)
 const weightBytes = (slot) => manifest.parts[slot]?.files.reduce((sum, f) => sum + f.size, 0) ?? 0;
 const weights = Object.fromEntries(["encoder", "projector", "lm"].map((slot) => [slot, weightBytes(slot)]));
 
-const { openChromiumPage } = await chromiumPageHelper();
+const { openChromiumPage } = await chromiumHelpers();
 
 /**
  * Chromium's processes (this process's descendants): their summed PSS now (shared pages counted once), and the

@@ -10,7 +10,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { chromiumPageHelper } from "./chromium-page.mjs";
+import { chromiumHelpers } from "./chromium-helpers.mjs";
 
 const { values, positionals: dirs } = parseArgs({
   allowPositionals: true,
@@ -28,7 +28,7 @@ if (dirs.length === 0 || !["webgpu", "wasm"].includes(values.backend)) {
   process.exit(1);
 }
 
-const { openChromiumPage } = await chromiumPageHelper();
+const { openChromiumPage } = await chromiumHelpers();
 
 const served = new Map();
 for (const [i, dir] of dirs.entries())

@@ -89,6 +89,13 @@ export const TEST_PRESETS: Readonly<Record<string, SynthPreset>> = {
     description: "test-tiny: d_model 16, 2 layers",
     lm: { dModel: 16, nLayer: 2, vocabSize: 512 },
   },
+  // The real vocabulary and width over 2 layers: 0.24 GB (2^30 bytes) of weights, most of them the embedding (the tied
+  // head), in seconds; big enough that where they are held shows (the WebGPU heap test).
+  "test-wide": {
+    kind: "lm",
+    description: "test-wide: d_model 1024, 2 layers, the real vocabulary",
+    lm: mamba(1024, 2),
+  },
   "test-tiny-cobra": {
     ...COBRA_3_5B,
     description: "test-tiny-cobra: 2-block towers, d_model 16 LM",

@@ -1,5 +1,5 @@
 /**
- * A real Chromium page with `@cobra-ts/cobra/browser` (and `decodeImageBrowser`) on `window.cobra`: the browser entry bundled from the
+ * A real Chromium page with `@cobra-ts/cobra/browser` (and `decodeImageBrowser`, `ortFor`) on `window.cobra`: the browser entry bundled from the
  * workspace sources with esbuild, onnxruntime-web's own files served under /ort/ (through an import map, as
  * an application's bundler would serve them), and any other files the test serves. Headless, software WebGPU
  * (SwiftShader) where asked. Needs Debian's `chromium` (/usr/bin/chromium).
@@ -37,8 +37,8 @@ export interface ChromiumPage {
 async function bundleBrowserEntry(): Promise<Uint8Array> {
   const out = await build({
     stdin: {
-      // The entry, and the image decoder that tests feed parts with directly.
-      contents: `export * from ${JSON.stringify(ENTRY)};\nexport { decodeImageBrowser } from "@cobra-ts/vision-encoder/browser";`,
+      // The entry, the image decoder that tests feed parts with directly, and the onnxruntime module of a backend.
+      contents: `export * from ${JSON.stringify(ENTRY)};\nexport { decodeImageBrowser } from "@cobra-ts/vision-encoder/browser";\nexport { ortFor } from "@cobra-ts/core";`,
       resolveDir: import.meta.dirname,
       loader: "ts",
     },
@@ -68,6 +68,8 @@ export interface ChromiumPageOptions {
   isolated?: boolean;
   /** URL prefix (e.g. "/model") -> folder on disk, streamed per request (for files too big to hold in memory). */
   folders?: Readonly<Record<string, string>>;
+  /** Script the page runs before any of its own (e.g. hooks around WebAssembly that a measurement needs). */
+  initScript?: string;
 }
 
 /** The file of `folders` that `path` names, or undefined (nothing outside a folder is served). */
@@ -112,7 +114,9 @@ export async function openChromiumPage(
       if (existsSync(file)) body = readFileSync(file);
       if (path.endsWith(".mjs")) type = "text/javascript";
       if (path.endsWith(".wasm")) type = "application/wasm";
-    } else body = files.get(path);
+    } else {
+      body = files.get(path);
+    }
     if (!body) return void res.writeHead(404).end();
     res.writeHead(200, { "content-type": type, "content-length": body.byteLength }).end(body);
   });
@@ -139,6 +143,7 @@ export async function openChromiumPage(
       ],
     });
     const page = await browser.newPage();
+    if (options.initScript) await page.addInitScript(options.initScript);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
