@@ -7,8 +7,10 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type * as Ort from "onnxruntime-common";
 import { dequantizeBlockwise, quantizeBlockwise } from "./quant/blockwise.js";
 import { float32ToFloat16Bits, type LinearQuantization } from "./quant/linear-storage.js";
+import type { OrtModule } from "./runtime/ort-modules.js";
 import { f16ToF32 } from "./tensor.js";
 import { MemoryWeights, type TensorInit } from "./weights/memory.js";
 import type { WeightSource } from "./weights/source.js";
@@ -168,4 +170,23 @@ export function checkQuantizationDrift(
       `drift from fp32 outside (0, ${bound.relL2}) rel L2 / > ${bound.minCosine} cosine: ${line}`,
     );
   return line;
+}
+
+/**
+ * An onnxruntime module that behaves as `ort` and records the options of every session it creates: hand it
+ * over as `ort` to check which session options a part opens its graph with.
+ */
+export function recordingOrt(ort: OrtModule): {
+  ort: OrtModule;
+  created: Ort.InferenceSession.SessionOptions[];
+} {
+  const created: Ort.InferenceSession.SessionOptions[] = [];
+  const create = (model: string | Uint8Array, options: Ort.InferenceSession.SessionOptions = {}) => {
+    created.push(options);
+    return typeof model === "string"
+      ? ort.InferenceSession.create(model, options)
+      : ort.InferenceSession.create(model, options);
+  };
+  const InferenceSession = Object.assign(Object.create(ort.InferenceSession), { create });
+  return { ort: { ...ort, InferenceSession } as OrtModule, created };
 }

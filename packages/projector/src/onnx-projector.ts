@@ -10,6 +10,7 @@ import {
   type OrtModule,
   openSession,
   type Projector,
+  RUN_ONCE_SESSION,
   type SessionOptions,
   type WeightSource,
 } from "@cobra-ts/core";
@@ -38,7 +39,7 @@ export class OnnxProjector implements Projector {
 
   /** Loads a projector graph (a path in Node, or bytes); its sizes are read from the graph's own signature. */
   static async load(model: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxProjector> {
-    const opened = await openSession(model, options);
+    const opened = await openSession(model, { ...RUN_ONCE_SESSION, ...options });
     const { session } = opened;
     try {
       const where = typeof model === "string" ? model : "projector model bytes";

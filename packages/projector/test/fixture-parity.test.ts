@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { f32 } from "@cobra-ts/core";
-import { openWeights, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core/node";
-import { fixtureSet } from "@cobra-ts/core/testing";
+import { openWeights, ortFor, SafetensorsFile, type WeightSource, withPrefix } from "@cobra-ts/core/node";
+import { fixtureSet, recordingOrt } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxProjector, type ProjectorSpec, projectorSpecFromArchSpecifier } from "../src/index.js";
 import { fusedFeatures } from "./fixture-features.js";
@@ -22,19 +22,33 @@ describe("cobra-tiny: projected/<image> from features/<image>/{dino,siglip}", ()
   let expected: SafetensorsFile;
   let projector: OnnxProjector;
   let spec: ProjectorSpec;
+  /** The session the oracle's projector runs in: its options are checked below. */
+  let recorded: ReturnType<typeof recordingOrt>;
 
   beforeAll(async () => {
+    recorded = recordingOrt(await ortFor({ backend: "cpu" }));
     const config = JSON.parse(await readFile(join(FIXTURE, "release/cobra/config.json"), "utf8"));
     spec = projectorSpecFromArchSpecifier(config.model.arch_specifier);
     checkpoint = await openWeights(join(FIXTURE, "release/cobra/checkpoints/latest-checkpoint.pt"));
     expected = await SafetensorsFile.open(join(FIXTURE, "expected/tensors.safetensors"));
-    projector = await OnnxProjector.fromWeights(spec.variant, withPrefix(checkpoint, "model.projector."));
+    projector = await OnnxProjector.fromWeights(
+      spec.variant,
+      withPrefix(checkpoint, "model.projector."),
+      undefined,
+      {
+        ort: recorded.ort,
+      },
+    );
   });
 
   afterAll(async () => {
     await projector?.release();
     await checkpoint?.close();
     await expected?.close();
+  });
+
+  it("runs without onnxruntime's memory arena (each image's activations are freed after it)", () => {
+    expect(recorded.created.map((o) => o.enableCpuMemArena)).toEqual([false]);
   });
 
   it("the config's variant fits the checkpoint's projector keys and the fixture's dims", () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BackendUnavailableError } from "../errors.js";
 import { GraphBuilder, serializeModel } from "../onnx/builder.js";
-import { createSession, explainBackendFailure } from "./ort.js";
+import { recordingOrt } from "../testing.js";
+import { createSession, explainBackendFailure, openSession, RUN_ONCE_SESSION } from "./ort.js";
+import { ortFor } from "./ort-modules.js";
 
 // What onnxruntime-node 1.30 throws for --backend webgpu on a machine without a GPU (copied from a real run).
 const NO_ADAPTER =
@@ -32,5 +34,38 @@ describe("webgpu without a GPU adapter", () => {
       (e: unknown) => e,
     );
     if (outcome !== "opened") expect(outcome).toBeInstanceOf(BackendUnavailableError);
+  });
+});
+
+describe("memoryArena", () => {
+  const relu = () => {
+    const g = new GraphBuilder("relu");
+    g.output(g.op("Relu", [g.input("x", "float32", [2])]), "float32", [2]);
+    return serializeModel(g);
+  };
+
+  it("off reaches onnxruntime-node as enableCpuMemArena: false, and the session still runs", async () => {
+    const { ort, created } = recordingOrt(await ortFor({ backend: "cpu" }));
+    const { session } = await openSession(relu(), { backend: "cpu", ort, ...RUN_ONCE_SESSION });
+    const out = await session.run({ x: new ort.Tensor("float32", Float32Array.of(-1, 2), [2]) });
+    expect([...(out[session.outputNames[0]].data as Float32Array)]).toEqual([0, 2]);
+    await session.release();
+    expect(created).toHaveLength(1);
+    expect(created[0].enableCpuMemArena).toBe(false);
+  });
+
+  it("is onnxruntime's default (the arena) when absent or on, and on wasm", async () => {
+    const { ort, created } = recordingOrt(await ortFor({ backend: "cpu" }));
+    for (const memoryArena of [undefined, true])
+      await (await openSession(relu(), { backend: "cpu", ort, memoryArena })).session.release();
+    const web = recordingOrt(await ortFor({ backend: "wasm" }));
+    await (
+      await openSession(relu(), { backend: "wasm", ort: web.ort, memoryArena: false })
+    ).session.release();
+    expect([...created, ...web.created].map((o) => o.enableCpuMemArena)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });

@@ -32,7 +32,22 @@ export interface SessionOptions extends RuntimeChoice {
   freeDimensionOverrides?: Record<string, number>;
   /** onnxruntime's log level for this session (0 verbose .. 4 fatal); its default (2, warnings) when absent. */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * onnxruntime's CPU memory arena (default on). Off, each run's activations go back to the system when the run
+   * ends instead of staying reserved for the next run: what a graph run once per request on large activations
+   * wants (RUN_ONCE_SESSION). Applies on the cpu backend only: a WebAssembly heap never shrinks, so freeing
+   * gains nothing there.
+   */
+  memoryArena?: boolean;
 }
+
+/**
+ * Options for graphs that run once per image on large activations (the vision towers, the projector): without
+ * the arena their ~0.3 GB of activations (Cobra-3.5B's towers at 729 patches) is freed after each encode rather
+ * than held for the rest of the process, at no cost in encode time (measured in BENCHMARKS.md). The LM keeps
+ * its arena: it runs every step, and without it prefill is ~3x slower.
+ */
+export const RUN_ONCE_SESSION: Pick<SessionOptions, "memoryArena"> = { memoryArena: false };
 
 /** A session with the runtime and backend it runs on: a part makes its input tensors with that `ort`. */
 export interface OpenedSession {
@@ -55,6 +70,7 @@ export async function openSession(
     ...(options.externalData ? { externalData: options.externalData } : {}),
     ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
     ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
+    ...(options.memoryArena === false && backend === "cpu" ? { enableCpuMemArena: false } : {}),
     ...(options.externalDataFolder
       ? { extra: { session: { model_external_initializers_file_folder_path: options.externalDataFolder } } }
       : {}),

@@ -1,7 +1,15 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { f32, GraphBuilder, ModelFormatError, SafetensorsFile, serializeModel } from "@cobra-ts/core/node";
+import {
+  f32,
+  GraphBuilder,
+  ModelFormatError,
+  ortFor,
+  SafetensorsFile,
+  serializeModel,
+} from "@cobra-ts/core/node";
+import { recordingOrt } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ENCODERS,
@@ -34,14 +42,18 @@ describe("ViT encoders vs the oracle fixture set (timm v0.9.10, fp32)", () => {
   /** [numPatches, featureDim] per backbone, from the expected features. */
   const dims = {} as Record<(typeof BACKBONES)[number], [number, number]>;
   const size = imageSize();
+  /** The sessions the oracle's encoders run in: their options are checked below. */
+  let recorded: ReturnType<typeof recordingOrt>;
 
   beforeAll(async () => {
+    recorded = recordingOrt(await ortFor({ backend: "cpu" }));
     expected = await SafetensorsFile.open(fixturePath("expected/tensors.safetensors"));
     for (const name of BACKBONES) {
       // The release folder as it is (open_clip or timm-native), through the package's own opener.
       releases[name] = await openVitRelease(fixturePath(`release/${name}`), { imageSize: size });
       encoders[name] = await VitEncoder.fromWeights(releases[name].config, releases[name].weights, name, {
         threads: 2,
+        ort: recorded.ort,
       });
       const [, patches, dim] = expected.info(`features/${fixtureImages()[0].name}/${name}`).shape;
       dims[name] = [patches, dim];
@@ -65,6 +77,10 @@ describe("ViT encoders vs the oracle fixture set (timm v0.9.10, fp32)", () => {
 
   const want = async (key: string) => (await expected.read(key)).data as Float32Array;
   const relDiff = (got: Float32Array, ref: Float32Array) => maxAbsDiff(got, ref) / maxAbs(ref);
+
+  it("runs the towers without onnxruntime's memory arena (each encode's activations are freed after it)", () => {
+    expect(recorded.created.map((o) => o.enableCpuMemArena)).toEqual(BACKBONES.map(() => false));
+  });
 
   it("reads the configs as the oracle built the models", () => {
     expect(IMAGES.length, "the set stores pixels for at least one image").toBeGreaterThan(0);

@@ -7,6 +7,7 @@ import {
   type OpenedSession,
   type OrtModule,
   openSession,
+  RUN_ONCE_SESSION,
   type SessionOptions,
   type WeightSource,
 } from "@cobra-ts/core";
@@ -62,7 +63,7 @@ export class VitEncoder implements PixelEncoder {
     name: string,
     options: SessionOptions = {},
   ): Promise<VitEncoder> {
-    const opened = await openSession(model, options);
+    const opened = await openSession(model, { ...RUN_ONCE_SESSION, ...options });
     const { session } = opened;
     if (
       !session.inputNames.includes(VIT_PIXELS_INPUT) ||
