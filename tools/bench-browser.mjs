@@ -20,6 +20,7 @@
 //                              seconds a token)
 //   --threads BENCH_THREADS    onnxruntime-web WASM threads (default: the page's logical cores)
 //   --time-limit-s BENCH_TIME_LIMIT_S  the whole run, synth excluded (default 3600)
+//   -h, --help                 this text
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -31,19 +32,41 @@ import { chromiumHelpers } from "./chromium-helpers.mjs";
 const ROOT = join(import.meta.dirname, "..");
 const CLI = join(ROOT, "packages/cobra/dist/cli.js");
 const env = process.env;
-const { values: o } = parseArgs({
-  options: {
-    model: { type: "string", default: env.BENCH_MODEL },
-    preset: { type: "string", default: env.BENCH_PRESET ?? "cobra-3.5b" },
-    dtype: { type: "string", default: env.BENCH_DTYPE ?? "lm=q4,vision=q8" },
-    tokenizer: { type: "string", default: env.BENCH_TOKENIZER ?? join(fixtureSet(), "release/llm") },
-    image: { type: "string", default: env.BENCH_IMAGE ?? join(fixtureSet(), "images/chelsea.png") },
-    question: { type: "string", default: env.BENCH_QUESTION ?? "What is this?" },
-    "new-tokens": { type: "string", default: env.BENCH_NEW_TOKENS ?? "8" },
-    threads: { type: "string", default: env.BENCH_THREADS },
-    "time-limit-s": { type: "string", default: env.BENCH_TIME_LIMIT_S ?? "3600" },
-  },
-});
+const OPTIONS = {
+  model: { type: "string", default: env.BENCH_MODEL },
+  preset: { type: "string", default: env.BENCH_PRESET ?? "cobra-3.5b" },
+  dtype: { type: "string", default: env.BENCH_DTYPE ?? "lm=q4,vision=q8" },
+  tokenizer: { type: "string", default: env.BENCH_TOKENIZER ?? join(fixtureSet(), "release/llm") },
+  image: { type: "string", default: env.BENCH_IMAGE ?? join(fixtureSet(), "images/chelsea.png") },
+  question: { type: "string", default: env.BENCH_QUESTION ?? "What is this?" },
+  "new-tokens": { type: "string", default: env.BENCH_NEW_TOKENS ?? "8" },
+  threads: { type: "string", default: env.BENCH_THREADS },
+  "time-limit-s": { type: "string", default: env.BENCH_TIME_LIMIT_S ?? "3600" },
+  help: { type: "boolean", short: "h" },
+};
+/** The comment at the top of this file, without its slashes: the usage. */
+const usage = () => {
+  const lines = readFileSync(import.meta.filename, "utf8")
+    .split("\n")
+    .slice(1);
+  const end = lines.findIndex((line) => !line.startsWith("//"));
+  return lines
+    .slice(0, end)
+    .map((line) => line.replace(/^\/\/ ?/, ""))
+    .join("\n");
+};
+let parsed;
+try {
+  parsed = parseArgs({ options: OPTIONS });
+} catch (e) {
+  process.stderr.write(`bench:browser: ${e.message}\n\n${usage()}\n`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(`${usage()}\n`);
+  process.exit(0);
+}
+const o = parsed.values;
 const MODEL =
   o.model ?? join(tmpdir(), "cobra-browser-bench", `${o.preset}-${o.dtype.replace(/[=,]/g, "-")}`);
 const NEW_TOKENS = Number(o["new-tokens"]);
