@@ -70,7 +70,7 @@ for (const backend of ["wasm", "webgpu"] as const) {
       expect(await page.getAttribute("[data-testid=active-backend]", "data-backend")).toBe(backend);
       // dev:model converts this one without --dtype: every part at full precision.
       expect(await shownDtypes(page)).toEqual({
-        text: "LM fp32 · vision fp32 · projector fp32",
+        text: "fp32 weights",
         lm: "fp32",
         vision: "fp32",
         projector: "fp32",

@@ -47,8 +47,13 @@ export function ModelStatus({ state, onStop }: { state: ModelState; onStop(): vo
   );
 }
 
-/** "LM q4 · vision q8 · projector fp32": the LM first, since its precision matters most to the answer. */
+/**
+ * "LM q4 · vision q8 · projector fp32": the LM first, since its precision matters most to the answer; "fp32
+ * weights" when every part shares one dtype, which keeps the status line short enough that the image panel
+ * below stays in a 1280x800 window.
+ */
 function describeDtypes(d: LoadedInfo["dtypes"]): string {
+  if (d.lm === d.vision && d.lm === d.projector) return `${d.lm} weights`;
   return `LM ${d.lm} · vision ${d.vision} · projector ${d.projector}`;
 }
 
