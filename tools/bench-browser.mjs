@@ -22,11 +22,12 @@
 //   --time-limit-s BENCH_TIME_LIMIT_S  the whole run, synth excluded (default 3600)
 //   -h, --help                 this text
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { fixtureSet } from "@cobra-ts/core/testing";
+import { descendantPids, procBytes } from "./child-processes.mjs";
 import { chromiumHelpers } from "./chromium-helpers.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -112,31 +113,13 @@ const { openChromiumPage } = await chromiumHelpers();
  * largest peak RSS of one (the renderer's, with the model).
  */
 function chromiumMemory() {
-  const children = new Map();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so parse after its ")".
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {} // gone meanwhile
-  }
   let pss = 0;
   let hwm = 0;
-  for (const todo = [...(children.get(process.pid) ?? [])]; todo.length; ) {
-    const pid = todo.pop();
-    todo.push(...(children.get(pid) ?? []));
+  for (const pid of descendantPids()) {
     try {
-      const kb = (file, field) =>
-        Number(
-          new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(
-            readFileSync(`/proc/${pid}/${file}`, "utf8"),
-          )?.[1] ?? 0,
-        ) * 1024;
-      pss += kb("smaps_rollup", "Pss");
-      hwm = Math.max(hwm, kb("status", "VmHWM"));
-    } catch {}
+      pss += procBytes(pid, "smaps_rollup", "Pss");
+      hwm = Math.max(hwm, procBytes(pid, "status", "VmHWM"));
+    } catch {} // gone meanwhile
   }
   return { pss, hwm };
 }

@@ -6,10 +6,11 @@
 // process while it ran (sampled from /proc every 200 ms). One fresh Chromium per backend, one after the other.
 // Usage: node tools/browser-wasm-heap.mjs [--backend wasm,webgpu] [--max-rss-gb 12] <model dir> ...
 // (a converted Cobra folder, or an LM-only one from `cobra synth --preset mamba-*`; needs /usr/bin/chromium)
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { descendantPids, procBytes } from "./child-processes.mjs";
 import { chromiumHelpers } from "./chromium-helpers.mjs";
 
 const { values, positionals: dirs } = parseArgs({
@@ -31,26 +32,16 @@ const { openChromiumPage, measureLmHeap, WASM_HEAP_HOOK } = await chromiumHelper
 
 /** Chromium's processes (descendants of this one) by --type (the browser itself: "browser"), their RSS in bytes. */
 function chromiumRss() {
-  const parent = new Map();
-  const info = new Map();
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+  const byType = {};
+  for (const pid of descendantPids()) {
     try {
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
       // Chromium rewrites its children's command lines as one string with spaces.
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/[\0 ]/);
-      parent.set(pid, /PPid:\s+(\d+)/.exec(status)[1]);
-      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+      if (!/chrom/.test(cmd[0])) continue;
       const type = cmd.find((a) => a.startsWith("--type="))?.slice(7) ?? "browser";
-      if (/chrom/.test(cmd[0])) info.set(pid, { type, rss });
+      byType[type] = (byType[type] ?? 0) + procBytes(pid, "status", "VmRSS");
     } catch {} // gone meanwhile
   }
-  const mine = (pid) => {
-    for (let p = pid; p && p !== "1" && p !== "0"; p = parent.get(p))
-      if (p === String(process.pid)) return true;
-    return false;
-  };
-  const byType = {};
-  for (const [pid, { type, rss }] of info) if (mine(pid)) byType[type] = (byType[type] ?? 0) + rss;
   return byType;
 }
 
