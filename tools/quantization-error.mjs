@@ -78,46 +78,55 @@ function tokenIds(vocab) {
   });
 }
 
-const probe = await MambaLM.load(dirs[0], { threads });
-const ids = tokenIds(probe.dims.vocabSize);
-await probe.release();
+/** Loads every model in turn and prints the table. */
+async function main() {
+  const probe = await MambaLM.load(dirs[0], { threads });
+  const ids = tokenIds(probe.dims.vocabSize);
+  await probe.release();
 
-const t0 = performance.now();
-const base = await logitsAlong(dirs[0], ids);
-console.error(`${dirs[0]}: ${positions} positions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-const baseLog = base.rows.map(logSoftmax);
-const baseTop = base.rows.map(argmax);
+  const t0 = performance.now();
+  const base = await logitsAlong(dirs[0], ids);
+  console.error(`${dirs[0]}: ${positions} positions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const baseLog = base.rows.map(logSoftmax);
+  const baseTop = base.rows.map(argmax);
 
-console.log(`teacher-forced over ${positions} positions, against ${dirs[0]}`);
-console.log("");
-console.log("| model | KL mean | KL median | KL p99 | KL max | same top-1 | relative RMS logit error |");
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
-for (const dir of dirs.slice(1)) {
-  const t = performance.now();
-  const other = await logitsAlong(dir, ids);
-  console.error(`${dir}: ${positions} positions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  if (other.vocab !== base.vocab) throw new Error(`${dir}: vocabulary ${other.vocab}, not ${base.vocab}`);
-  const kls = [];
-  let same = 0;
-  let errSq = 0;
-  let refSq = 0;
-  for (let p = 0; p < positions; p++) {
-    const lp = baseLog[p];
-    const lq = logSoftmax(other.rows[p]);
-    let kl = 0;
-    for (let v = 0; v < lp.length; v++) kl += Math.exp(lp[v]) * (lp[v] - lq[v]);
-    kls.push(kl);
-    if (argmax(other.rows[p]) === baseTop[p]) same++;
-    for (let v = 0; v < lp.length; v++) {
-      errSq += (other.rows[p][v] - base.rows[p][v]) ** 2;
-      refSq += base.rows[p][v] ** 2;
+  console.log(`teacher-forced over ${positions} positions, against ${dirs[0]}`);
+  console.log("");
+  console.log("| model | KL mean | KL median | KL p99 | KL max | same top-1 | relative RMS logit error |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const dir of dirs.slice(1)) {
+    const t = performance.now();
+    const other = await logitsAlong(dir, ids);
+    console.error(`${dir}: ${positions} positions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    if (other.vocab !== base.vocab) throw new Error(`${dir}: vocabulary ${other.vocab}, not ${base.vocab}`);
+    const kls = [];
+    let same = 0;
+    let errSq = 0;
+    let refSq = 0;
+    for (let p = 0; p < positions; p++) {
+      const lp = baseLog[p];
+      const lq = logSoftmax(other.rows[p]);
+      let kl = 0;
+      for (let v = 0; v < lp.length; v++) kl += Math.exp(lp[v]) * (lp[v] - lq[v]);
+      kls.push(kl);
+      if (argmax(other.rows[p]) === baseTop[p]) same++;
+      for (let v = 0; v < lp.length; v++) {
+        errSq += (other.rows[p][v] - base.rows[p][v]) ** 2;
+        refSq += base.rows[p][v] ** 2;
+      }
     }
+    if (!kls.every(Number.isFinite)) throw new Error(`${dir}: non-finite KL divergence`);
+    const sorted = [...kls].sort((a, b) => a - b);
+    const mean = kls.reduce((s, x) => s + x, 0) / kls.length;
+    const e = (x) => x.toExponential(2);
+    console.log(
+      `| ${dir} | ${e(mean)} | ${e(quantile(sorted, 0.5))} | ${e(quantile(sorted, 0.99))} | ${e(sorted.at(-1))} | ${((100 * same) / positions).toFixed(1)}% | ${e(Math.sqrt(errSq / refSq))} |`,
+    );
   }
-  if (!kls.every(Number.isFinite)) throw new Error(`${dir}: non-finite KL divergence`);
-  const sorted = [...kls].sort((a, b) => a - b);
-  const mean = kls.reduce((s, x) => s + x, 0) / kls.length;
-  const e = (x) => x.toExponential(2);
-  console.log(
-    `| ${dir} | ${e(mean)} | ${e(quantile(sorted, 0.5))} | ${e(quantile(sorted, 0.99))} | ${e(sorted.at(-1))} | ${((100 * same) / positions).toFixed(1)}% | ${e(Math.sqrt(errSq / refSq))} |`,
-  );
 }
+
+// A missing folder or a foreign model is a typed error with a message; the stack would only hide it.
+main().catch((e) => {
+  console.error(`quant:error: ${e.name}: ${e.message}`);
+  process.exit(1);
+});
