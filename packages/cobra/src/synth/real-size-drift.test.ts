@@ -26,12 +26,16 @@ import { syntheticVitTensors } from "./vit-tensors.js";
 
 const PRESET = SYNTH_PRESETS["cobra-3.5b"] as CobraPreset;
 const IMAGE = "rocket"; // a photo the fixture set stores preprocessed pixels for
-const RUNS: [string, 0 | 4][] = [
-  ["fp16", 0],
-  ["q8", 0],
-  ["q8", 4],
-  ["q4", 0],
-  ["q4", 4],
+/** dtype, accuracy level, block size (the matmul-nbits dtypes'). */
+const RUNS: [string, 0 | 4, number][] = [
+  ["fp16", 0, 32],
+  ["q8", 0, 32],
+  ["q8", 4, 32],
+  ["q8", 4, 64],
+  ["q8", 4, 128],
+  ["q4", 0, 32],
+  ["q4", 4, 32],
+  ["q4", 4, 128],
 ];
 /** Loose bounds: this measures; the exactness checks are the fixture tests'. */
 const BOUND: Record<string, DriftBound> = {
@@ -42,7 +46,10 @@ const BOUND: Record<string, DriftBound> = {
 
 const MINUTES = 40 * 60_000;
 
-const quantization = (dtype: string, level: 0 | 4) => linearQuantizationFor(dtype, { accuracyLevel: level });
+const quantization = (dtype: string, level: 0 | 4, blockSize: number) =>
+  linearQuantizationFor(dtype, { accuracyLevel: level, blockSize });
+const runName = (dtype: string, level: 0 | 4, blockSize: number) =>
+  dtype === "fp16" ? "fp16" : `${dtype} level ${level} block ${blockSize}`;
 
 describe.runIf(process.env.COBRA_MEASURE_REAL_SIZE)("real-size towers and projector, random weights", () => {
   const towers = towerConfigs(PRESET);
@@ -106,8 +113,8 @@ describe.runIf(process.env.COBRA_MEASURE_REAL_SIZE)("real-size towers and projec
         fp32.set(name, features.data);
         table.push(`${name} fp32: encode ${seconds.toFixed(2)} s`);
         const dim = features.shape[2];
-        for (const [dtype, level] of RUNS) {
-          const run = await encode(name, quantization(dtype, level));
+        for (const [dtype, level, block] of RUNS) {
+          const run = await encode(name, quantization(dtype, level, block));
           const line = checkQuantizationDrift(
             [run.features.data],
             null,
@@ -116,7 +123,7 @@ describe.runIf(process.env.COBRA_MEASURE_REAL_SIZE)("real-size towers and projec
             level,
             BOUND[dtype],
           );
-          table.push(`${name} ${dtype} level ${level}: ${line}, encode ${run.seconds.toFixed(2)} s`);
+          table.push(`${name} ${runName(dtype, level, block)}: ${line}, encode ${run.seconds.toFixed(2)} s`);
         }
         expect(table.length).toBeGreaterThan(RUNS.length);
       },
@@ -154,10 +161,10 @@ describe.runIf(process.env.COBRA_MEASURE_REAL_SIZE)("real-size towers and projec
         }
       };
       const ref = await project(null);
-      for (const [dtype, level] of RUNS) {
-        const got = await project(quantization(dtype, level));
+      for (const [dtype, level, block] of RUNS) {
+        const got = await project(quantization(dtype, level, block));
         const line = checkQuantizationDrift([got], null, [ref], dims.llmDim, level, BOUND[dtype]);
-        table.push(`projector ${dtype} level ${level}: ${line}`);
+        table.push(`projector ${runName(dtype, level, block)}: ${line}`);
       }
     },
     MINUTES,
