@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BackendUnavailableError } from "../errors.js";
 import { GraphBuilder, serializeModel } from "../onnx/builder.js";
 import { recordingOrt } from "../testing.js";
-import { createSession, explainBackendFailure, openSession, RUN_ONCE_SESSION } from "./ort.js";
+import { createSession, explainBackendFailure, LM_SESSION, openSession, RUN_ONCE_SESSION } from "./ort.js";
 import { ortFor } from "./ort-modules.js";
 
 // What onnxruntime-node 1.30 throws for --backend webgpu on a machine without a GPU (copied from a real run).
@@ -63,6 +63,41 @@ describe("memoryArena", () => {
       await openSession(relu(), { backend: "wasm", ort: web.ort, memoryArena: false })
     ).session.release();
     expect([...created, ...web.created].map((o) => o.enableCpuMemArena)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+});
+
+describe("memoryPattern", () => {
+  const relu = () => {
+    const g = new GraphBuilder("relu");
+    g.output(g.op("Relu", [g.input("x", "float32", ["n"])]), "float32", ["n"]);
+    return serializeModel(g);
+  };
+
+  it("off reaches onnxruntime-node as enableMemPattern: false, and runs of several shapes still run", async () => {
+    const { ort, created } = recordingOrt(await ortFor({ backend: "cpu" }));
+    const { session } = await openSession(relu(), { backend: "cpu", ort, ...LM_SESSION });
+    for (const n of [2, 3, 2]) {
+      const x = Float32Array.from({ length: n }, (_, i) => i - 1);
+      const out = await session.run({ x: new ort.Tensor("float32", x, [n]) });
+      expect([...(out[session.outputNames[0]].data as Float32Array)]).toEqual(
+        [...x].map((v) => Math.max(v, 0)),
+      );
+    }
+    await session.release();
+    expect(created.map((o) => o.enableMemPattern)).toEqual([false]);
+  });
+
+  it("is onnxruntime's default when absent or on, and on wasm", async () => {
+    const { ort, created } = recordingOrt(await ortFor({ backend: "cpu" }));
+    for (const memoryPattern of [undefined, true])
+      await (await openSession(relu(), { backend: "cpu", ort, memoryPattern })).session.release();
+    const web = recordingOrt(await ortFor({ backend: "wasm" }));
+    await (await openSession(relu(), { backend: "wasm", ort: web.ort, ...LM_SESSION })).session.release();
+    expect([...created, ...web.created].map((o) => o.enableMemPattern)).toEqual([
       undefined,
       undefined,
       undefined,

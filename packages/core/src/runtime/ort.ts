@@ -39,6 +39,13 @@ export interface SessionOptions extends RuntimeChoice {
    * gains nothing there.
    */
   memoryArena?: boolean;
+  /**
+   * onnxruntime's memory patterns (default on): the first run of each input shape plans one block for all its
+   * activations and later runs of that shape take it whole from the arena. Off, a graph run at many shapes
+   * (the LM's prefills, one shape per prompt length) stops growing the arena with each new shape's block
+   * (LM_SESSION). Applies on the cpu backend only, where it was measured.
+   */
+  memoryPattern?: boolean;
 }
 
 /**
@@ -48,6 +55,13 @@ export interface SessionOptions extends RuntimeChoice {
  * its arena: it runs every step, and without it prefill is ~3x slower.
  */
 export const RUN_ONCE_SESSION: Pick<SessionOptions, "memoryArena"> = { memoryArena: false };
+
+/**
+ * Options for the LM's graph: no memory patterns. With them, Cobra-3.5B's q4 LM grew from 2.12 to 2.40 GB of
+ * RSS over 12 prefills of different lengths (and on), and stayed at 2.05-2.15 GB without, at the same speed
+ * (measured in BENCHMARKS.md).
+ */
+export const LM_SESSION: Pick<SessionOptions, "memoryPattern"> = { memoryPattern: false };
 
 /** A session with the runtime and backend it runs on: a part makes its input tensors with that `ort`. */
 export interface OpenedSession {
@@ -71,6 +85,7 @@ export async function openSession(
     ...(options.freeDimensionOverrides ? { freeDimensionOverrides: options.freeDimensionOverrides } : {}),
     ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
     ...(options.memoryArena === false && backend === "cpu" ? { enableCpuMemArena: false } : {}),
+    ...(options.memoryPattern === false && backend === "cpu" ? { enableMemPattern: false } : {}),
     ...(options.externalDataFolder
       ? { extra: { session: { model_external_initializers_file_folder_path: options.externalDataFolder } } }
       : {}),

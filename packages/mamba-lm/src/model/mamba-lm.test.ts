@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from "@cobra-ts/core";
+import { InvalidArgumentError, ortFor } from "@cobra-ts/core";
+import { recordingOrt } from "@cobra-ts/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   argmax,
@@ -46,6 +47,13 @@ describe("MambaLM on the fixture set (Cobra checkpoint LM, projected image rows 
       dState: CONFIG.dState,
       vocabSize: VOCAB,
     });
+  });
+
+  it("opens its graph without onnxruntime's memory patterns (a new prompt length must not grow the arena)", async () => {
+    const recorded = recordingOrt(await ortFor({ backend: "cpu" }));
+    const other = await loadFixtureLM({}, { ort: recorded.ort });
+    await other.release();
+    expect(recorded.created.map((o) => o.enableMemPattern)).toEqual([false]);
   });
 
   it("prefill reproduces logits/<case>/prefill (max abs diff <= 1e-4)", async () => {

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   inspectModel,
   type LanguageModel,
+  LM_SESSION,
   ModelFormatError,
   type ModelInspection,
   type OpenedSession,
@@ -164,6 +165,7 @@ export class MambaLM implements LanguageModel<MambaState> {
       throwIfAborted(options.signal);
       progress("creating-session", 0.1);
       const sessionOptions = {
+        ...LM_SESSION,
         backend: options.backend,
         ort: options.ort,
         threads: options.threads,
