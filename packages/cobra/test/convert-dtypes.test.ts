@@ -68,6 +68,20 @@ describe("cobra convert --dtype", () => {
     }
   });
 
+  it("converting again skips only the same resolved blocks: a folder at another block size is redone", async () => {
+    const out = join(dir, "q4-blocks");
+    const dtypes = { vision: "fp32", projector: "fp32", lm: "q4" } as const;
+    const blocks = async () =>
+      JSON.parse(await readFile(join(out, "cobra.json"), "utf8")).parts.lm.quantization;
+    expect((await convertRelease(RELEASE_SOURCES, { out, dtypes, blockSize: 32 })).converted).toBe(true);
+    expect(await blocks()).toEqual({ method: "matmul-nbits", blockSize: 32 });
+    // Without --block-size, q4 means blocks of 128 now: not what the folder holds.
+    expect((await convertRelease(RELEASE_SOURCES, { out, dtypes })).converted).toBe(true);
+    expect(await blocks()).toEqual({ method: "matmul-nbits", blockSize: 128 });
+    expect((await convertRelease(RELEASE_SOURCES, { out, dtypes })).converted).toBe(false);
+    expect((await convertRelease(RELEASE_SOURCES, { out, dtypes, blockSize: 128 })).converted).toBe(false);
+  });
+
   it("refuses a dtype name it does not know, and one a part cannot be written as", async () => {
     for (const [spec, message] of [
       ["q5", /unknown dtype "q5"/],

@@ -131,7 +131,10 @@ describe("cobra quantize", () => {
       ] as const)
         if (parsed.dtypes[name] === "fp32") expect(q.parts[slot], `${spec} ${slot}`).toEqual(f.parts[slot]);
         else if (parsed.dtypes[name] !== "fp16")
-          expect(q.parts[slot].quantization).toEqual({ method: "matmul-nbits", blockSize: 32 });
+          expect(q.parts[slot].quantization).toEqual({
+            method: "matmul-nbits",
+            blockSize: parsed.dtypes[name] === "q8" ? 32 : 128, // the defaults
+          });
       expect(q.source.quantizedFrom).toBe(f.source.fingerprint);
     }
   });

@@ -176,11 +176,12 @@ describe("fused-ldpnet (every layer kind) with reduced weights, random weights",
         expect(model.initializer("projector.0.weight")).toBeUndefined();
         expect(model.initializer("projector.0.weight.codes")).toMatchObject({
           type: "uint8",
-          dims: [160, 2, dtype === "q8" ? 32 : 16], // [4 * visionDim, ceil(40 / 32), 32 * bits / 8]
+          // [4 * visionDim, ceil(40 / block), block * bits / 8]: blocks of 32 at q8, 128 at q4 (the defaults)
+          dims: dtype === "q8" ? [160, 2, 32] : [160, 1, 64],
         });
         expect(model.initializer("projector.2.weight.scales")).toMatchObject({
           type: "float32",
-          dims: [24, 5],
+          dims: dtype === "q8" ? [24, 5] : [24, 2], // [llmDim, ceil(160 / block)]
         });
         expect(peg?.type).toBe("float32");
       }

@@ -5,5 +5,5 @@ import { positiveInt } from "./numbers.js";
 export const blockSizeOption = () =>
   new Option(
     "--block-size <n>",
-    "weights per quantization block of the q8 / q4 parts: 32 (default), 64 (Q8_0/Q4_0's bits per weight) or 128",
+    "weights per quantization block of the q8 / q4 parts (default 32 at q8, 128 at q4 / q4f16); 64 gives Q8_0 / Q4_0's bits per weight",
   ).argParser(positiveInt);

@@ -24,6 +24,7 @@ import { describeFiles } from "./hash.js";
 import { checkConvertOut } from "./out-folder.js";
 import {
   ALL_FP32,
+  blockSizesOf,
   checkBlockSize,
   checkWritableDtypes,
   PART_NAMES,
@@ -100,12 +101,11 @@ export async function convertRelease(
       ...towers.map((t) => sources[t] ?? ""),
       sources.llm,
     ],
-    // fp32-only conversions keep the fingerprint they had before dtypes existed.
+    // fp32-only conversions keep the fingerprint they had before dtypes existed. The block sizes are the
+    // resolved ones, so a folder written under an older default is not taken for this default's.
     PART_NAMES.every((p) => dtypes[p] === "fp32")
       ? "fp32"
-      : JSON.stringify(
-          options.blockSize === undefined ? dtypes : { ...dtypes, blockSize: options.blockSize },
-        ),
+      : JSON.stringify({ ...dtypes, blockSizes: blockSizesOf(dtypes, options.blockSize) }),
   );
   await checkConvertOut(options.out, !!options.force);
   if (!options.force) {

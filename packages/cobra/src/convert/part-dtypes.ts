@@ -80,7 +80,10 @@ export function checkWritableDtypes(dtypes: PartDtypes, parts: readonly PartName
       );
 }
 
-/** How a part is stored at `dtype` (null for fp32); `blockSize` sets the q8 / q4 blocks (32 when absent). */
+/**
+ * How a part is stored at `dtype` (null for fp32); `blockSize` sets the q8 / q4 blocks (defaultBlockSize when
+ * absent).
+ */
 export function partStorage(name: "lm", dtype: string, blockSize?: number): LmQuantization | null;
 export function partStorage(
   name: Exclude<PartName, "lm">,
@@ -96,6 +99,16 @@ export function partStorage(name: PartName, dtype: string, blockSize?: number) {
   return name === "lm"
     ? lmQuantizationFor(dtype, { blockSize })
     : linearQuantizationFor(dtype, { blockSize });
+}
+
+/** Each block-quantized part's block size, as `blockSize` (or the default for its bits) resolves it. */
+export function blockSizesOf(dtypes: PartDtypes, blockSize?: number): Partial<Record<PartName, number>> {
+  const out: Partial<Record<PartName, number>> = {};
+  for (const p of PART_NAMES) {
+    const q = partStorage(p, dtypes[p], blockSize);
+    if (q?.method === "matmul-nbits") out[p] = q.blockSize;
+  }
+  return out;
 }
 
 /**

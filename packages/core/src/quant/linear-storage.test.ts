@@ -44,6 +44,7 @@ describe("linearQuantizationFor", () => {
       blockSize: 32,
       accuracyLevel: 4,
     });
+    expect(linearQuantizationFor("q4")).toMatchObject({ bits: 4, blockSize: 128, accuracyLevel: 4 });
     expect(linearQuantizationFor("q4", { blockSize: 64, accuracyLevel: 0 })).toMatchObject({
       bits: 4,
       blockSize: 64,

@@ -7,6 +7,7 @@ import {
   type AccuracyLevel,
   checkAccuracyLevel,
   checkBlockQuantization,
+  defaultBlockSize,
   emitMatMulNBits,
   type QuantBits,
   quantizeBlockwise,
@@ -33,7 +34,7 @@ export type LinearQuantization =
 export const LINEAR_DTYPES = ["fp32", "fp16", "q8", "q4"] as const;
 export type LinearDtype = (typeof LINEAR_DTYPES)[number];
 
-/** The storage a dtype name stands for: blocks of 32 weights (like Q8_0 / Q4_0), accuracy level 4 by default. */
+/** The storage a dtype name stands for: blocks of defaultBlockSize(bits) weights, accuracy level 4 by default. */
 export function linearQuantizationFor(
   dtype: string,
   options: { blockSize?: number; accuracyLevel?: AccuracyLevel } = {},
@@ -44,11 +45,12 @@ export function linearQuantizationFor(
     );
   if (dtype === "fp32") return null;
   if (dtype === "fp16") return { dtype, method: "float16" };
+  const bits = dtype === "q8" ? 8 : 4;
   return checkLinearQuantization({
     dtype: dtype as "q8" | "q4",
     method: "matmul-nbits",
-    bits: dtype === "q8" ? 8 : 4,
-    blockSize: options.blockSize ?? 32,
+    bits,
+    blockSize: options.blockSize ?? defaultBlockSize(bits),
     accuracyLevel: options.accuracyLevel ?? 4,
   });
 }

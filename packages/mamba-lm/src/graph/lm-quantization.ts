@@ -3,6 +3,7 @@ import {
   type BlockQuantization,
   checkAccuracyLevel,
   checkBlockQuantization,
+  defaultBlockSize,
   InvalidArgumentError,
   type QuantBits,
 } from "@cobra-ts/core";
@@ -103,7 +104,8 @@ export type LmDtype = (typeof LM_DTYPES)[number];
 /**
  * The storage a dtype name stands for: fp16 = float16 projections and head (see LmFloat16); q8 = 8-bit
  * projections and head; q4 = 4-bit projections with an 8-bit head (as llama.cpp's Q4_0 keeps its head at
- * Q6_K); q4f16 = q4 with float16 scales and MatMulNBits in float16. Blocks of 32 weights, like Q4_0 / Q8_0.
+ * Q6_K); q4f16 = q4 with float16 scales and MatMulNBits in float16. Blocks of defaultBlockSize(bits) weights
+ * unless asked (128 at q4 / q4f16, the head too; 32 at q8).
  * Accuracy level 4 by default: onnxruntime's CPU MatMulNBits has no fp32 kernel for 8-bit weights (it
  * dequantizes the whole matrix on every call: 0.5 s for a 2048 x 8192 product, 1.4 ms at level 4), and
  * level 4's int8 activations move logits by about as much as 8-bit weights do (quantized-lm.test.ts).
@@ -116,11 +118,12 @@ export function lmQuantizationFor(
     throw new InvalidArgumentError(`the LM's dtype must be one of ${LM_DTYPES.join(", ")}; got "${dtype}"`);
   if (dtype === "fp32") return null;
   if (dtype === "fp16") return { method: "float16" };
+  const bits = dtype === "q8" ? 8 : 4;
   return checkLmQuantization({
     method: "matmul-nbits",
-    bits: dtype === "q8" ? 8 : 4,
+    bits,
     headBits: 8,
-    blockSize: options.blockSize ?? 32,
+    blockSize: options.blockSize ?? defaultBlockSize(bits),
     accuracyLevel: options.accuracyLevel ?? 4,
     ...(dtype === "q4f16" && { floatType: "float16" as const }),
   });

@@ -157,15 +157,16 @@ describe("ViT towers with fp16 / q8 / q4 weights (cobra-tiny fixture images)", (
         expect([full?.type, half?.type], name).toEqual(["float32", "float16"]);
         expect(half?.external?.length, name).toBe(full!.external!.length / 2);
       }
-      // q4: codes [N, kBlocks, 16 bytes] + fp32 scales; the patch embedding stays fp32.
+      // q4: codes [N, kBlocks, 64 bytes] + fp32 scales, in blocks of 128 (q4's default); the patch embedding
+      // stays fp32.
       const { embedDim: d, mlpHidden: h } = config;
       expect(models.q4.initializer("blocks.0.mlp.fc1.weight.codes")).toMatchObject({
         type: "uint8",
-        dims: [h, Math.ceil(d / 32), 16],
+        dims: [h, Math.ceil(d / 128), 64],
       });
       expect(models.q4.initializer("blocks.0.mlp.fc2.weight.scales")).toMatchObject({
         type: "float32",
-        dims: [d, Math.ceil(h / 32)],
+        dims: [d, Math.ceil(h / 128)],
       });
       expect(models.q4.initializer("patch_embed.proj.weight")?.type).toBe("float32");
       expect(models.q4.initializer("blocks.0.mlp.fc1.weight_t")).toBeUndefined();
