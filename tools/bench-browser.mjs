@@ -11,8 +11,8 @@
 // Options (or environment variables):
 //   --model BENCH_MODEL        folder (default: <tmp>/cobra-browser-bench/<preset>-<dtype>)
 //   --preset BENCH_PRESET      cobra synth preset for a missing folder (default cobra-3.5b)
-//   --dtype BENCH_DTYPE        its --dtype (default lm=q4,vision=q8: the WASM heap peaks at 3.65 GB of 4 GB;
-//                              see BENCHMARKS.md "Real-size Cobra in a browser tab")
+//   --dtype BENCH_DTYPE        its --dtype (default lm=q4,vision=q8: the WASM heap peaked at 3.65 GB of 4 GB at
+//                              blocks of 32; see BENCHMARKS.md "Real-size Cobra in a browser tab")
 //   --tokenizer BENCH_TOKENIZER  a tokenizer folder for synth (default: the fixture set's GPT-NeoX one, if present)
 //   --image BENCH_IMAGE        the image (default: the fixture set's chelsea.png)
 //   --question BENCH_QUESTION  (default "What is this?")
@@ -106,7 +106,7 @@ const dtypes = Object.entries(manifest.parts)
 const weightBytes = (slot) => manifest.parts[slot]?.files.reduce((sum, f) => sum + f.size, 0) ?? 0;
 const weights = Object.fromEntries(["encoder", "projector", "lm"].map((slot) => [slot, weightBytes(slot)]));
 
-const { openChromiumPage } = await chromiumHelpers();
+const { openChromiumPage, WASM_HEAP_HOOK } = await chromiumHelpers();
 
 /**
  * Chromium's processes (this process's descendants): their summed PSS now (shared pages counted once), and the
@@ -126,9 +126,11 @@ function chromiumMemory() {
 
 const loads = [loadavg()[0]];
 const image = readFileSync(o.image);
+// WASM_HEAP_HOOK keeps every WebAssembly memory the page makes, to read onnxruntime's heap size.
 const chromium = await openChromiumPage(new Map([["/image", image]]), {
   isolated: true,
   folders: { "/model": MODEL },
+  initScript: WASM_HEAP_HOOK,
 });
 const version = chromium.browser.version();
 let peakPss = 0;
@@ -151,7 +153,7 @@ const limit = setTimeout(async () => {
  */
 const pageMemory = () =>
   chromium.page.evaluate(() => ({
-    wasmHeap: Math.max(0, ...(window.benchMemories ?? []).map((m) => m.buffer.byteLength)),
+    wasmHeap: Math.max(0, ...window.wasmHeapBytes()),
     jsHeap: performance.memory?.usedJSHeapSize ?? null,
     sessions: window.benchSessions ?? [],
   }));
@@ -183,27 +185,7 @@ log(`Chromium ${version}: loading ${MODEL} (${dtypes})`);
 const loaded = await chromium.page
   .evaluate(
     async ({ threads }) => {
-      // Every WebAssembly memory the page makes or instantiates, to read onnxruntime's heap size.
-      const memories = [];
-      window.benchMemories = memories;
-      const Memory = WebAssembly.Memory;
-      WebAssembly.Memory = new Proxy(Memory, {
-        construct: (target, args) => {
-          const m = Reflect.construct(target, args);
-          memories.push(m);
-          return m;
-        },
-      });
-      for (const name of ["instantiate", "instantiateStreaming"]) {
-        const original = WebAssembly[name];
-        WebAssembly[name] = async (...args) => {
-          const result = await original.apply(WebAssembly, args);
-          const exports = (result.instance ?? result).exports;
-          memories.push(...Object.values(exports).filter((v) => v instanceof Memory));
-          return result;
-        };
-      }
-      const heap = () => Math.max(0, ...memories.map((m) => m.buffer.byteLength));
+      const heap = () => Math.max(0, ...window.wasmHeapBytes());
       // Each onnxruntime session: its file, the bytes handed to it, the heap before and after its creation
       // (the heap never shrinks, so "after" is the high-water mark so far).
       const sessions = [];

@@ -35,10 +35,14 @@ if (dirs.length < 2 || !Number.isInteger(positions) || positions < 1) {
 }
 const threads = values.threads ? Number(values.threads) : undefined;
 
-/** Every position's logits (rows of vocab floats), teacher-forced through `ids`. */
-async function logitsAlong(dir, ids) {
+/**
+ * Every position's logits (rows of vocab floats), teacher-forced through the ids `idsFor` gives for the model's
+ * vocabulary; the ids come back with them.
+ */
+async function logitsAlong(dir, idsFor) {
   const lm = await MambaLM.load(dir, { threads });
   try {
+    const ids = idsFor(lm.dims.vocabSize);
     const rows = [];
     let { logits, state } = await lm.prefill({ ids: ids.slice(0, 1) });
     rows.push(Float32Array.from(logits.data));
@@ -46,7 +50,7 @@ async function logitsAlong(dir, ids) {
       ({ logits, state } = await lm.step(ids[i], state));
       rows.push(Float32Array.from(logits.data));
     }
-    return { rows, vocab: lm.dims.vocabSize };
+    return { rows, ids, vocab: lm.dims.vocabSize };
   } finally {
     await lm.release();
   }
@@ -80,12 +84,8 @@ function tokenIds(vocab) {
 
 /** Loads every model in turn and prints the table. */
 async function main() {
-  const probe = await MambaLM.load(dirs[0], { threads });
-  const ids = tokenIds(probe.dims.vocabSize);
-  await probe.release();
-
   const t0 = performance.now();
-  const base = await logitsAlong(dirs[0], ids);
+  const base = await logitsAlong(dirs[0], tokenIds);
   console.error(`${dirs[0]}: ${positions} positions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const baseLog = base.rows.map(logSoftmax);
   const baseTop = base.rows.map(argmax);
@@ -96,7 +96,7 @@ async function main() {
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const dir of dirs.slice(1)) {
     const t = performance.now();
-    const other = await logitsAlong(dir, ids);
+    const other = await logitsAlong(dir, () => base.ids);
     console.error(`${dir}: ${positions} positions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     if (other.vocab !== base.vocab) throw new Error(`${dir}: vocabulary ${other.vocab}, not ${base.vocab}`);
     const kls = [];

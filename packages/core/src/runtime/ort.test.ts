@@ -37,13 +37,14 @@ describe("webgpu without a GPU adapter", () => {
   });
 });
 
-describe("memoryArena", () => {
-  const relu = () => {
-    const g = new GraphBuilder("relu");
-    g.output(g.op("Relu", [g.input("x", "float32", [2])]), "float32", [2]);
-    return serializeModel(g);
-  };
+/** Relu over a vector of any length: a session to open with each option. */
+const relu = () => {
+  const g = new GraphBuilder("relu");
+  g.output(g.op("Relu", [g.input("x", "float32", ["n"])]), "float32", ["n"]);
+  return serializeModel(g);
+};
 
+describe("memoryArena", () => {
   it("off reaches onnxruntime-node as enableCpuMemArena: false, and the session still runs", async () => {
     const { ort, created } = recordingOrt(await ortFor({ backend: "cpu" }));
     const { session } = await openSession(relu(), { backend: "cpu", ort, ...RUN_ONCE_SESSION });
@@ -71,12 +72,6 @@ describe("memoryArena", () => {
 });
 
 describe("memoryPattern", () => {
-  const relu = () => {
-    const g = new GraphBuilder("relu");
-    g.output(g.op("Relu", [g.input("x", "float32", ["n"])]), "float32", ["n"]);
-    return serializeModel(g);
-  };
-
   it("off reaches onnxruntime-node as enableMemPattern: false, and runs of several shapes still run", async () => {
     const { ort, created } = recordingOrt(await ortFor({ backend: "cpu" }));
     const { session } = await openSession(relu(), { backend: "cpu", ort, ...LM_SESSION });

@@ -57,8 +57,8 @@ export interface SessionOptions extends RuntimeChoice {
 export const RUN_ONCE_SESSION: Pick<SessionOptions, "memoryArena"> = { memoryArena: false };
 
 /**
- * Options for the LM's graph: no memory patterns. With them, Cobra-3.5B's q4 LM grew from 2.12 to 2.40 GB of
- * RSS over 12 prefills of different lengths (and on), and stayed at 2.05-2.15 GB without, at the same speed
+ * Options for the LM's graph: no memory patterns. With them, Cobra-3.5B's q4 LM grew from 2.10 to 2.35-2.40 GB
+ * of RSS over 30 prefills of different lengths, and stayed at 2.10-2.24 GB without, at the same speed
  * (measured in BENCHMARKS.md).
  */
 export const LM_SESSION: Pick<SessionOptions, "memoryPattern"> = { memoryPattern: false };
