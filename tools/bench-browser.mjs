@@ -11,8 +11,8 @@
 // Options (or environment variables):
 //   --model BENCH_MODEL        folder (default: <tmp>/cobra-browser-bench/<preset>-<dtype>)
 //   --preset BENCH_PRESET      cobra synth preset for a missing folder (default cobra-3.5b)
-//   --dtype BENCH_DTYPE        its --dtype (default lm=q4,vision=q8: the WASM heap peaked at 3.65 GB of 4 GB at
-//                              blocks of 32; see BENCHMARKS.md "Real-size Cobra in a browser tab")
+//   --dtype BENCH_DTYPE        its --dtype (default lm=q4,vision=q8: the WASM heap peaked at 3.41 GB of 4 GB at
+//                              the default blocks; see BENCHMARKS.md "Real-size Cobra in a browser tab")
 //   --tokenizer BENCH_TOKENIZER  a tokenizer folder for synth (default: the fixture set's GPT-NeoX one, if present)
 //   --image BENCH_IMAGE        the image (default: the fixture set's chelsea.png)
 //   --question BENCH_QUESTION  (default "What is this?")
@@ -21,7 +21,6 @@
 //   --threads BENCH_THREADS    onnxruntime-web WASM threads (default: the page's logical cores)
 //   --time-limit-s BENCH_TIME_LIMIT_S  the whole run, synth excluded (default 3600)
 //   -h, --help                 this text
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -29,9 +28,8 @@ import { parseArgs } from "node:util";
 import { fixtureSet } from "@cobra-ts/core/testing";
 import { descendantPids, procBytes } from "./child-processes.mjs";
 import { chromiumHelpers } from "./chromium-helpers.mjs";
+import { synthWhenMissing } from "./synth-when-missing.mjs";
 
-const ROOT = join(import.meta.dirname, "..");
-const CLI = join(ROOT, "packages/cobra/dist/cli.js");
 const env = process.env;
 const OPTIONS = {
   model: { type: "string", default: env.BENCH_MODEL },
@@ -83,17 +81,8 @@ for (const [name, v] of [
 const log = (line) => process.stderr.write(`bench:browser: ${line}\n`);
 const gb = (bytes) => `${(bytes / 1e9).toFixed(2)} GB`;
 
-if (!existsSync(join(MODEL, "cobra.json"))) {
-  if (!existsSync(CLI)) throw new Error("packages/cobra/dist/cli.js is missing: run `npm run build` first");
-  log(`writing ${o.preset} at --dtype ${o.dtype} to ${MODEL} (cobra synth)`);
-  const tokenizer = existsSync(o.tokenizer) ? ["--tokenizer", o.tokenizer] : [];
-  const synth = spawnSync(
-    process.execPath,
-    [CLI, "synth", "--preset", o.preset, "--dtype", o.dtype, ...tokenizer, "--out", MODEL],
-    { stdio: "inherit" },
-  );
-  if (synth.status !== 0) process.exit(synth.status ?? 1);
-}
+const tokenizer = existsSync(o.tokenizer) ? ["--tokenizer", o.tokenizer] : [];
+synthWhenMissing(MODEL, ["--preset", o.preset, "--dtype", o.dtype, ...tokenizer], log);
 const manifest = JSON.parse(readFileSync(join(MODEL, "cobra.json"), "utf8"));
 const synthesized = join(MODEL, "synth.json");
 const preset = existsSync(synthesized)

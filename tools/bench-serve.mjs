@@ -11,12 +11,13 @@
 // Environment: BENCH_MODEL (folder), BENCH_PRESET (cobra synth preset, default cobra-mamba-370m),
 // BENCH_MAX_TOKENS (default 48), BENCH_COLD_IMAGES (default 3; 0 skips them), BENCH_ROUNDS (default 2: sweeps of 1, 2, 4, 8
 // streams, every other one reversed), BENCH_TIME_LIMIT_S (default 1800).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import sharp from "sharp";
+import { synthWhenMissing } from "./synth-when-missing.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
 const CLI = join(ROOT, "packages/cobra/dist/cli.js");
@@ -31,13 +32,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const log = (line) => process.stderr.write(`bench:serve: ${line}\n`);
 
 if (!existsSync(CLI)) throw new Error("packages/cobra/dist/cli.js is missing: run `npm run build` first");
-if (!existsSync(join(MODEL, "cobra.json"))) {
-  log(`writing the ${PRESET} model to ${MODEL} (cobra synth)`);
-  const synth = spawnSync(process.execPath, [CLI, "synth", "--preset", PRESET, "--out", MODEL], {
-    stdio: "inherit",
-  });
-  if (synth.status !== 0) process.exit(synth.status ?? 1);
-}
+synthWhenMissing(MODEL, ["--preset", PRESET], log);
 
 /** A 640x480 noise PNG; each seed gives other bytes, so another cache key and another vision pass. */
 async function image(seed) {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "./jsonl/canonical-json.js";
-import { MANIFEST_FILE, parseManifest } from "./manifest.js";
+import { type CobraManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
 import { nodeReader } from "./runtime/node-reader.js";
 
 /** Which model a run answers with, read from cobra.json without loading the model. */
@@ -16,14 +16,22 @@ export interface ModelIdentity {
 
 /** A missing or foreign folder is refused with the loader's own message. */
 export async function modelIdentity(dir: string): Promise<ModelIdentity> {
+  return (await readModelFolder(dir)).identity;
+}
+
+/** cobra.json read once: the checked manifest and the identity it gives, for callers that need both. */
+export async function readModelFolder(
+  dir: string,
+): Promise<{ manifest: CobraManifest; identity: ModelIdentity }> {
   const text = new TextDecoder().decode(await nodeReader(dir).bytes(MANIFEST_FILE));
   const manifest = parseManifest(text, `${dir}/${MANIFEST_FILE}`, dir);
   // the file as written, not the parsed manifest: a field this version does not know still tells two models apart
   const { source: _, ...identifying } = JSON.parse(text) as Record<string, unknown>;
-  return {
+  const identity = {
     modelId: manifest.modelId,
     digest: createHash("sha256").update(canonicalJson(identifying)).digest("hex"),
   };
+  return { manifest, identity };
 }
 
 /** "cobra+3b 3f2a9c01d4e5" for messages. */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
-import { BIN, runCobra } from "./cli-process.js";
+import { BIN, batchArgs, runCobra } from "./cli-process.js";
 import { IMAGE_FILES, IMAGES_DIR } from "./eval-data.js";
 import { RELEASE_SOURCES } from "./fixture.js";
 
@@ -58,25 +58,13 @@ const readLines = async (file: string): Promise<Line[]> =>
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l));
 const byImage = (lines: Line[]) => new Map(lines.map((l) => [l.image, l]));
-const batchArgs = (images: string, out: string, ...more: string[]) => [
-  "batch",
-  "--model",
-  model,
-  "--images",
-  images,
-  "--prompt",
-  PROMPT,
-  "--out",
-  out,
-  "--max-new-tokens",
-  "12",
-  ...more,
-];
+const batchRun = (images: string, out: string, ...more: string[]) =>
+  batchArgs({ model, images, prompt: PROMPT, out, maxNewTokens: 12 }, ...more);
 
 describe("cobra batch", () => {
   it("answers every image of a folder as `cobra generate` does; a corrupt image is an error line", async () => {
     const out = join(work, "folder.jsonl");
-    const run = await runCobra(batchArgs(folder, out, "--batch", "4"));
+    const run = await runCobra(batchRun(folder, out, "--batch", "4"));
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/cobra batch: broken\.png: ImageDecodeError: .*unsupported image format/);
     expect(run.stdout).toMatch(
@@ -118,14 +106,14 @@ describe("cobra batch", () => {
 
     // Started again: nothing left to do, so no model is loaded and the file is not touched.
     const before = await readFile(out, "utf8");
-    const again = await runCobra(batchArgs(folder, out, "--batch", "4"));
+    const again = await runCobra(batchRun(folder, out, "--batch", "4"));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^7 images: 0 done now, 7 before; 1 with an error line/);
     expect(await readFile(out, "utf8")).toBe(before);
 
     // The image mended, --retry-errors asks about it again; the file keeps one line per image.
     await copyFile(join(IMAGES_DIR, IMAGE_FILES[1]), join(folder, "broken.png"));
-    const retried = await runCobra(batchArgs(folder, out, "--retry-errors"));
+    const retried = await runCobra(batchRun(folder, out, "--retry-errors"));
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stderr).toMatch(/dropped 1 error line to try those images again/);
     const after = await readLines(out);
@@ -136,11 +124,11 @@ describe("cobra batch", () => {
 
   it("killed mid-run and started again: the same lines as an uninterrupted run, each image once", async () => {
     const whole = join(work, "whole.jsonl");
-    const first = await runCobra(batchArgs(many, whole, "--batch", "6"));
+    const first = await runCobra(batchRun(many, whole, "--batch", "6"));
     expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: "" });
 
     const resumed = join(work, "resumed.jsonl");
-    const killed = await runCobra(batchArgs(many, resumed, "--batch", "1"), {
+    const killed = await runCobra(batchRun(many, resumed, "--batch", "1"), {
       killWhen: async () => (await readLines(resumed)).length >= 8,
     });
     expect(killed.signal, "the run finished before it could be killed: use more images").toBe("SIGKILL");
@@ -150,7 +138,7 @@ describe("cobra batch", () => {
     // as if the kill had landed inside a write: half a line, no newline
     await appendFile(resumed, '{"image":"035-x.png","prompt":"Desc');
 
-    const again = await runCobra(batchArgs(many, resumed, "--batch", "3"));
+    const again = await runCobra(batchRun(many, resumed, "--batch", "3"));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/cut a torn last line \(\d+ bytes\) left by a run that was stopped/);
     expect(again.stdout).toMatch(
@@ -168,7 +156,7 @@ describe("cobra batch", () => {
 
   it("Ctrl-C (SIGINT) stops with whole lines only and says how to resume", async () => {
     const out = join(work, "interrupted.jsonl");
-    const stopped = await runCobra(batchArgs(many, out, "--batch", "1"), {
+    const stopped = await runCobra(batchRun(many, out, "--batch", "1"), {
       killWhen: async () => (await readLines(out)).length >= 4,
       killSignal: "SIGINT",
     });
@@ -190,7 +178,7 @@ describe("cobra batch", () => {
     const few = join(work, "few");
     await mkdir(few);
     await copyFile(join(IMAGES_DIR, IMAGE_FILES[0]), join(few, IMAGE_FILES[0]));
-    const first = await runCobra(batchArgs(few, out));
+    const first = await runCobra(batchRun(few, out));
     expect(first.code, first.stderr).toBe(0);
     const before = await readFile(out, "utf8");
 
@@ -201,18 +189,15 @@ describe("cobra batch", () => {
 
     const refusals: [string[], RegExp][] = [
       [
-        batchArgs(few, out).map((a) => (a === PROMPT ? "List the objects." : a)),
+        batchRun(few, out).map((a) => (a === PROMPT ? "List the objects." : a)),
         /was written with prompt "Describe the image in one sentence\." \(line 1\); this run has "List the objects\."/,
       ],
       [
-        batchArgs(few, out).map((a) => (a === model ? otherModel : a)),
+        batchRun(few, out).map((a) => (a === model ? otherModel : a)),
         /was written with the model \S+ \(model sha256 [0-9a-f]{64}\) \(line 1\); this run has the model \S+other-model/,
       ],
-      [[...batchArgs(few, out), "--max-new-tokens", "5"], /generation \{"max_new_tokens":12\}/],
-      [
-        [...batchArgs(few, out), "--do-sample", "--seed", "3"],
-        /generation .*this run has .*"do_sample":true/,
-      ],
+      [[...batchRun(few, out), "--max-new-tokens", "5"], /generation \{"max_new_tokens":12\}/],
+      [[...batchRun(few, out), "--do-sample", "--seed", "3"], /generation .*this run has .*"do_sample":true/],
     ];
     for (const [args, message] of refusals) {
       const r = await runCobra(args);
@@ -223,7 +208,7 @@ describe("cobra batch", () => {
       expect(await readFile(out, "utf8")).toBe(before);
     }
 
-    const dash = await runCobra(batchArgs(few, "-"));
+    const dash = await runCobra(batchRun(few, "-"));
     expect(dash.code).toBe(1);
     expect(dash.stderr).toMatch(
       /^cobra: InvalidArgumentError: --out -: cobra batch writes a file it can resume/,
@@ -232,7 +217,7 @@ describe("cobra batch", () => {
 
     const foreign = join(work, "predictions.jsonl");
     await writeFile(foreign, '{"question_id": 1, "answer": "yes"}\n{"question_id": 2, "answer": "no"}\n');
-    const r = await runCobra(batchArgs(few, foreign));
+    const r = await runCobra(batchRun(few, foreign));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^cobra: BatchFileError: .*line 1: field image: expected a string/);
     expect(await readFile(foreign, "utf8")).toBe(
@@ -245,7 +230,7 @@ describe("cobra batch", () => {
     await writeFile(list, `${join(IMAGES_DIR, IMAGE_FILES[0])}\n${join(IMAGES_DIR, IMAGE_FILES[1])}\n`);
     const sampling = ["--do-sample", "--top-k", "0", "--seed", "5"];
     const out = join(work, "sampled.jsonl");
-    const run = await runCobra(batchArgs(list, out, "--batch", "2", ...sampling));
+    const run = await runCobra(batchRun(list, out, "--batch", "2", ...sampling));
     expect(run.code, run.stderr).toBe(0);
     const lines = await readLines(out);
     expect(lines.map((l) => l.generation)).toEqual([
@@ -273,7 +258,7 @@ describe("cobra batch", () => {
       `# images to caption\n../images/${IMAGE_FILES[1]}\n\n${absolute}\r\n../images/gone.png\n../images/sub/${IMAGE_FILES[0]}\n`,
     );
     const out = join(work, "list.jsonl");
-    const run = await runCobra(batchArgs(list, out, "--batch", "2"));
+    const run = await runCobra(batchRun(list, out, "--batch", "2"));
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
       /cobra batch: \.\.\/images\/gone\.png: FileNotFoundError: image file not found/,

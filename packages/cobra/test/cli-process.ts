@@ -119,3 +119,22 @@ export function runCobra(args: string[], options: RunOptions = {}): Promise<Exit
     child.stdin.end(options.stdin ?? "");
   });
 }
+
+/** `cobra batch` over a folder of images, one prompt, at most `maxNewTokens` answer tokens; `more` flags appended. */
+export const batchArgs = (
+  run: { model: string; images: string; prompt: string; out: string; maxNewTokens: number },
+  ...more: string[]
+) => [
+  "batch",
+  "--model",
+  run.model,
+  "--images",
+  run.images,
+  "--prompt",
+  run.prompt,
+  "--out",
+  run.out,
+  "--max-new-tokens",
+  String(run.maxNewTokens),
+  ...more,
+];

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertRelease } from "../src/convert/convert.js";
 import { runKeys } from "../src/queue/jobs.js";
-import { BIN, runCobra } from "./cli-process.js";
+import { BIN, batchArgs, runCobra } from "./cli-process.js";
 import { IMAGE_FILES, IMAGES_DIR, writePope, writeVqav2 } from "./eval-data.js";
 import { RELEASE_SOURCES } from "./fixture.js";
 import { inspect, runIdOf, startWorker, until } from "./queue-helpers.js";
@@ -209,21 +209,8 @@ describe("cobra eval run --queue with cobra workers", () => {
 const PROMPT = "Describe the image in one sentence.";
 let images = "";
 let localBatch = "";
-const batchArgs = (out: string) => [
-  "batch",
-  "--model",
-  model,
-  "--images",
-  images,
-  "--prompt",
-  PROMPT,
-  "--out",
-  out,
-  "--max-new-tokens",
-  "8",
-  "--batch",
-  "2",
-];
+const batchRun = (out: string) =>
+  batchArgs({ model, images, prompt: PROMPT, out, maxNewTokens: 8 }, "--batch", "2");
 /** The names in --images order (code-point order of the relative path). */
 const IMAGE_NAMES = [...IMAGE_FILES.slice(1), "broken.png", `sub/${IMAGE_FILES[0]}`].sort();
 const GROUPS = Math.ceil(IMAGE_NAMES.length / 2);
@@ -244,7 +231,7 @@ describe("cobra batch --queue with cobra workers", () => {
     await copyFile(join(IMAGES_DIR, IMAGE_FILES[0]), join(images, "sub", IMAGE_FILES[0]));
     await writeFile(join(images, "broken.png"), "this is text, not a PNG");
     localBatch = join(work, "batch-local.jsonl");
-    const local = await runCobra(batchArgs(localBatch));
+    const local = await runCobra(batchRun(localBatch));
     expect(batchEnded(local)).toEqual(OK);
   });
 
@@ -255,7 +242,7 @@ describe("cobra batch --queue with cobra workers", () => {
 
   it("killed, started again and answered by two workers (one --concurrency 2): the local run's lines, each image once", async () => {
     const out = join(work, "batch-queued.jsonl");
-    const args = [...batchArgs(out), "--queue", redis.url];
+    const args = [...batchRun(out), "--queue", redis.url];
     // no worker is up: the jobs wait, and the coordinator is killed once it has queued them all
     const first = await runCobra(args, { killWhen: async () => (await batchJobs()).length === GROUPS });
     expect(first.signal).toBe("SIGKILL");
@@ -326,7 +313,7 @@ describe("cobra batch --queue with cobra workers", () => {
     const db = `${redis.url}/2`;
     const wrong = await startWorker(["--queue", db, "--model", join(work, "model-q8")]);
     const out = join(work, "batch-wrong-model.jsonl");
-    const refused = await runCobra([...batchArgs(out), "--queue", db]);
+    const refused = await runCobra([...batchRun(out), "--queue", db]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
       /cobra: QueueJobFailedError: \d+ jobs? of this run failed: the run wants model cobra\+3b [0-9a-f]{12}, this worker has cobra\+3b [0-9a-f]{12} \(.*model-q8\): start the worker with --model/,
@@ -351,7 +338,7 @@ describe("an unreachable Redis", () => {
         "--redis-timeout",
         "2",
       ]),
-      runCobra([...batchArgs(join(work, "batch-no-redis.jsonl")), "--queue", nobody, "--redis-timeout", "2"]),
+      runCobra([...batchRun(join(work, "batch-no-redis.jsonl")), "--queue", nobody, "--redis-timeout", "2"]),
     ]);
     expect(performance.now() - started).toBeLessThan(20_000);
     for (const r of [worker, coordinator, batch]) {

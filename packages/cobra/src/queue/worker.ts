@@ -1,9 +1,8 @@
 import { UnrecoverableError, Worker } from "bullmq";
 import pkg from "../../package.json" with { type: "json" };
-import { describeModel, modelIdentity } from "../model-identity.js";
+import { describeModel, readModelFolder } from "../model-identity.js";
 import { type BackendChoice, type PartBackends, resolvePartBackends } from "../runtime/backends.js";
-import { readManifestFrom, recordedBackends } from "../runtime/load-parts.js";
-import { nodeReader } from "../runtime/node-reader.js";
+import { recordedBackends } from "../runtime/load-parts.js";
 import { processBatchImages } from "./batch-images.js";
 import type { QueueConnectionError } from "./errors.js";
 import { processEvalGroup } from "./eval-group.js";
@@ -41,8 +40,8 @@ export function engineKey(choice: BackendChoice | undefined, recorded: PartBacke
 
 /** Takes jobs from the queue until `signal` aborts; throws a QueueConnectionError when Redis stays away. */
 export async function runWorker(options: RunWorkerOptions): Promise<void> {
-  const model = await modelIdentity(options.modelDir);
-  const recorded = recordedBackends(await readManifestFrom(nodeReader(options.modelDir)));
+  const { manifest, identity: model } = await readModelFolder(options.modelDir);
+  const recorded = recordedBackends(manifest);
   let lost: ((e: QueueConnectionError) => void) | null = null;
   const lostConnection = new Promise<never>((_, reject) => {
     lost = reject;
