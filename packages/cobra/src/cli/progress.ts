@@ -6,9 +6,26 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-/** A progress bar on a terminal; silent otherwise (logs and CI stay clean). */
-export function progressReporter(io: CliIO): ProgressReporter {
-  if (!io.isTTY) return { update() {}, stop() {} };
+/** Off a terminal, a plain progress line at most this often: a long run shows it is alive, a short one stays quiet. */
+export const PLAIN_PROGRESS_EVERY_MS = 15_000;
+
+/**
+ * A progress bar on a terminal. Elsewhere (a pipe, a log file, CI) one plain line "<label>: <percent>%" once
+ * PLAIN_PROGRESS_EVERY_MS has passed since the start or the last line: no bar redraws in logs, and a
+ * conversion of a 14 GB checkpoint is not minutes of silence.
+ */
+export function progressReporter(io: CliIO, now: () => number = Date.now): ProgressReporter {
+  if (!io.isTTY) {
+    let last = now();
+    return {
+      update(label, done, total) {
+        if (now() - last < PLAIN_PROGRESS_EVERY_MS) return;
+        last = now();
+        io.stderr(`${label}: ${total > 0 ? Math.floor((100 * done) / total) : 0}%\n`);
+      },
+      stop() {},
+    };
+  }
   const bar = new SingleBar({
     format: "{label} |{bar}| {percentage}% {value}/{total}",
     hideCursor: true,
