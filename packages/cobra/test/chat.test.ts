@@ -175,7 +175,7 @@ describe("cobra chat past the prompt limit", () => {
         }
         if (q === long) {
           expect(line).toMatch(
-            /^cobra: InvalidArgumentError: .* over the model's limit of 60: ask a shorter one$/,
+            /^cobra: PromptTooLongError: .* over the model's limit of 60: ask a shorter one$/,
           );
           continue;
         }

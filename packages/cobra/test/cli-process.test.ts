@@ -41,7 +41,8 @@ describe("long arguments end in the clean error, never a crash", () => {
     const prompt = "a".repeat(50_000);
     expectTypedError(
       await cobra(["generate", "--model", model, "--image", image(), "--prompt", prompt]),
-      /^cobra: InvalidArgumentError: the prompt is \d+ tokens, over maxPromptLength 2048/,
+      // the library's promptOverflow option is no advice for a command line
+      /^cobra: PromptTooLongError: the prompt is \d+ tokens, over maxPromptLength 2048 \(Cobra's llm_max_length\); shorten it\n$/,
     );
   });
 
@@ -57,7 +58,7 @@ describe("long arguments end in the clean error, never a crash", () => {
       await cobra(["generate", "--model", model, "--image", image(), "--prompt", "b".repeat(50_000)], {
         env,
       }),
-      /InvalidArgumentError: the prompt is \d+ tokens/,
+      /PromptTooLongError: the prompt is \d+ tokens/,
     );
   });
 });

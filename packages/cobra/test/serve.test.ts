@@ -284,7 +284,8 @@ describe("errors come back in OpenAI's shape and status, as the client's error c
     const err = await ask({ model: "m", messages: [{ role: "user", content: "word ".repeat(3000) }] });
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.code).toBe("context_length_exceeded");
-    expect(err.message).toMatch(/2048/);
+    expect(err.message).toMatch(/the prompt is \d+ tokens, over maxPromptLength 2048 .*; shorten it$/);
+    expect(err.message).not.toMatch(/promptOverflow/); // a library option, not a request field
   });
 
   it("an unknown route is a 404 NotFoundError", async () => {

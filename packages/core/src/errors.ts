@@ -52,6 +52,28 @@ export class InvalidArgumentError extends CobraError {
   override name = "InvalidArgumentError";
 }
 
+/**
+ * A prompt over the model's limit. The default message names the library's way out (`promptOverflow:
+ * "truncate"`); surfaces without that option (the CLI, the server) show `refusal` instead. A caller with its own
+ * way out (a chat dropping old turns) gives its own refusal, which is then the whole message.
+ */
+export class PromptTooLongError extends InvalidArgumentError {
+  override name = "PromptTooLongError";
+  /** By default "the prompt is N tokens, over maxPromptLength L (Cobra's llm_max_length); shorten it". */
+  readonly refusal: string;
+  constructor(
+    readonly tokens: number,
+    readonly limit: number,
+    refusal?: string,
+  ) {
+    const plain =
+      refusal ??
+      `the prompt is ${tokens} tokens, over maxPromptLength ${limit} (Cobra's llm_max_length); shorten it`;
+    super(refusal ?? `${plain}, or pass promptOverflow: "truncate" to cut it like the official tokenizer`);
+    this.refusal = plain;
+  }
+}
+
 /** An input image cannot be decoded, is too large, or is otherwise unusable. */
 export class ImageDecodeError extends CobraError {
   override name = "ImageDecodeError";

@@ -4,6 +4,7 @@ import type { AskOptions, ImageSession } from "../runtime/cobra.js";
 import { Cobra } from "../runtime/load-node.js";
 import { CHAT_HELP, parseChatLine } from "./chat-commands.js";
 import { ChatInput } from "./chat-input.js";
+import { cliErrorLine } from "./error-line.js";
 import { addGenerationOptions, generationSettings } from "./generate.js";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
@@ -87,7 +88,7 @@ async function turn<T>(io: CliIO, run: () => Promise<T>, stopped: string): Promi
     return await run();
   } catch (e) {
     if (isAbort(e)) io.stderr(`${stopped}\n`);
-    else if (e instanceof CobraError) io.stderr(`cobra: ${e.name}: ${e.message}\n`);
+    else if (e instanceof CobraError) io.stderr(`cobra: ${cliErrorLine(e)}\n`);
     else throw e;
     return undefined;
   }

@@ -6,6 +6,7 @@ import { batchCommand } from "./batch.js";
 import { benchCommand } from "./bench.js";
 import { chatCommand } from "./chat.js";
 import { convertCommand } from "./convert.js";
+import { cliErrorLine } from "./error-line.js";
 import { evalCommand } from "./eval.js";
 import { featuresCommand } from "./features.js";
 import { generateCommand } from "./generate.js";
@@ -60,7 +61,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     const e = typedSystemError(thrown);
     const verbose = argv.includes("--verbose");
     const message =
-      e instanceof CobraError ? `${e.name}: ${e.message}` : `unexpected error: ${(e as Error)?.message ?? e}`;
+      e instanceof CobraError ? cliErrorLine(e) : `unexpected error: ${(e as Error)?.message ?? e}`;
     io.stderr(`cobra: ${verbose ? message : clip(message)}\n`);
     if (verbose && thrown instanceof Error && thrown.stack) io.stderr(`${thrown.stack}\n`);
     return e instanceof CobraError ? 1 : 2;

@@ -5,6 +5,7 @@ import {
   type LanguageModelState,
   type Projector,
   type PromptBuilder,
+  PromptTooLongError,
   type RgbImage,
   type Tokenizer,
   throwIfAborted,
@@ -179,7 +180,7 @@ export class ImageSession {
   /**
    * Drops the oldest question/answer pairs until the prompt for `question` fits in maxPromptLength (a chat
    * grows past Cobra's llm_max_length otherwise; the next answer then starts again from the image state).
-   * Returns how many pairs were dropped; throws InvalidArgumentError when the question alone does not fit.
+   * Returns how many pairs were dropped; throws PromptTooLongError when the question alone does not fit.
    */
   dropOldestTurnsToFit(question: string, options: Pick<AskOptions, "maxPromptLength"> = {}): number {
     const limit = options.maxPromptLength ?? this.cobra.generationDefaults().maxPromptLength;
@@ -192,7 +193,9 @@ export class ImageSession {
     }
     // The history is left as it was when even the question alone does not fit.
     if (length > limit)
-      throw new InvalidArgumentError(
+      throw new PromptTooLongError(
+        length,
+        limit,
         `the question makes a prompt of ${length} tokens, over the model's limit of ${limit}: ask a shorter one`,
       );
     this.history.splice(0, 2 * dropped);

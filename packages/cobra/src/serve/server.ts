@@ -1,6 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { AbortError, InvalidArgumentError, type LanguageModelState } from "@cobra-ts/core";
+import {
+  AbortError,
+  InvalidArgumentError,
+  type LanguageModelState,
+  PromptTooLongError,
+} from "@cobra-ts/core";
 import { limitPromptIds, type StreamChunk } from "@cobra-ts/mamba-lm";
 // fastify rather than hono: this server is Node-only, and fastify brings what it needs built in and
 // maintained — ajv schema validation whose errors name the field, a body limit answered with 413, a
@@ -164,8 +169,8 @@ export class CobraServer {
         maxPromptLength: model.settings.maxPromptLength,
       });
     } catch (e) {
-      if (e instanceof InvalidArgumentError)
-        throw badRequest(e.message, "messages", "context_length_exceeded");
+      if (e instanceof PromptTooLongError) throw badRequest(e.refusal, "messages", "context_length_exceeded");
+      if (e instanceof InvalidArgumentError) throw badRequest(e.message, "messages");
       throw e;
     }
     const image = chat.image && {

@@ -1,4 +1,4 @@
-import { AbortError, InvalidArgumentError } from "@cobra-ts/core";
+import { AbortError, InvalidArgumentError, PromptTooLongError } from "@cobra-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MambaLM } from "../model/mamba-lm.js";
 import {
@@ -183,8 +183,14 @@ describe("generate refuses bad options before running", () => {
     const ids = longestPromptCase().input_ids; // cobra-tiny: 75 tokens, limit 64
     expect(ids.length).toBeGreaterThan(1);
     const limit = Math.max(1, ids.length - 11);
-    await expect(generate(lm, tokenizer, ids, { maxPromptLength: limit, maxNewTokens: 1 })).rejects.toThrow(
-      `prompt is ${ids.length} tokens, over maxPromptLength ${limit}`,
+    const refused = await generate(lm, tokenizer, ids, { maxPromptLength: limit, maxNewTokens: 1 }).catch(
+      (e) => e,
+    );
+    expect(refused).toBeInstanceOf(PromptTooLongError);
+    expect(refused).toBeInstanceOf(InvalidArgumentError);
+    expect([refused.tokens, refused.limit]).toEqual([ids.length, limit]);
+    expect(refused.message).toBe(
+      `the prompt is ${ids.length} tokens, over maxPromptLength ${limit} (Cobra's llm_max_length); shorten it, or pass promptOverflow: "truncate" to cut it like the official tokenizer`,
     );
     const truncated = await generate(lm, tokenizer, ids, {
       maxPromptLength: limit,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@cobra-ts/core";
+import { InvalidArgumentError, PromptTooLongError } from "@cobra-ts/core";
 
 export interface PromptLengthOptions {
   /**
@@ -7,7 +7,7 @@ export interface PromptLengthOptions {
    */
   maxPromptLength?: number;
   /**
-   * What a longer prompt gets: "refuse" (default) throws InvalidArgumentError naming the limit; "truncate"
+   * What a longer prompt gets: "refuse" (default) throws PromptTooLongError naming the limit; "truncate"
    * keeps the first maxPromptLength ids exactly like Cobra's tokenizer call (right truncation, which cuts
    * off the end of the prompt, i.e. the `<|assistant|>` cue of a chat prompt).
    */
@@ -24,7 +24,5 @@ export function limitPromptIds(ids: readonly number[], options: PromptLengthOpti
     throw new InvalidArgumentError(`promptOverflow must be "refuse" or "truncate", got ${String(overflow)}`);
   if (ids.length <= limit) return [...ids];
   if (overflow === "truncate") return ids.slice(0, limit);
-  throw new InvalidArgumentError(
-    `the prompt is ${ids.length} tokens, over maxPromptLength ${limit} (Cobra's llm_max_length); shorten it, or pass promptOverflow: "truncate" to cut it like the official tokenizer`,
-  );
+  throw new PromptTooLongError(ids.length, limit);
 }
