@@ -36,6 +36,7 @@ export const SERVE_DEFAULTS: ServeOptions = {
   prefillChunk: 256,
   maxBodyBytes: 8 * 2 ** 20,
   defaultMaxTokens: 24,
+  maxTokensLimit: 100_000, // the tests' long-running answers
   images: { allowRemote: false, maxBytes: 4 * 2 ** 20, remoteTimeoutMs: 2000 },
 };
 

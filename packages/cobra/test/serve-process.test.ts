@@ -76,7 +76,7 @@ describe("cobra serve process", () => {
   });
 
   it("past --shutdown-grace-s a running stream is cut with an error event, and the process still exits 0", async () => {
-    const { cli, url } = await serve(["--shutdown-grace-s", "0"]);
+    const { cli, url } = await serve(["--shutdown-grace-s", "0", "--max-tokens-limit", "1000000"]);
     const body = await startStream(url, 1_000_000);
     cli.child.kill("SIGTERM");
     const text = await body.rest;

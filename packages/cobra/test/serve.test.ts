@@ -280,6 +280,35 @@ describe("errors come back in OpenAI's shape and status, as the client's error c
     expect(err.code).toBe("invalid_image");
   });
 
+  it("max_tokens or max_completion_tokens over the limit is a 400 naming the field; the limit itself is served", async () => {
+    const hi = [{ role: "user", content: "hi" }] as never;
+    const limited = await startServer(cobra, { maxTokensLimit: 2 });
+    try {
+      const over = await limited.client.chat.completions
+        .create({ model: "m", messages: hi, max_tokens: 3 })
+        .then(
+          () => null,
+          (e) => e,
+        );
+      expect(over).toBeInstanceOf(OpenAI.BadRequestError);
+      expect([over.param, over.message]).toEqual([
+        "max_tokens",
+        "400 max_tokens is 3, over this server's limit of 2 (cobra serve --max-tokens-limit)",
+      ]);
+      const overNew = await limited.client.chat.completions
+        .create({ model: "m", messages: hi, max_completion_tokens: 1e9, max_tokens: 2 })
+        .then(
+          () => null,
+          (e) => e,
+        );
+      expect(overNew?.param).toBe("max_completion_tokens");
+      const at = await limited.client.chat.completions.create({ model: "m", messages: hi, max_tokens: 2 });
+      expect(at.usage?.completion_tokens).toBe(2);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("a prompt over the model's limit is a 400 with code context_length_exceeded", async () => {
     const err = await ask({ model: "m", messages: [{ role: "user", content: "word ".repeat(3000) }] });
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);

@@ -1,4 +1,5 @@
 import { basename, resolve } from "node:path";
+import { InvalidArgumentError } from "@cobra-ts/core";
 import type { Command, Option } from "commander";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
@@ -30,6 +31,12 @@ export function serveCommand(program: Command, io: CliIO, backend: () => Option)
     .option("--max-body-mb <n>", "largest request body (413 beyond)", positiveInt, 32)
     .option("--max-image-mb <n>", "largest encoded image", positiveInt, 20)
     .option("--max-tokens <n>", "max_tokens of a request that gives none", positiveInt, 256)
+    .option(
+      "--max-tokens-limit <n>",
+      "the most max_tokens a request may ask (400 beyond): a Mamba answer has no context window to end it",
+      positiveInt,
+      4096,
+    )
     .option("--image-root <dir>", "allow file:// image URLs under this folder")
     .option("--allow-remote-images", "allow http(s) image URLs (fetched with a size and time limit)")
     .option("--remote-timeout-s <n>", "longest fetch of a remote image", positiveInt, 10)
@@ -41,6 +48,10 @@ export function serveCommand(program: Command, io: CliIO, backend: () => Option)
     )
     .addOption(backend());
   addModelOptions(cmd).action(async (opts) => {
+    if (opts.maxTokens > opts.maxTokensLimit)
+      throw new InvalidArgumentError(
+        `--max-tokens ${opts.maxTokens} is over --max-tokens-limit ${opts.maxTokensLimit}: every request without max_tokens would be refused`,
+      );
     // Loaded on use: the server and its framework stay out of the other commands' start-up.
     const { CobraServer } = await import("../serve/server.js");
     const { Cobra } = await import("../runtime/load-node.js");
@@ -53,6 +64,7 @@ export function serveCommand(program: Command, io: CliIO, backend: () => Option)
       prefillChunk: opts.prefillChunk,
       maxBodyBytes: opts.maxBodyMb * 2 ** 20,
       defaultMaxTokens: opts.maxTokens,
+      maxTokensLimit: opts.maxTokensLimit,
       images: {
         fileRoot: opts.imageRoot,
         allowRemote: !!opts.allowRemoteImages,

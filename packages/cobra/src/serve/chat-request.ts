@@ -20,7 +20,10 @@ export interface ChatRequest {
  * user. Sampling: no temperature or 0 decodes greedily, as `cobra generate` does (OpenAI's default of 1 would
  * make every answer random); a temperature > 0 samples from the whole vocabulary with `top_p`.
  */
-export function toChatRequest(body: ChatCompletionBody, defaultMaxTokens: number): ChatRequest {
+export function toChatRequest(
+  body: ChatCompletionBody,
+  tokens: { defaultMaxTokens: number; maxTokensLimit: number },
+): ChatRequest {
   let image: ChatRequest["image"] = null;
   const messages = body.messages.map((m, i): ChatMessage => {
     if (m.role === "system" || m.role === "developer" || m.role === "tool")
@@ -57,13 +60,21 @@ export function toChatRequest(body: ChatCompletionBody, defaultMaxTokens: number
       throw badRequest("user and assistant messages must alternate", `messages[${i}].role`);
   if (messages[0].role !== "user")
     throw badRequest("the first message must be the user's", "messages[0].role");
+  const field = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+  const maxNewTokens = body[field] ?? tokens.defaultMaxTokens;
+  // Mamba's answer has no context window to end it: without a cap, a client could hold a batch slot for days.
+  if (maxNewTokens > tokens.maxTokensLimit)
+    throw badRequest(
+      `${field} is ${maxNewTokens}, over this server's limit of ${tokens.maxTokensLimit} (cobra serve --max-tokens-limit)`,
+      field,
+    );
   const temperature = body.temperature ?? 0;
   const stop = body.stop ?? undefined;
   return {
     messages,
     image,
     options: {
-      maxNewTokens: body.max_completion_tokens ?? body.max_tokens ?? defaultMaxTokens,
+      maxNewTokens,
       stopStrings: stop === undefined ? undefined : typeof stop === "string" ? [stop] : stop,
       ...(temperature > 0 ? { doSample: true, topK: 0, temperature, topP: body.top_p ?? 0 } : {}),
     },

@@ -51,6 +51,8 @@ export interface ServeOptions {
   maxBodyBytes: number;
   /** max_tokens when a request gives none. */
   defaultMaxTokens: number;
+  /** The most max_tokens a request may ask (400 beyond). */
+  maxTokensLimit: number;
   images: ImagePolicy;
   /** Where server-side failures are reported (never to the client). */
   log?: (line: string) => void;
@@ -161,7 +163,10 @@ export class CobraServer {
     const { model, scheduler } = this;
     if (this.closing) throw unavailable("the server is shutting down");
     if (!model || !scheduler) throw unavailable("the model is still loading; retry when /health says ok");
-    const chat = toChatRequest(body, this.options.defaultMaxTokens);
+    const chat = toChatRequest(body, {
+      defaultMaxTokens: this.options.defaultMaxTokens,
+      maxTokensLimit: this.options.maxTokensLimit,
+    });
     let promptIds: number[];
     try {
       const prompt = model.promptString({ messages: chat.messages });
