@@ -58,11 +58,16 @@ describe("CLI bad input: non-zero exit, one line on stderr, no stack trace", () 
   it("two prompt kinds at once", () =>
     expectOneLineError([...base(), "--raw-prompt", "x"], /exactly one of/));
   it("an unknown command", () => expectOneLineError(["frobnicate"], /unknown command/));
-  it("serve with a --max-tokens over its --max-tokens-limit, before listening", () =>
-    expectOneLineError(
+  it("serve with a --max-tokens given over its --max-tokens-limit, before listening", async () => {
+    await expectOneLineError(
       ["serve", "--model", model, "--port", "0", "--max-tokens", "5000"],
       /^cobra: InvalidArgumentError: --max-tokens 5000 is over --max-tokens-limit 4096/,
-    ));
+    );
+    await expectOneLineError(
+      ["serve", "--model", model, "--port", "0", "--max-tokens", "100", "--max-tokens-limit", "64"],
+      /^cobra: InvalidArgumentError: --max-tokens 100 is over --max-tokens-limit 64/,
+    );
+  });
   it("a file given as the model folder", () =>
     expectOneLineError(
       [

@@ -75,6 +75,20 @@ describe("cobra serve process", () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
+  it("--max-tokens-limit alone also lowers the default max_tokens to it", async () => {
+    const { cli, url } = await serve(["--max-tokens-limit", "3"]);
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: caseMessages(CASES[0]) }),
+    });
+    expect(res.status).toBe(200);
+    const answer = await res.json();
+    expect([answer.usage.completion_tokens, answer.choices[0].finish_reason]).toEqual([3, "length"]);
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+  });
+
   it("past --shutdown-grace-s a running stream is cut with an error event, and the process still exits 0", async () => {
     const { cli, url } = await serve(["--shutdown-grace-s", "0", "--max-tokens-limit", "1000000"]);
     const body = await startStream(url, 1_000_000);

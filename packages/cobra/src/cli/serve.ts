@@ -30,7 +30,12 @@ export function serveCommand(program: Command, io: CliIO, backend: () => Option)
     )
     .option("--max-body-mb <n>", "largest request body (413 beyond)", positiveInt, 32)
     .option("--max-image-mb <n>", "largest encoded image", positiveInt, 20)
-    .option("--max-tokens <n>", "max_tokens of a request that gives none", positiveInt, 256)
+    .option(
+      "--max-tokens <n>",
+      "max_tokens of a request that gives none (at most --max-tokens-limit)",
+      positiveInt,
+      256,
+    )
     .option(
       "--max-tokens-limit <n>",
       "the most max_tokens a request may ask (400 beyond): a Mamba answer has no context window to end it",
@@ -48,6 +53,9 @@ export function serveCommand(program: Command, io: CliIO, backend: () => Option)
     )
     .addOption(backend());
   addModelOptions(cmd).action(async (opts) => {
+    // A lower limit alone lowers the default too; only a --max-tokens given over it is a mistake.
+    if (cmd.getOptionValueSource("maxTokens") === "default")
+      opts.maxTokens = Math.min(opts.maxTokens, opts.maxTokensLimit);
     if (opts.maxTokens > opts.maxTokensLimit)
       throw new InvalidArgumentError(
         `--max-tokens ${opts.maxTokens} is over --max-tokens-limit ${opts.maxTokensLimit}: every request without max_tokens would be refused`,
