@@ -5,8 +5,16 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cobra } from "../src/runtime/load-node.js";
+import { CobraServer } from "../src/serve/server.js";
 import { CASES, caseRequest, imagePath } from "./fixture.js";
-import { caseMessages, convertedTinyModel, dataUrl, metric, startServer } from "./serve-fixture.js";
+import {
+  caseMessages,
+  convertedTinyModel,
+  dataUrl,
+  metric,
+  SERVE_DEFAULTS,
+  startServer,
+} from "./serve-fixture.js";
 
 let cobra: Cobra;
 let cleanup: () => Promise<void>;
@@ -35,8 +43,6 @@ describe("GET /health and /v1/models", () => {
   });
 
   it("health is 503 while the model loads", async () => {
-    const { CobraServer } = await import("../src/serve/server.js");
-    const { SERVE_DEFAULTS } = await import("./serve-fixture.js");
     const loading = new CobraServer(SERVE_DEFAULTS);
     const { port } = await loading.listen("127.0.0.1", 0);
     try {
@@ -282,7 +288,7 @@ describe("errors come back in OpenAI's shape and status, as the client's error c
 
   it("max_tokens or max_completion_tokens over the limit is a 400 naming the field; the limit itself is served", async () => {
     const hi = [{ role: "user", content: "hi" }] as never;
-    const limited = await startServer(cobra, { maxTokensLimit: 2 });
+    const limited = await startServer(cobra, { maxTokensLimit: 2, defaultMaxTokens: 2 });
     try {
       const over = await limited.client.chat.completions
         .create({ model: "m", messages: hi, max_tokens: 3 })
@@ -307,6 +313,10 @@ describe("errors come back in OpenAI's shape and status, as the client's error c
     } finally {
       await limited.close();
     }
+    // a default over the limit would refuse every request that gives none: refused when the server is made
+    expect(() => new CobraServer({ ...SERVE_DEFAULTS, defaultMaxTokens: 3, maxTokensLimit: 2 })).toThrow(
+      /^--max-tokens 3 is over --max-tokens-limit 2: every request without max_tokens would be refused$/,
+    );
   });
 
   it("a prompt over the model's limit is a 400 with code context_length_exceeded", async () => {

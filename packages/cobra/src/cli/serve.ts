@@ -1,5 +1,4 @@
 import { basename, resolve } from "node:path";
-import { InvalidArgumentError } from "@cobra-ts/core";
 import type { Command, Option } from "commander";
 import type { CliIO } from "./io.js";
 import { addModelOptions, loadOptions } from "./model-options.js";
@@ -53,13 +52,10 @@ export function serveCommand(program: Command, io: CliIO, backend: () => Option)
     )
     .addOption(backend());
   addModelOptions(cmd).action(async (opts) => {
-    // A lower limit alone lowers the default too; only a --max-tokens given over it is a mistake.
+    // A lower limit alone lowers the default too; only a --max-tokens given over it is a mistake (the server
+    // refuses it).
     if (cmd.getOptionValueSource("maxTokens") === "default")
       opts.maxTokens = Math.min(opts.maxTokens, opts.maxTokensLimit);
-    if (opts.maxTokens > opts.maxTokensLimit)
-      throw new InvalidArgumentError(
-        `--max-tokens ${opts.maxTokens} is over --max-tokens-limit ${opts.maxTokensLimit}: every request without max_tokens would be refused`,
-      );
     // Loaded on use: the server and its framework stay out of the other commands' start-up.
     const { CobraServer } = await import("../serve/server.js");
     const { Cobra } = await import("../runtime/load-node.js");

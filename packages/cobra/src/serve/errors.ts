@@ -1,4 +1,10 @@
-import { AbortError, CobraError, ImageDecodeError, InvalidArgumentError } from "@cobra-ts/core";
+import {
+  AbortError,
+  CobraError,
+  ImageDecodeError,
+  InvalidArgumentError,
+  PromptTooLongError,
+} from "@cobra-ts/core";
 
 /** The `type` values OpenAI's API puts in its error objects. */
 export type OpenAIErrorType =
@@ -55,6 +61,8 @@ export const unavailable = (message: string) => new ApiError(503, message, "serv
 export function toApiError(e: unknown, param: string | null = null): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof ImageDecodeError) return badRequest(e.message, param, "invalid_image");
+  // the refusal, not the message: its promptOverflow advice is the library's, not a request field
+  if (e instanceof PromptTooLongError) return badRequest(e.refusal, param, "context_length_exceeded");
   if (e instanceof InvalidArgumentError) return badRequest(e.message, param);
   if (e instanceof AbortError) return new ApiError(499, e.message, "invalid_request_error");
   return new ApiError(500, "the server failed to answer this request", "server_error");

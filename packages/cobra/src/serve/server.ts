@@ -1,11 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import {
-  AbortError,
-  InvalidArgumentError,
-  type LanguageModelState,
-  PromptTooLongError,
-} from "@cobra-ts/core";
+import { AbortError, InvalidArgumentError, type LanguageModelState } from "@cobra-ts/core";
 import { limitPromptIds, type StreamChunk } from "@cobra-ts/mamba-lm";
 // fastify rather than hono: this server is Node-only, and fastify brings what it needs built in and
 // maintained — ajv schema validation whose errors name the field, a body limit answered with 413, a
@@ -49,9 +44,9 @@ export interface ServeOptions {
   prefillChunk: number;
   /** Largest request body (413 beyond it). */
   maxBodyBytes: number;
-  /** max_tokens when a request gives none. */
+  /** max_tokens when a request gives none (--max-tokens). */
   defaultMaxTokens: number;
-  /** The most max_tokens a request may ask (400 beyond). */
+  /** The most max_tokens a request may ask (400 beyond; --max-tokens-limit); at least defaultMaxTokens. */
   maxTokensLimit: number;
   images: ImagePolicy;
   /** Where server-side failures are reported (never to the client). */
@@ -71,6 +66,10 @@ export class CobraServer {
   private readonly created = Math.floor(Date.now() / 1000);
 
   constructor(private readonly options: ServeOptions) {
+    if (options.defaultMaxTokens > options.maxTokensLimit)
+      throw new InvalidArgumentError(
+        `--max-tokens ${options.defaultMaxTokens} is over --max-tokens-limit ${options.maxTokensLimit}: every request without max_tokens would be refused`,
+      );
     this.app = Fastify({
       bodyLimit: options.maxBodyBytes,
       // OpenAI refuses a string where a number belongs: no coercion, no silent removal.
@@ -163,10 +162,7 @@ export class CobraServer {
     const { model, scheduler } = this;
     if (this.closing) throw unavailable("the server is shutting down");
     if (!model || !scheduler) throw unavailable("the model is still loading; retry when /health says ok");
-    const chat = toChatRequest(body, {
-      defaultMaxTokens: this.options.defaultMaxTokens,
-      maxTokensLimit: this.options.maxTokensLimit,
-    });
+    const chat = toChatRequest(body, this.options);
     let promptIds: number[];
     try {
       const prompt = model.promptString({ messages: chat.messages });
@@ -174,9 +170,7 @@ export class CobraServer {
         maxPromptLength: model.settings.maxPromptLength,
       });
     } catch (e) {
-      if (e instanceof PromptTooLongError) throw badRequest(e.refusal, "messages", "context_length_exceeded");
-      if (e instanceof InvalidArgumentError) throw badRequest(e.message, "messages");
-      throw e;
+      throw e instanceof InvalidArgumentError ? toApiError(e, "messages") : e;
     }
     const image = chat.image && {
       bytes: await readImageUrl(chat.image.url, this.options.images, chat.image.param),
